@@ -1,0 +1,159 @@
+"""One function per CLI verb: turn parsed arguments into library calls and printed results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tuner.errors import UserError
+
+
+def _spec(path: str, args=None):
+    from tuner.experiment import load
+
+    spec = load(path)
+    if args is None:
+        return spec
+    return spec.with_overrides(
+        samples=args.samples, max_epochs=args.epochs, searcher=args.searcher,
+        scheduler=args.scheduler, metric=args.metric, mode=args.mode, seed=args.seed,
+        max_concurrent=args.max_concurrent, name=args.name,
+    )
+
+
+def cmd_run(args) -> int:
+    from tuner.driver import prepare, run
+
+    spec = _spec(args.experiment, args)
+    if args.dry_run:
+        space, data, exp_dir = prepare(spec, args.storage, overwrite=True)
+        print_space(space, spec.space_module)
+        print(f"\ndata:    {data.summary()}")
+        s = spec.search
+        print(f"search:  {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + "
+              f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}")
+        print(f"output:  {exp_dir}")
+        print("dry run: valid; nothing started")
+        return 0
+    return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite)
+
+
+def print_space(space, name: str, out=None) -> None:
+    out = out or sys.stdout
+    size = space.size()
+    print(f"space {name}: {space.description}".rstrip(": "), file=out)
+    width = max(len(n) for n in space.priors)
+    for n, p in space.priors.items():
+        cond = f"   when {p.when}" if p.when else ""
+        print(f"  {n:<{width}}  {p.describe()}{cond}", file=out)
+    print(f"size: {size['discrete_combinations']:,} discrete combinations × "
+          f"{len(size['continuous'])} continuous dimensions "
+          f"({', '.join(size['continuous']) or 'none'}); {size['dimensions']} dimensions in all, "
+          f"{size['always_active']} always active", file=out)
+
+
+def cmd_space(args) -> int:
+    from tuner.spaces import load_space
+
+    if args.name.endswith(".toml"):
+        spec = _spec(args.name)
+        print_space(spec.space(), f"{spec.space_module} (+ overrides from {args.name})")
+    else:
+        print_space(load_space(args.name, where="tuner space"), args.name)
+    return 0
+
+
+def _experiment(name: str, storage):
+    from tuner.experiment import from_dict
+    from tuner.results import find_experiment
+
+    exp = find_experiment(name, storage)
+    spec = from_dict(json.loads((exp / "experiment.json").read_text()),
+                     path=str(exp / "experiment.json"))
+    return exp, spec
+
+
+def best_doc(name: str, storage):
+    from tuner.results import best_document, best_record, load_records
+
+    exp, spec = _experiment(name, storage)
+    records = load_records(exp)
+    best = best_record(records, spec.search.metric, spec.search.mode)
+    if best is None:
+        raise UserError(f"{name}: no trial has reported a result yet ({len(records)} trials); "
+                        f"check `tuner status {name}`")
+    return exp, spec, best_document(spec.name, best, spec.search.metric, spec.search.mode)
+
+
+def cmd_best(args) -> int:
+    from tuner.results import to_toml, write_best
+
+    exp, spec, doc = best_doc(args.name, args.storage)
+    if args.output:
+        write_best(Path(args.output), doc)
+        print(f"wrote {args.output}: {doc['trial']}, {doc['metric']} {doc['value']:.4f} "
+              f"at epoch {doc['best_epoch']}")
+    else:
+        print(to_toml(doc, f"Best trial of {spec.name} ({exp})"), end="")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from tuner.results import best_record, find_experiment, load_records, storage_root
+    from tuner.tracking.progress import counts
+
+    if args.name:
+        exps = [find_experiment(args.name, args.storage)]
+    else:
+        root = storage_root(args.storage)
+        exps = sorted(d for d in root.glob("*") if (d / "experiment.json").exists()) \
+            if root.is_dir() else []
+        if not exps:
+            print(f"no experiments under {root} yet; start one with `tuner run FILE`")
+            return 0
+    for exp in exps:
+        spec = json.loads((exp / "experiment.json").read_text())
+        s = spec["search"]
+        records = load_records(exp)
+        c = counts(records)
+        best = best_record(records, s["metric"], s["mode"])
+        shown = f"best {s['metric']} {best.best[s['metric']]:.4f} ({best.trial})" if best else "no result yet"
+        print(f"{exp.name:<24} {len(records)}/{s['samples']} trials · {c['completed']} completed · "
+              f"{c['stopped early']} stopped early · {c['running']} running · "
+              f"{c['errored'] + c['diverged']} failed · {shown}")
+        if args.name:
+            for r in records:
+                v = r.best.get(s["metric"])
+                val = f"{v:.4f}" if v is not None else "-"
+                why = f"  {r.reason}" if r.reason else ""
+                print(f"  {r.trial}  {r.status:<13} {r.epochs:>4} epochs  {s['metric']} {val}{why}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from tuner.final import train_final
+    from tuner.results import read_config_file
+
+    spec = _spec(args.experiment)
+    if args.seed is not None:
+        spec = spec.with_overrides(seed=args.seed)
+    if args.config:
+        doc = read_config_file(args.config)
+        where = args.config
+    else:
+        _, _, doc = best_doc(args.from_name, args.storage)
+        where = f"best config of {args.from_name}"
+    config = doc.get("config", doc)
+    if not isinstance(config, dict):
+        raise UserError(f"{where}: [config] must be a table of hyperparameters")
+    epochs = args.epochs or doc.get("best_epoch")
+    if epochs is None:
+        raise UserError(f"{where}: has no best_epoch; pass --epochs N")
+    return train_final(spec, config, int(epochs), where=where, storage=args.storage, out_dir=args.out)
+
+
+def cmd_board(args) -> int:
+    from tuner.board import serve
+
+    return serve(args.name, storage=args.storage, host=args.host, port=args.port)

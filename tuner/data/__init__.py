@@ -1,0 +1,28 @@
+"""Data sources by name. Each loader returns Splits (train / valid / test), seeded and stratified."""
+
+from __future__ import annotations
+
+import importlib
+
+from tuner.data.splits import Splits, stratified_split
+from tuner.data.streamer import DataStreamer
+from tuner.errors import UserError, did_you_mean
+
+# name -> "module:function"; imported on use so `tuner --help` stays fast
+SOURCES: dict[str, str] = {
+    "digits": "tuner.data.digits:load",
+}
+
+
+def load_data(source: str, *, split, seed: int, where: str = "[data] source", **options) -> Splits:
+    """Load a data source by name, e.g. `load_data("digits", split=(0.7, 0.15, 0.15), seed=0)`."""
+    if source not in SOURCES:
+        raise UserError(
+            f"{where}: unknown data source {source!r}{did_you_mean(source, SOURCES)}; "
+            f"built in: {', '.join(sorted(SOURCES))}"
+        )
+    mod, fn = SOURCES[source].split(":")
+    return getattr(importlib.import_module(mod), fn)(split=split, seed=seed, where=where, **options)
+
+
+__all__ = ["DataStreamer", "SOURCES", "Splits", "load_data", "stratified_split"]

@@ -1,0 +1,202 @@
+"""The driver: a validated experiment → a Ray Tune run → records, TensorBoard, best config.
+
+    from tuner.experiment import load
+    from tuner.driver import run
+    run(load("experiments/digits_cnn.toml"))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from tuner.errors import UserError
+from tuner.experiment import ExperimentSpec
+from tuner.results import load_records, storage_root
+
+
+class TrialNamer:
+    """trial_001, trial_002, ... in creation order (continuing after existing trials on resume).
+
+    Ray copies the creator for every trial, so the counter lives at module level, keyed by the
+    experiment folder, rather than on the instance.
+    """
+
+    _names: dict[str, dict[str, str]] = {}
+
+    def __init__(self, exp_dir: Path):
+        self.key = str(exp_dir)
+        if self.key not in TrialNamer._names:
+            existing = sorted(p.name for p in Path(exp_dir).glob("trial_*") if p.is_dir())
+            TrialNamer._names[self.key] = {f"existing-{i}": n for i, n in enumerate(existing)}
+
+    def __call__(self, trial) -> str:
+        names = TrialNamer._names.setdefault(self.key, {})
+        if trial.trial_id not in names:
+            names[trial.trial_id] = f"trial_{len(names) + 1:03d}"
+        return names[trial.trial_id]
+
+
+def init_ray(address: str | None, *, quiet: bool = True) -> None:
+    """Join a cluster at `address`, or start a local Ray bound to 127.0.0.1 only."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    level = logging.ERROR if quiet else logging.INFO
+    if address:
+        ray.init(address=address, logging_level=level, log_to_driver=not quiet)
+    else:
+        ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, logging_level=level,
+                 log_to_driver=not quiet, configure_logging=True)
+
+
+def _quiet_ray() -> None:
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # we add CSV/JSON; TB is ours
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "100")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    for name in ("ray", "ray.tune", "ray.train", "ray.air"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="ray")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False):
+    """Validate everything that can fail before Ray starts: space, data, storage."""
+    from tuner.data import load_data
+
+    space = spec.space()
+    root = storage_root(storage)
+    exp_dir = root / spec.name
+    if exp_dir.exists() and (exp_dir / "experiment.json").exists() and not overwrite:
+        n = len(load_records(exp_dir))
+        raise UserError(
+            f"{exp_dir}: an experiment named {spec.name!r} already exists ({n} trials); "
+            f"continue it with `tuner resume {spec.name}`, start another with --name NEW_NAME, "
+            f"or replace it with --overwrite"
+        )
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
+    data = load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
+                     where=f"{spec.path}: [data] source")
+    return space, data, exp_dir
+
+
+def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None = None,
+        overwrite: bool = False, out=None) -> int:
+    """Tune the experiment; returns the exit code (0 done, 1 every trial failed)."""
+    out = out or sys.stdout
+    space, data, exp_dir = prepare(spec, storage, overwrite=overwrite)
+    if overwrite and exp_dir.exists():
+        shutil.rmtree(exp_dir)
+    s = spec.search
+    print(f"tuner: {spec.name} — {spec.description}".rstrip(" —"), file=out)
+    print(f"  data   {data.summary()}", file=out)
+    size = space.size()
+    print(f"  space  {spec.space_module}: {size['dimensions']} dimensions "
+          f"({len(size['continuous'])} continuous), {size['discrete_combinations']:,} discrete "
+          f"combinations", file=out)
+    sched = "hyperband (BOHB)" if s.searcher == "bohb" else s.scheduler
+    print(f"  search {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + {sched}, "
+          f"{s.mode} {s.metric}, seed {s.seed}", file=out)
+    print(f"  output {exp_dir}", file=out)
+    out.flush()
+
+    _quiet_ray()
+    from ray import tune
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    from tuner.search import build_scheduler, build_searcher
+    from tuner.tracking.callback import TunerCallback
+    from tuner.tracking.progress import LiveSummary
+    from tuner.training.trial import TrialSetup, run_trial
+
+    searcher, param_space = build_searcher(s.searcher, space, metric=s.metric, mode=s.mode,
+                                           seed=s.seed, samples=s.samples,
+                                           initial=s.initial_points)
+    scheduler = build_scheduler(s.scheduler, metric=s.metric, mode=s.mode,
+                                max_epochs=s.max_epochs, grace_period=s.grace_period,
+                                reduction_factor=s.reduction_factor, searcher=s.searcher)
+    started = time.monotonic()
+    init_ray(address)
+    import ray
+
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    (exp_dir / "experiment.json").write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+
+    slots = s.max_concurrent or _slots(ray.cluster_resources(), spec.resources.cpu,
+                                       spec.resources.gpu)
+    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu,
+                       spec.resources.gpu)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
+        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+    )
+    callback = TunerCallback(exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs,
+                             s.samples, LiveSummary(out))
+    tuner = tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=s.samples,
+            max_concurrent_trials=slots,
+            trial_name_creator=TrialNamer(exp_dir),
+            trial_dirname_creator=TrialNamer(exp_dir),
+        ),
+        run_config=tune.RunConfig(
+            name=spec.name,
+            storage_path=str(exp_dir.parent),
+            callbacks=[callback, CSVLoggerCallback(), JsonLoggerCallback()],
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            failure_config=tune.FailureConfig(max_failures=s.max_failures),
+            verbose=0,
+        ),
+    )
+    print(f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
+          f"{f' + {spec.resources.gpu:g} GPU' if spec.resources.gpu else ''} each", file=out)
+    out.flush()
+    tuner.fit()
+    return report(exp_dir, spec, time.monotonic() - started, out)
+
+
+def _slots(resources: dict, cpu: float, gpu: float) -> int:
+    n = int(resources.get("CPU", 1) // cpu) if cpu else 1_000
+    if gpu:
+        n = min(n, int(resources.get("GPU", 0) // gpu))
+    return max(n, 1)
+
+
+def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out) -> int:
+    """Print the end-of-run summary; 0 when some trial produced a result, else 1."""
+    from tuner.results import best_record
+    from tuner.tracking.progress import counts, short_config
+
+    records = load_records(exp_dir)
+    s = spec.search
+    c = counts(records)
+    best = best_record(records, s.metric, s.mode)
+    print(f"\ndone in {wall_s:.0f} s: {len(records)} trials · {c['completed']} completed · "
+          f"{c['stopped early']} stopped early · {c['diverged']} diverged · "
+          f"{c['errored']} errored", file=out)
+    for r in [r for r in records if r.status == "errored"][:5]:
+        print(f"  {r.trial} errored: {r.reason}", file=out)
+    if best is None:
+        print("no trial produced a result; see error.txt in the trial folders", file=out)
+        return 1
+    print(f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f} at epoch "
+          f"{best.best_epoch[s.metric]} ({best.status})", file=out)
+    print(f"       {short_config(best.config, 99)}", file=out)
+    print(f"next   tuner best {spec.name} -o best.toml", file=out)
+    print(f"       tuner train {spec.path} --config best.toml", file=out)
+    print(f"       tensorboard --logdir {exp_dir}", file=out)
+    return 0

@@ -1,0 +1,81 @@
+"""Searchers: HyperOpt TPE (default), Optuna TPE, BOHB and random search.
+
+Each builder returns (search algorithm, param_space for the Tuner). Spaces reach the searchers
+through tuner.spaces.convert only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from tuner.errors import UserError, did_you_mean
+from tuner.spaces.space import SearchSpace
+
+
+def initial_points(samples: int, asked: int) -> int:
+    """Random configs before TPE models the results: a quarter of the budget, 3 to 10."""
+    return asked if asked > 0 else max(3, min(10, samples // 4))
+
+
+def _hyperopt(space: SearchSpace, metric, mode, seed, n_init):
+    from ray.tune.search.hyperopt import HyperOptSearch
+
+    from tuner.spaces.convert import to_hyperopt
+
+    return HyperOptSearch(space=to_hyperopt(space), metric=metric, mode=mode,
+                          n_initial_points=n_init, random_state_seed=seed), {}
+
+
+def _optuna(space: SearchSpace, metric, mode, seed, n_init):
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    from tuner.spaces.convert import to_optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_init)
+    return OptunaSearch(space=to_optuna(space), metric=metric, mode=mode, sampler=sampler), {}
+
+
+def _random(space: SearchSpace, metric, mode, seed, n_init):
+    from ray.tune.search import BasicVariantGenerator
+
+    from tuner.spaces.convert import to_ray
+
+    return BasicVariantGenerator(random_state=seed), to_ray(space)
+
+
+def _bohb(space: SearchSpace, metric, mode, seed, n_init):
+    missing = []
+    for module, package in (("hpbandster", "hpbandster"), ("ConfigSpace", "ConfigSpace")):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        raise UserError(
+            f"searcher 'bohb' needs {' and '.join(missing)}, which are not installed; "
+            f"run: pip install 'tuner[bohb]' (or pick hyperopt, optuna or random)"
+        )
+    from ray.tune.search.bohb import TuneBOHB
+
+    from tuner.spaces.convert import to_ray
+
+    return TuneBOHB(metric=metric, mode=mode, seed=seed), to_ray(space)
+
+
+SEARCHERS: dict[str, Callable] = {
+    "hyperopt": _hyperopt,
+    "optuna": _optuna,
+    "bohb": _bohb,
+    "random": _random,
+}
+
+
+def build_searcher(name: str, space: SearchSpace, *, metric: str, mode: str, seed: int,
+                   samples: int, initial: int = 0) -> tuple[Any, dict]:
+    """(search_alg, param_space), e.g. `build_searcher("hyperopt", space, metric="accuracy", ...)`."""
+    if name not in SEARCHERS:
+        raise UserError(f"unknown searcher {name!r}{did_you_mean(name, SEARCHERS)}; "
+                        f"choose one of {', '.join(SEARCHERS)}")
+    return SEARCHERS[name](space, metric, mode, seed, initial_points(samples, initial))

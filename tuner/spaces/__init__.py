@@ -1,0 +1,30 @@
+"""Search spaces: priors, conditions and the registry of space modules (no Ray import here)."""
+
+from tuner.spaces.priors import (
+    Choice,
+    Condition,
+    Fixed,
+    IntRange,
+    LogUniform,
+    Prior,
+    Uniform,
+    prior_from_dict,
+)
+from tuner.spaces.registry import SPACES, load_space
+from tuner.spaces.space import PerLayer, SearchSpace, When
+
+__all__ = [
+    "Choice",
+    "Condition",
+    "Fixed",
+    "IntRange",
+    "LogUniform",
+    "PerLayer",
+    "Prior",
+    "SPACES",
+    "SearchSpace",
+    "Uniform",
+    "When",
+    "load_space",
+    "prior_from_dict",
+]

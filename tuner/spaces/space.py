@@ -1,0 +1,240 @@
+"""SearchSpace: named priors, per-layer groups and conditions, independent of any searcher.
+
+    >>> s = SearchSpace({"layers": IntRange(1, 3), "units": PerLayer(IntRange(16, 64, step=16), count="layers")})
+    >>> sorted(s.resolve({"layers": 1, "units_1": 30, "units_2": 64}).items())
+    [('layers', 1), ('units_1', 32)]
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from tuner.errors import UserError, did_you_mean
+from tuner.spaces.priors import Condition, Fixed, Prior, prior_from_dict
+
+
+@dataclass(frozen=True)
+class PerLayer:
+    """One prior per layer: `units_1 .. units_K`, K = the largest value of `count`.
+
+    `units_i` is only active when `count >= i`, so searchers never tune a layer that is absent.
+    """
+
+    prior: Prior
+    count: str
+
+
+@dataclass(frozen=True)
+class When:
+    """A prior that is only active when `parent == value` (e.g. momentum only for SGD)."""
+
+    prior: Prior
+    parent: str
+    value: Any
+
+
+Entry = Prior | PerLayer | When
+
+
+class SearchSpace:
+    """An ordered set of priors with conditions; see the module docstring."""
+
+    def __init__(self, entries: Mapping[str, Entry], *, description: str = ""):
+        self.entries: dict[str, Entry] = dict(entries)
+        self.description = description
+        self.priors: dict[str, Prior] = self._expand()
+
+    # -- building ---------------------------------------------------------------------------
+    def _expand(self) -> dict[str, Prior]:
+        out: dict[str, Prior] = {}
+        for name, e in self.entries.items():
+            if isinstance(e, Prior):
+                out[name] = e.named(name)
+            elif isinstance(e, When):
+                out[name] = e.prior.named(name, Condition(e.parent, "==", e.value))
+        for name, e in self.entries.items():
+            if isinstance(e, PerLayer):
+                parent = out.get(e.count)
+                if parent is None or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                    for v in parent.values() if parent.discrete
+                ) or not parent.discrete:
+                    raise UserError(
+                        f"{name}: per-layer prior needs {e.count!r} to be an integer prior "
+                        f"(int range, choice of integers or a fixed integer)"
+                    )
+                lo, hi = min(parent.values()), max(parent.values())
+                if hi > 64:
+                    raise UserError(f"{e.count}: at most 64 layers, but got up to {hi}")
+                for i in range(1, hi + 1):
+                    cond = None if i <= lo else Condition(e.count, ">=", i)
+                    out[f"{name}_{i}"] = e.prior.named(f"{name}_{i}", cond)
+        for p in out.values():
+            if p.when is None:
+                continue
+            parent = out.get(p.when.parent)
+            if parent is None:
+                raise UserError(
+                    f"{p.name}: depends on {p.when.parent!r}, which is not in the space"
+                    f"{did_you_mean(p.when.parent, out)}"
+                )
+            if parent.when is not None:
+                raise UserError(
+                    f"{p.name}: depends on {parent.name!r}, which is itself conditional; "
+                    f"only one level of conditions is supported"
+                )
+            if not parent.discrete:
+                raise UserError(f"{p.name}: depends on {parent.name!r}, which must be discrete")
+            if p.when.op == "==" and p.when.value not in parent.values():
+                raise UserError(
+                    f"{p.name}: depends on {parent.name} == {p.when.value!r}, but {parent.name} "
+                    f"is {parent.describe()}"
+                )
+        return out
+
+    def override(self, overrides: Mapping[str, Any], *, where: str = "[space]") -> "SearchSpace":
+        """A new space with some priors replaced by experiment-file forms (see prior_from_dict)."""
+        entries = dict(self.entries)
+        for key in sorted(overrides):
+            raw = overrides[key]
+            target = key
+            if key not in entries:
+                base, _, idx = key.rpartition("_")
+                if base in entries and isinstance(entries[base], PerLayer) and idx.isdigit():
+                    raise UserError(
+                        f"{where} {key}: per-layer priors are set for all layers at once; "
+                        f"write {base} = ... instead"
+                    )
+                raise UserError(
+                    f"{where} {key}: unknown hyperparameter{did_you_mean(key, entries)}; "
+                    f"this space has: {', '.join(entries)}"
+                )
+            try:
+                prior = prior_from_dict(f"{where} {key}", raw)
+            except UserError:
+                raise
+            old = entries[target]
+            if isinstance(old, PerLayer):
+                entries[target] = PerLayer(prior, old.count)
+            elif isinstance(old, When):
+                entries[target] = When(prior, old.parent, old.value)
+            else:
+                entries[target] = prior
+        try:
+            return SearchSpace(entries, description=self.description)
+        except UserError as e:
+            raise UserError(f"{where}: {e}") from None
+
+    # -- using ------------------------------------------------------------------------------
+    def order(self) -> list[str]:
+        """Names with unconditional priors first, each group sorted, so conversions are stable."""
+        free = sorted(n for n, p in self.priors.items() if p.when is None)
+        cond = sorted(n for n, p in self.priors.items() if p.when is not None)
+        return free + cond
+
+    def children(self, parent: str) -> list[str]:
+        return sorted(
+            n for n, p in self.priors.items() if p.when is not None and p.when.parent == parent
+        )
+
+    def resolve(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The active, typed config from what a searcher proposed (nested dicts are flattened)."""
+        flat: dict[str, Any] = {}
+
+        def walk(d):
+            for k, v in d.items():
+                if isinstance(v, Mapping):
+                    walk(v)
+                else:
+                    flat[k] = v
+
+        walk(raw)
+        out: dict[str, Any] = {}
+        for name in self.order():
+            p = self.priors[name]
+            if p.when is not None and not p.when.holds(out):
+                continue
+            if isinstance(p, Fixed):
+                out[name] = p.value
+            elif name in flat:
+                out[name] = p.snap(flat[name])
+        return {n: out[n] for n in self.priors if n in out}
+
+    def check(self, config: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+        """Validate a complete config (e.g. a best.toml); returns the active part, typed."""
+        unknown = sorted(set(config) - set(self.priors))
+        if unknown:
+            raise UserError(
+                f"{where}: unknown hyperparameter {unknown[0]!r}"
+                f"{did_you_mean(unknown[0], self.priors)}; is this config from another space?"
+            )
+        out: dict[str, Any] = {}
+        for name in self.order():
+            p = self.priors[name]
+            if p.when is not None and not p.when.holds(out):
+                continue
+            if name not in config:
+                raise UserError(f"{where}: {name} is missing; the space has it as {p.describe()}")
+            v = config[name]
+            if isinstance(p, Fixed):
+                v = p.value if v == p.value else v
+            if not p.contains(v):
+                raise UserError(f"{where}: {name} = {v!r} is outside the prior {p.describe()}")
+            out[name] = v
+        return {n: out[n] for n in self.priors if n in out}
+
+    def sample(self, rng: random.Random) -> dict[str, Any]:
+        """One random active config (used by tests and `tuner space --samples`)."""
+        out: dict[str, Any] = {}
+        for name in self.order():
+            p = self.priors[name]
+            if p.when is not None and not p.when.holds(out):
+                continue
+            if p.discrete:
+                out[name] = rng.choice(p.values())
+            elif p.kind == "loguniform":
+                out[name] = math.exp(rng.uniform(math.log(p.low), math.log(p.high)))
+            else:
+                out[name] = rng.uniform(p.low, p.high)
+        return {n: out[n] for n in self.priors if n in out}
+
+    def size(self) -> dict[str, Any]:
+        """Discrete combinations (conditions respected) and continuous dimensions."""
+        free = [p for p in self.priors.values() if p.when is None]
+        parents = sorted({p.when.parent for p in self.priors.values() if p.when is not None})
+        other = [p for p in free if p.name not in parents]
+        combos = 1
+        for p in other:
+            if p.discrete:
+                combos *= len(p.values())
+        # enumerate the parents jointly: children of one parent depend on that parent only
+        for parent in parents:
+            total = 0
+            for v in self.priors[parent].values():
+                n = 1
+                for c in self.children(parent):
+                    cp = self.priors[c]
+                    if cp.discrete and cp.when.holds({parent: v}):
+                        n *= len(cp.values())
+                total += n
+            combos *= total
+        continuous = [p.name for p in self.priors.values() if not p.discrete]
+        always = [p.name for p in free if not p.discrete or len(p.values()) > 1]
+        tunable = [p.name for p in self.priors.values() if not isinstance(p, Fixed)]
+        return {
+            "discrete_combinations": combos,
+            "continuous": continuous,
+            "dimensions": len(tunable),
+            "always_active": len(always),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {n: p.to_dict() for n, p in self.priors.items()}
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({', '.join(f'{n}={p.describe()}' for n, p in self.priors.items())})"
+
+

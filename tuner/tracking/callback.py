@@ -1,0 +1,112 @@
+"""The Ray Tune callback that keeps tuner's records, TensorBoard runs and live summary current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ray import tune
+
+from tuner.results import best_document, best_record, load_records, save_records, to_toml
+from tuner.spaces.space import SearchSpace
+from tuner.tracking.progress import LiveSummary, short_config, status_line
+from tuner.tracking.records import TrialRecord
+from tuner.tracking.tensorboard import TrialBoard, write_experiment
+
+
+def _error_reason(trial) -> str:
+    try:
+        text = Path(trial.error_file).read_text().strip().splitlines()
+        lines = [ln for ln in text if ln.strip()]
+        return lines[-1].strip()[:300] if lines else "error"
+    except (OSError, TypeError):
+        return "the trial raised an error (see error.txt in its folder)"
+
+
+class TunerCallback(tune.Callback):
+    def __init__(self, exp_dir: Path, name: str, space: SearchSpace, metric: str, mode: str,
+                 max_epochs: int, samples: int, summary: LiveSummary | None = None):
+        self.exp_dir = Path(exp_dir)
+        self.name, self.space = name, space
+        self.metric, self.mode = metric, mode
+        self.max_epochs, self.samples = max_epochs, samples
+        self.summary = summary or LiveSummary()
+        self.records: dict[str, TrialRecord] = {}
+        self.boards: dict[str, TrialBoard] = {}
+
+    # -- Ray hooks --------------------------------------------------------------------------
+    def setup(self, **info):
+        self.exp_dir.mkdir(parents=True, exist_ok=True)
+        for r in load_records(self.exp_dir):  # a resumed experiment keeps its finished trials
+            self.records[r.trial_id] = r
+        write_experiment(self.exp_dir, self.space)
+
+    def _record(self, trial) -> TrialRecord:
+        r = self.records.get(trial.trial_id)
+        if r is None:
+            r = TrialRecord(Path(trial.local_path).name, trial.trial_id,
+                            self.space.resolve(trial.config))
+            self.records[trial.trial_id] = r
+        return r
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        r = self._record(trial)
+        r.status = "running"
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        r = self._record(trial)
+        r.update(result, self.metric)
+        step = r.epochs
+        if trial.trial_id not in self.boards:
+            self.boards[trial.trial_id] = TrialBoard(Path(trial.local_path), step)
+        self.boards[trial.trial_id].curves(result, step)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        r = self._record(trial)
+        r.finish(self.max_epochs)
+        self._finished(trial, r)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        r = self._record(trial)
+        r.status, r.reason = "errored", _error_reason(trial)
+        self._finished(trial, r)
+
+    def on_step_end(self, iteration, trials, **info):
+        self.summary.status(self.line())
+
+    def on_experiment_end(self, trials, **info):
+        for r in self.records.values():
+            if r.status == "running":
+                r.status = "stopped early" if r.epochs < self.max_epochs else "completed"
+        self._save()
+        self.summary.close()
+
+    # -- ours -------------------------------------------------------------------------------
+    def best(self) -> TrialRecord | None:
+        return best_record(list(self.records.values()), self.metric, self.mode)
+
+    def line(self) -> str:
+        return status_line(list(self.records.values()), self.samples, self.metric, self.best(),
+                           self.summary.elapsed)
+
+    def _finished(self, trial, r: TrialRecord) -> None:
+        board = self.boards.pop(trial.trial_id, None)
+        if board is None:
+            board = TrialBoard(Path(trial.local_path), 1)
+        board.finish(r.config, r.status, r.best, r.epochs, self.space, r.trial)
+        v = r.best.get(self.metric)
+        shown = f"{self.metric} {v:.4f}" if v is not None else "no result"
+        why = f" — {r.reason}" if r.reason else ""
+        self.summary.event(f"  {r.trial} {r.status:<13} epoch {r.epochs:>3} · {shown}"
+                           f" · {short_config(r.config, 5)}{why}")
+        self._save()
+        self.summary.status(self.line(), force=self.summary.tty)
+
+    def _save(self) -> None:
+        records = sorted(self.records.values(), key=lambda r: r.trial)
+        save_records(self.exp_dir, records)
+        best = best_record(records, self.metric, self.mode)
+        if best is not None:
+            doc = best_document(self.name, best, self.metric, self.mode)
+            (self.exp_dir / "best.toml").write_text(
+                to_toml(doc, f"Best trial so far of {self.name}")
+            )

@@ -1,0 +1,83 @@
+"""The live summary: one status line instead of Ray's wall of log lines.
+
+    [1:02] 14/20 trials · 2 running · 8 stopped early · 4 completed · 0 errored · best accuracy 0.9852 (trial_009: conv_blocks=2, lr=0.0031, ...)
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+from tuner.tracking.records import TrialRecord
+
+
+def short_config(config: dict, limit: int = 6) -> str:
+    parts = []
+    for k, v in config.items():
+        parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
+    more = f", +{len(parts) - limit}" if len(parts) > limit else ""
+    return ", ".join(parts[:limit]) + more
+
+
+def counts(records: list[TrialRecord]) -> dict:
+    c = {"running": 0, "completed": 0, "stopped early": 0, "diverged": 0, "errored": 0}
+    for r in records:
+        c[r.status] = c.get(r.status, 0) + 1
+    return c
+
+
+def status_line(records, samples: int, metric: str, best: TrialRecord | None, elapsed: float) -> str:
+    c = counts(records)
+    done = len(records) - c["running"]
+    m, s = divmod(int(elapsed), 60)
+    parts = [f"[{m}:{s:02d}] {done}/{samples} trials", f"{c['running']} running",
+             f"{c['stopped early']} stopped early", f"{c['completed']} completed",
+             f"{c['errored'] + c['diverged']} errored"]
+    line = " · ".join(parts)
+    if best is not None:
+        line += f" · best {metric} {best.best[metric]:.4f} ({best.trial}: {short_config(best.config, 4)})"
+    return line
+
+
+class LiveSummary:
+    """Prints trial endings as lines and keeps one status line current (in a terminal)."""
+
+    def __init__(self, stream=None, every_s: float = 30.0):
+        self.stream = stream or sys.stdout
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.every_s = every_s if not self.tty else 0.5
+        self.start = time.monotonic()
+        self.last_print = 0.0
+        self.last_line = ""
+        self.pending = False
+
+    def _clear(self):
+        if self.tty and self.pending:
+            self.stream.write("\r\033[K")
+            self.pending = False
+
+    def event(self, text: str) -> None:
+        self._clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def status(self, line: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and (now - self.last_print < self.every_s or line == self.last_line):
+            return
+        self.last_print, self.last_line = now, line
+        if self.tty:
+            width = shutil.get_terminal_size((120, 20)).columns
+            self.stream.write("\r\033[K" + line[: width - 1])
+            self.pending = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._clear()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start

@@ -1,0 +1,57 @@
+"""TrialRecord: what tuner knows about one trial (config, curve summary, how it ended)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from tuner.training.loop import is_better
+
+TRACKED = ("val_loss", "accuracy", "f1", "train_loss")
+
+
+@dataclass
+class TrialRecord:
+    trial: str  # readable name, also the TensorBoard run name: trial_001
+    trial_id: str  # Ray Tune's id
+    config: dict
+    status: str = "running"  # running | completed | stopped early | diverged | errored
+    reason: str = ""
+    epochs: int = 0
+    best: dict = field(default_factory=dict)  # metric -> best value over epochs
+    best_epoch: dict = field(default_factory=dict)  # metric -> epoch of that best value
+    at_best: dict = field(default_factory=dict)  # all metrics at the experiment metric's best
+    last: dict = field(default_factory=dict)
+    compute_s: float = 0.0  # training time measured inside the trial
+
+    def update(self, result: dict, metric: str) -> None:
+        epoch = int(result.get("epoch", result.get("training_iteration", self.epochs + 1)))
+        self.epochs = epoch
+        self.compute_s += float(result.get("epoch_time_s", 0.0))
+        metrics = {k: float(result[k]) for k in (*TRACKED, "precision", "recall", "lr")
+                   if isinstance(result.get(k), (int, float))}
+        self.last = metrics
+        for m in TRACKED:
+            if m in metrics and is_better(m, metrics[m], self.best.get(m)):
+                self.best[m] = metrics[m]
+                self.best_epoch[m] = epoch
+                if m == metric:
+                    self.at_best = dict(metrics)
+        if result.get("diverged"):
+            self.status = "diverged"
+            self.reason = str(result.get("reason", "loss became nan or inf"))
+
+    def finish(self, max_epochs: int) -> None:
+        if self.status == "running":
+            self.status = "completed" if self.epochs >= max_epochs else "stopped early"
+
+    def value(self, metric: str) -> float:
+        v = self.best.get(metric)
+        return v if v is not None and math.isfinite(v) else math.nan
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrialRecord":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})

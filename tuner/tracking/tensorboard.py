@@ -1,0 +1,135 @@
+"""TensorBoard: one run per trial with readable curves, plus the HParams view over all trials.
+
+Written on the driver from the results Tune already collects, so it works for trials on any node
+and knows how each trial ended (completed, stopped early, diverged, errored), which a trial itself
+cannot know when a scheduler stops it.
+
+Layout under the experiment folder:
+    events.out.tfevents.*      HParams experiment: every hyperparameter's domain and the metrics
+    trial_001/events.out...    curves: loss/train, loss/val, metrics/accuracy, metrics/f1, lr
+                               + at the end: the trial's hyperparameters, best/<metric>, trial/epochs
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from tuner.spaces.priors import Choice, Fixed, IntRange, Uniform
+from tuner.spaces.space import SearchSpace
+
+# result key -> TensorBoard tag
+CURVES = {
+    "train_loss": "loss/train",
+    "val_loss": "loss/val",
+    "accuracy": "metrics/accuracy",
+    "f1": "metrics/f1",
+    "precision": "metrics/precision",
+    "recall": "metrics/recall",
+    "lr": "lr",
+}
+# metrics shown as HParams columns: the best value over the trial's epochs, not the last
+BEST = ("val_loss", "accuracy", "f1", "train_loss")
+STATUSES = ["completed", "stopped early", "diverged", "errored", "running"]
+
+
+def _hparam_value(v):
+    if isinstance(v, bool) or isinstance(v, str):
+        return v
+    return float(v)
+
+
+def experiment_summary(space: SearchSpace):
+    """The HParams experiment proto: one column per hyperparameter, the best metrics, status."""
+    from tensorboard.plugins.hparams import summary_v2 as hp
+
+    hparams = []
+    for name, p in space.priors.items():
+        if isinstance(p, Fixed):
+            domain = hp.Discrete([_hparam_value(p.value)])
+        elif isinstance(p, Choice):
+            vals = [_hparam_value(v) for v in p.options]
+            # HParams wants one type per column: mixed options are shown as text
+            if len({type(v) for v in vals}) > 1:
+                vals = [str(v) for v in p.options]
+            domain = hp.Discrete(vals)
+        elif isinstance(p, IntRange):
+            domain = hp.IntInterval(p.low, p.high)
+        elif isinstance(p, Uniform):
+            domain = hp.RealInterval(float(p.low), float(p.high))
+        else:  # pragma: no cover
+            continue
+        hparams.append(hp.HParam(name, domain))
+    hparams.append(hp.HParam("status", hp.Discrete(STATUSES)))
+    metrics = [hp.Metric(f"best/{m}", display_name=f"best {m}") for m in BEST]
+    metrics.append(hp.Metric("trial/epochs", display_name="epochs"))
+    return hp.hparams_config_pb(hparams, metrics)
+
+
+def trial_summaries(config: dict, status: str, space: SearchSpace, trial_name: str):
+    """Session start (hyperparameters + status) and session end protos for one trial."""
+    from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+    from tensorboard.plugins.hparams import summary_v2 as hp
+
+    values = {}
+    for name, v in config.items():
+        p = space.priors.get(name)
+        if isinstance(p, Choice) and len({type(o) for o in p.options}) > 1:
+            v = str(v)
+        values[name] = _hparam_value(v)
+    values["status"] = status
+    start = hp.hparams_pb(values, trial_id=trial_name)
+    code = {
+        "completed": api_pb2.STATUS_SUCCESS,
+        "stopped early": api_pb2.STATUS_SUCCESS,  # ended normally; the status column says how
+        "diverged": api_pb2.STATUS_FAILURE,
+        "errored": api_pb2.STATUS_FAILURE,
+    }.get(status, api_pb2.STATUS_RUNNING)
+    info = plugin_data_pb2.SessionEndInfo(status=code, end_time_secs=time.time())
+    end = metadata.create_summary_metadata
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    content = plugin_data_pb2.HParamsPluginData(session_end_info=info, version=0)
+    end_pb = Summary(value=[Summary.Value(tag=metadata.SESSION_END_INFO_TAG,
+                                          metadata=end(content))])
+    return start, end_pb
+
+
+class TrialBoard:
+    """The SummaryWriter of one trial run."""
+
+    def __init__(self, logdir: Path, first_step: int):
+        from torch.utils.tensorboard import SummaryWriter
+
+        # purge_step drops curve points a crashed run wrote after its last checkpoint
+        self.writer = SummaryWriter(str(logdir), purge_step=first_step if first_step > 1 else None)
+
+    def curves(self, result: dict, step: int) -> None:
+        for key, tag in CURVES.items():
+            v = result.get(key)
+            if isinstance(v, (int, float)) and math.isfinite(v):
+                self.writer.add_scalar(tag, v, step)
+
+    def finish(self, config, status, best: dict, epochs: int, space, trial_name) -> None:
+        start, end = trial_summaries(config, status, space, trial_name)
+        fw = self.writer._get_file_writer()
+        fw.add_summary(start)
+        for m in BEST:
+            v = best.get(m)
+            if v is not None and math.isfinite(v):
+                self.writer.add_scalar(f"best/{m}", v, epochs)
+        self.writer.add_scalar("trial/epochs", epochs, epochs)
+        fw.add_summary(end)
+        self.writer.close()
+
+
+def write_experiment(logdir: Path, space: SearchSpace) -> None:
+    """Write (once) the HParams experiment summary at the experiment's root."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    if any(Path(logdir).glob("events.out.tfevents.*")):
+        return
+    w = SummaryWriter(str(logdir))
+    w._get_file_writer().add_summary(experiment_summary(space))
+    w.close()

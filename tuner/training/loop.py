@@ -1,0 +1,147 @@
+"""The training loop's pieces, shared by tuning trials and final training.
+
+Small named functions (make_optimizer, train_epoch, evaluate) rather than one long loop, so the
+trial and `tuner train` compute exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+
+import numpy as np
+import torch
+from torch import nn
+
+from tuner.data.streamer import DataStreamer
+
+HIGHER_IS_BETTER = {"accuracy": True, "f1": True, "val_loss": False, "train_loss": False}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def config_seed(seed: int, config: dict) -> int:
+    """A per-trial seed from the experiment seed and the config (same config → same run)."""
+    text = json.dumps({"seed": seed, "config": config}, sort_keys=True, default=str)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+
+
+def pick_device(gpu: float) -> torch.device:
+    """CUDA when the trial was given a GPU share and one is visible, else CPU."""
+    if gpu > 0 and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def make_optimizer(model: nn.Module, config: dict) -> torch.optim.Optimizer:
+    name, lr, wd = config["optimizer"], config["lr"], config.get("weight_decay", 0.0)
+    params = model.parameters()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd,
+                               momentum=config.get("momentum", 0.9), nesterov=True)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
+
+
+class LRSchedule:
+    """none | cosine (linear warm-up then cosine decay over the epochs) | plateau (halve on stall).
+
+    Stepped once per epoch with the epoch's monitored loss.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, config: dict, epochs: int):
+        self.kind = config.get("lr_schedule", "none")
+        self.optimizer = optimizer
+        if self.kind == "cosine":
+            warm = int(config.get("warmup_epochs", 0))
+            total = max(int(epochs), 1)
+
+            def factor(e: int) -> float:  # e = epochs completed
+                if e < warm:
+                    return (e + 1) / (warm + 1)
+                return 0.5 * (1 + math.cos(math.pi * min(e - warm, total - warm) / max(total - warm, 1)))
+
+            self.inner = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        elif self.kind == "plateau":
+            self.inner = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", factor=0.5, patience=2
+            )
+        elif self.kind == "none":
+            self.inner = None
+        else:
+            raise ValueError(f"unknown lr_schedule {self.kind!r}; choose none, cosine or plateau")
+
+    def step(self, monitored_loss: float) -> None:
+        if self.kind == "cosine":
+            self.inner.step()
+        elif self.kind == "plateau":
+            self.inner.step(monitored_loss)
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def state_dict(self) -> dict:
+        return self.inner.state_dict() if self.inner is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.inner is not None and state:
+            self.inner.load_state_dict(state)
+
+
+def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> float:
+    """One pass over the training batches; the mean loss (nan/inf if training diverged)."""
+    model.train()
+    total = torch.zeros((), device=batches.x.device)
+    count = 0
+    for x, y in batches:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(y)
+        count += len(y)
+    return float(total / max(count, 1))
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict:
+    """Cross-entropy, accuracy and macro precision / recall / F1 (classes absent from both count 0)."""
+    loss = float(nn.functional.cross_entropy(logits.float(), y))
+    pred = logits.argmax(dim=1)
+    acc = float((pred == y).float().mean())
+    tp = torch.bincount(y[pred == y], minlength=n_classes).double()
+    predicted = torch.bincount(pred, minlength=n_classes).double()
+    actual = torch.bincount(y, minlength=n_classes).double()
+    precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), torch.zeros_like(tp))
+    recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
+    denom = precision + recall
+    f1 = torch.where(denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp))
+    present = actual > 0
+    return {
+        "val_loss": loss,
+        "accuracy": acc,
+        "precision": float(precision[present].mean()),
+        "recall": float(recall[present].mean()),
+        "f1": float(f1[present].mean()),
+    }
+
+
+def is_better(metric: str, new: float, old: float | None) -> bool:
+    if old is None or not math.isfinite(old):
+        return math.isfinite(new)
+    return new > old if HIGHER_IS_BETTER.get(metric, False) else new < old
