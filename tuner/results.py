@@ -79,12 +79,23 @@ def write_table(path: Path, records: list[TrialRecord]) -> None:
 
 
 def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialRecord | None:
-    """The trial with the best value of `metric` at any epoch (ties: the earlier trial)."""
-    scored = [r for r in records if math.isfinite(r.value(metric))]
+    """The trial with the best value of `metric` at any epoch.
+
+    Ties (common for accuracy on a small validation split) go to the lower validation loss at
+    that epoch, then to the earlier trial.
+    """
+    scored = [r for r in records
+              if math.isfinite(r.value(metric)) and r.status not in ("diverged", "errored")]
     if not scored:
         return None
     sign = 1 if mode == "max" else -1
-    return max(scored, key=lambda r: (sign * r.value(metric), -records.index(r)))
+
+    def key(r: TrialRecord):
+        loss = r.at_best.get("val_loss", math.inf)
+        return (sign * r.value(metric), -loss if math.isfinite(loss) else -math.inf,
+                -records.index(r))
+
+    return max(scored, key=key)
 
 
 def best_document(exp_name: str, record: TrialRecord, metric: str, mode: str) -> dict:

@@ -33,6 +33,18 @@ class TunerCallback(tune.Callback):
         self.records: dict[str, TrialRecord] = {}
         self.boards: dict[str, TrialBoard] = {}
 
+    def __getstate__(self):
+        # Tune pickles callbacks with the experiment (for `tuner resume`): keep the settings,
+        # not the open writers or the terminal; setup() rebuilds records from trials.json.
+        state = dict(self.__dict__)
+        state.update(records={}, boards={}, summary=None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.summary is None:
+            self.summary = LiveSummary()
+
     # -- Ray hooks --------------------------------------------------------------------------
     def setup(self, **info):
         self.exp_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,30 @@
+# make demo   set up and tune the default experiment (CNN on scikit-learn's digits)
+# make test   set up and run the test suite
+# make bench  the benchmarks (prints figures; see BENCHMARKS.md)
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+# The CPU wheel of torch that ships on this machine; the package itself only asks for a range.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: setup demo test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PIN)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bohb]'
+	touch $@
+
+demo: setup
+	$(BIN)/tuner run experiments/digits_cnn.toml --overwrite
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/foundation.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

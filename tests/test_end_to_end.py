@@ -1,0 +1,162 @@
+"""The user's loop on a tiny budget: run → files → TensorBoard → best → train → status."""
+
+import json
+import math
+
+import pytest
+
+from tests.conftest import EXPERIMENTS
+from tuner.results import load_records
+
+STATUSES = {"completed", "stopped early", "diverged", "errored"}
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory, ray_session):
+    import io
+    from contextlib import redirect_stdout
+
+    from tuner.cli import main
+
+    storage = tmp_path_factory.mktemp("results")
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(["run", str(EXPERIMENTS / "digits_cnn.toml"), "--samples", "4", "--epochs",
+                     "3", "--seed", "1", "--storage", str(storage)])
+    return code, buf.getvalue(), storage / "digits_cnn", storage
+
+
+def test_run_exits_zero_and_prints_summary(tuned):
+    code, out, exp, _ = tuned
+    assert code == 0, out
+    assert "4 trials" in out and "best   trial_" in out
+    assert "tuner best digits_cnn -o best.toml" in out
+    # the live summary replaces Ray's log lines
+    assert "Trial status" not in out and "INFO" not in out
+
+
+def test_every_trial_is_recorded_with_status(tuned):
+    _, _, exp, _ = tuned
+    records = load_records(exp)
+    assert [r.trial for r in records] == ["trial_001", "trial_002", "trial_003", "trial_004"]
+    for r in records:
+        assert r.status in STATUSES
+        assert 1 <= r.epochs <= 3
+        if r.status == "completed":
+            assert r.epochs == 3
+        if r.status == "stopped early":
+            assert r.epochs < 3
+    header = (exp / "trials.csv").read_text().splitlines()[0].split(",")
+    assert {"trial", "status", "epochs", "best_accuracy", "config/lr", "config/filters_1"} <= set(header)
+
+
+def test_tensorboard_runs_have_readable_curves(tuned):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, _, exp, _ = tuned
+    for r in load_records(exp):
+        acc = EventAccumulator(str(exp / r.trial)).Reload()
+        tags = set(acc.Tags()["scalars"])
+        assert {"loss/train", "loss/val", "metrics/accuracy", "metrics/f1", "lr"} <= tags
+        steps = [e.step for e in acc.Scalars("metrics/accuracy")]
+        assert steps == list(range(1, r.epochs + 1))
+        # HParams columns carry the best value over epochs, not the last one
+        best = max(e.value for e in acc.Scalars("metrics/accuracy"))
+        assert acc.Scalars("best/accuracy")[-1].value == pytest.approx(best)
+        assert acc.Scalars("trial/epochs")[-1].value == r.epochs
+
+
+def test_hparams_view_lists_every_trial_with_status(tuned):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    _, _, exp, _ = tuned
+    root = EventAccumulator(str(exp)).Reload()
+    exp_data = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent("hparams")["_hparams_/experiment"])
+    columns = {h.name for h in exp_data.experiment.hparam_infos}
+    assert {"lr", "optimizer", "conv_blocks", "filters_1", "status"} <= columns
+    metrics = {m.name.tag for m in exp_data.experiment.metric_infos}
+    assert {"best/accuracy", "best/val_loss", "best/f1", "trial/epochs"} <= metrics
+
+    for r in load_records(exp):
+        content = EventAccumulator(str(exp / r.trial)).Reload().PluginTagToContent("hparams")
+        start = plugin_data_pb2.HParamsPluginData.FromString(
+            content["_hparams_/session_start_info"]).session_start_info
+        hp = {k: v for k, v in start.hparams.items()}
+        assert hp["status"].string_value == r.status
+        assert hp["lr"].number_value == pytest.approx(r.config["lr"])
+        assert set(hp) == set(r.config) | {"status"}
+        end = plugin_data_pb2.HParamsPluginData.FromString(
+            content["_hparams_/session_end_info"]).session_end_info
+        want = api_pb2.STATUS_FAILURE if r.status in ("diverged", "errored") else api_pb2.STATUS_SUCCESS
+        assert end.status == want
+
+
+def test_best_writes_toml_and_json(tuned, tuner_cli, tmp_path):
+    import tomllib
+
+    _, _, exp, storage = tuned
+    records = load_records(exp)
+    top = max(r.best["accuracy"] for r in records)
+    code, out, err = tuner_cli("best", "digits_cnn", "--storage", storage, "-o", tmp_path / "b.toml")
+    assert code == 0, err
+    doc = tomllib.loads((tmp_path / "b.toml").read_text())
+    assert doc["value"] == pytest.approx(top) and doc["metric"] == "accuracy"
+    assert doc["config"]["lr"] > 0 and 1 <= doc["best_epoch"] <= 3
+    code, _, _ = tuner_cli("best", "digits_cnn", "--storage", storage, "-o", tmp_path / "b.json")
+    assert json.loads((tmp_path / "b.json").read_text())["trial"] == doc["trial"]
+    code, out, _ = tuner_cli("best", "digits_cnn", "--storage", storage)
+    assert code == 0 and f'trial = "{doc["trial"]}"' in out
+
+
+def test_train_from_best_evaluates_once_on_test(tuned, tuner_cli, tmp_path):
+    import torch
+
+    _, _, exp, storage = tuned
+    tuner_cli("best", "digits_cnn", "--storage", storage, "-o", tmp_path / "best.toml")
+    code, out, err = tuner_cli("train", EXPERIMENTS / "digits_cnn.toml", "--config",
+                               tmp_path / "best.toml", "--storage", storage)
+    assert code == 0, err
+    final = exp / "final"
+    metrics = json.loads((final / "metrics.json").read_text())
+    assert metrics["test_examples"] == 270 and metrics["train_examples"] == 1527
+    assert 0.5 < metrics["test_accuracy"] <= 1 and math.isfinite(metrics["test_f1"])
+    assert f"test   accuracy {metrics['test_accuracy']:.4f}" in out
+    state = torch.load(final / "model.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    assert (final / "config.toml").exists() and any(final.glob("events.out.tfevents.*"))
+    # --from gives the same config
+    code, out2, _ = tuner_cli("train", EXPERIMENTS / "digits_cnn.toml", "--from", "digits_cnn",
+                              "--storage", storage, "--epochs", "1")
+    assert code == 0 and "1 epochs on train+valid" in out2
+
+
+def test_status_lists_trials(tuned, tuner_cli):
+    _, _, exp, storage = tuned
+    code, out, _ = tuner_cli("status", "--storage", storage)
+    assert code == 0 and out.startswith("digits_cnn") and "4/4 trials" in out
+    code, out, _ = tuner_cli("status", "digits_cnn", "--storage", storage)
+    assert out.count("\n  trial_0") == 4
+
+
+def test_rerun_same_name_refuses_and_changes_nothing(tuned, tuner_cli):
+    _, _, exp, storage = tuned
+    before = (exp / "trials.json").read_text()
+    code, out, err = tuner_cli("run", EXPERIMENTS / "digits_cnn.toml", "--storage", storage)
+    assert code == 2
+    assert "already exists" in err and "tuner resume digits_cnn" in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (exp / "trials.json").read_text() == before
+
+
+def test_same_seed_gives_same_trials(tuned, tmp_path, tuner_cli):
+    """Sequential execution (one trial at a time) is reproducible."""
+    runs = []
+    for i in range(2):
+        code, out, err = tuner_cli("run", EXPERIMENTS / "digits_mlp.toml", "--samples", "3",
+                                   "--epochs", "2", "--max-concurrent", "1", "--storage",
+                                   tmp_path / f"s{i}", "--scheduler", "fifo")
+        assert code == 0, err
+        runs.append([(r.config, r.best) for r in load_records(tmp_path / f"s{i}" / "digits_mlp")])
+    assert runs[0] == runs[1]
