@@ -191,7 +191,8 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out) -> int:
     for r in [r for r in records if r.status == "errored"][:5]:
         print(f"  {r.trial} errored: {r.reason}", file=out)
     if best is None:
-        print("no trial produced a result; see error.txt in the trial folders", file=out)
+        print(f"no trial produced a result: every trial diverged or errored; see the reasons "
+              f"with `tuner status {spec.name}`", file=out)
         return 1
     print(f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f} at epoch "
           f"{best.best_epoch[s.metric]} ({best.status})", file=out)

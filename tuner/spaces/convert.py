@@ -93,27 +93,37 @@ def to_hyperopt(space: SearchSpace) -> dict[str, Any]:
     return out
 
 
-def to_optuna(space: SearchSpace) -> Callable:
-    """Define-by-run function for Optuna: suggests only the dimensions that are active."""
+class OptunaSpace:
+    """Define-by-run space for Optuna: suggests only the dimensions that are active.
 
-    def define(trial) -> dict[str, Any]:
+    A class rather than a closure so that Tune can pickle the searcher with the experiment.
+    """
+
+    def __init__(self, space: SearchSpace):
+        self.space = space
+
+    def __call__(self, trial) -> dict[str, Any] | None:
         chosen: dict[str, Any] = {}
         constants: dict[str, Any] = {}
-        for name in space.order():
-            p = space.priors[name]
+        for name in self.space.order():
+            p = self.space.priors[name]
             if p.when is not None and not p.when.holds({**chosen, **constants}):
                 continue
             if isinstance(p, Fixed):
                 constants[name] = p.value
             elif isinstance(p, Uniform):
-                chosen[name] = trial.suggest_float(name, p.low, p.high, log=isinstance(p, LogUniform))
+                chosen[name] = trial.suggest_float(name, p.low, p.high,
+                                                   log=isinstance(p, LogUniform))
             elif isinstance(p, IntRange):
                 chosen[name] = trial.suggest_int(name, p.low, p.high, step=p.step, log=p.log)
             elif isinstance(p, Choice):
                 chosen[name] = trial.suggest_categorical(name, list(p.options))
         return constants or None
 
-    return define
+
+def to_optuna(space: SearchSpace) -> Callable:
+    """Define-by-run function for Optuna (see OptunaSpace)."""
+    return OptunaSpace(space)
 
 
 def points_for_hyperopt(space: SearchSpace, configs: list[dict]) -> list[dict]:

@@ -88,12 +88,9 @@ class SearchSpace:
                 )
             if not parent.discrete:
                 raise UserError(f"{p.name}: depends on {parent.name!r}, which must be discrete")
-            if p.when.op == "==" and p.when.value not in parent.values():
-                raise UserError(
-                    f"{p.name}: depends on {parent.name} == {p.when.value!r}, but {parent.name} "
-                    f"is {parent.describe()}"
-                )
-        return out
+        # a child whose condition can never hold (its parent fixed to another value) is inactive
+        return {n: p for n, p in out.items()
+                if p.when is None or p.when.op != "==" or p.when.value in out[p.when.parent].values()}
 
     def override(self, overrides: Mapping[str, Any], *, where: str = "[space]") -> "SearchSpace":
         """A new space with some priors replaced by experiment-file forms (see prior_from_dict)."""

@@ -1,0 +1,53 @@
+"""Every searcher and every scheduler tunes a real (tiny) experiment to the end."""
+
+import pytest
+
+from tests.conftest import EXPERIMENTS
+from tuner.experiment import SCHEDULERS, SEARCHERS
+from tuner.results import load_records
+from tuner.spaces import load_space
+
+
+def _run(tuner_cli, tmp_path, *flags):
+    code, out, err = tuner_cli("run", EXPERIMENTS / "digits_mlp.toml", "--samples", "3",
+                               "--epochs", "3", "--storage", tmp_path, *flags)
+    return code, out, err, load_records(tmp_path / "digits_mlp")
+
+
+@pytest.mark.parametrize("searcher", SEARCHERS)
+def test_searcher_runs_the_space_unchanged(searcher, ray_session, tuner_cli, tmp_path):
+    code, out, err, records = _run(tuner_cli, tmp_path, "--searcher", searcher)
+    assert code == 0, err + out
+    assert len(records) == 3
+    space = load_space("mlp")
+    for r in records:
+        assert space.check(r.config, where=r.trial) == r.config  # active, typed, in range
+        assert r.status in {"completed", "stopped early"}
+    if searcher == "bohb":
+        assert "hyperband (BOHB)" in out
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_scheduler_runs(scheduler, ray_session, tuner_cli, tmp_path):
+    code, out, err, records = _run(tuner_cli, tmp_path, "--searcher", "random",
+                                   "--scheduler", scheduler)
+    assert code == 0, err + out
+    assert len(records) == 3 and all(r.epochs >= 1 for r in records)
+    if scheduler == "fifo":
+        assert all(r.status == "completed" and r.epochs == 3 for r in records)
+
+
+def test_diverging_trials_end_with_a_reason_not_a_crash(ray_session, tuner_cli, tmp_path):
+    exp = tmp_path / "boom.toml"
+    exp.write_text(
+        'name = "boom"\n[model]\nfactory = "mlp"\n'
+        '[space]\noptimizer = "sgd"\nlr = 1e12\nmomentum = 0.99\nlr_schedule = "none"\n'
+        '[search]\nsamples = 2\nmax_epochs = 3\nscheduler = "fifo"\n'
+    )
+    code, out, err = tuner_cli("run", exp, "--storage", tmp_path / "r")
+    records = load_records(tmp_path / "r" / "boom")
+    assert [r.status for r in records] == ["diverged", "diverged"]
+    assert all("lower the learning rate" in r.reason for r in records)
+    assert all(r.epochs == 1 for r in records)
+    # every trial failed: exit 1 and a message saying so
+    assert code == 1 and "every trial diverged or errored" in out
