@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -21,7 +22,7 @@ from tuner.training.loop import LRSchedule, classification_metrics
 DIGITS_SHAPE, DIGITS_CLASSES = (1, 8, 8), 10
 
 
-# -- metrics ----------------------------------------------------------------------------------------
+# -- metrics --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("n, k", [(200, 5), (37, 3), (500, 10)])
@@ -71,7 +72,7 @@ def test_a_predicted_class_absent_from_the_labels_counts_as_zero():
         precision_score(y.numpy(), pred, average="macro", zero_division=0))
 
 
-# -- LR schedules -----------------------------------------------------------------------------------
+# -- LR schedules ---------------------------------------------------------------------------------
 
 def lrs(config: dict, epochs: int, losses=None) -> list[float]:
     """The learning rate used in each epoch."""
@@ -91,7 +92,7 @@ def test_cosine_warms_up_linearly_then_decays_to_near_zero():
     assert got[:4] == pytest.approx([0.025, 0.05, 0.075, 0.1])
     cosine = [0.05 * (1 + math.cos(math.pi * k / 7)) for k in range(1, 7)]
     assert got[4:] == pytest.approx(cosine)
-    assert all(a > b for a, b in zip(got[3:], got[4:]))
+    assert all(a > b for a, b in itertools.pairwise(got[3:]))
     assert got[-1] < 0.006
 
 
@@ -127,7 +128,7 @@ def test_unknown_schedule():
         LRSchedule(opt, {"lr_schedule": "step"}, 5)
 
 
-# -- DataStreamer -----------------------------------------------------------------------------------
+# -- DataStreamer ---------------------------------------------------------------------------------
 
 def epochs(streamer: DataStreamer, n: int) -> list[list[list[int]]]:
     return [[y.tolist() for _, y in streamer] for _ in range(n)]
@@ -166,7 +167,7 @@ def test_mismatched_lengths():
         DataStreamer(torch.zeros(3), torch.zeros(2), batch_size=1)
 
 
-# -- model factories --------------------------------------------------------------------------------
+# -- model factories ------------------------------------------------------------------------------
 
 def cnn_config(blocks: int, **extra) -> dict:
     return {"conv_blocks": blocks, "kernel_size": 3, "batch_norm": True, "dense_units": 32,

@@ -13,6 +13,7 @@ from tuner.errors import UserError
 EPILOG = """examples:
   tuner run experiments/digits_cnn.toml              tune the default experiment
   tuner run experiments/digits_cnn.toml --samples 8 --epochs 5 --dry-run
+  tuner resume digits_cnn                            continue an interrupted run
   tuner status                                       experiments and their trials
   tuner best digits_cnn -o best.toml                 the best config with its metrics
   tuner train experiments/digits_cnn.toml --config best.toml
@@ -70,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--address", help="join a running Ray cluster: auto, HOST:PORT or ray://HOST:PORT")
     r.add_argument("--overwrite", action="store_true", help="replace an existing experiment folder")
     r.add_argument("--dry-run", action="store_true", help="validate and print the plan; start nothing")
+
+    rs = sub.add_parser("resume", help="continue an interrupted experiment")
+    rs.add_argument("name", help="experiment name or folder")
+    rs.add_argument("--storage")
+    rs.add_argument("--address", help="Ray cluster to run on (default: a local Ray on 127.0.0.1)")
 
     s = sub.add_parser("space", help="show the priors and size of a search space")
     s.add_argument("name", help="space module (cnn, mlp) or an experiment file")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -39,6 +38,12 @@ def cmd_run(args) -> int:
     return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite)
 
 
+def cmd_resume(args) -> int:
+    from tuner.driver import resume
+
+    return resume(args.name, storage=args.storage, address=args.address)
+
+
 def print_space(space, name: str, out=None) -> None:
     out = out or sys.stdout
     size = space.size()
@@ -65,13 +70,11 @@ def cmd_space(args) -> int:
 
 
 def _experiment(name: str, storage):
-    from tuner.experiment import from_dict
+    from tuner.experiment import load_saved
     from tuner.results import find_experiment
 
     exp = find_experiment(name, storage)
-    spec = from_dict(json.loads((exp / "experiment.json").read_text()),
-                     path=str(exp / "experiment.json"))
-    return exp, spec
+    return exp, load_saved(exp)
 
 
 def best_doc(name: str, storage):
@@ -100,6 +103,7 @@ def cmd_best(args) -> int:
 
 
 def cmd_status(args) -> int:
+    from tuner.experiment import load_saved
     from tuner.results import best_record, find_experiment, load_records, storage_root
     from tuner.tracking.progress import counts
 
@@ -113,8 +117,7 @@ def cmd_status(args) -> int:
             print(f"no experiments under {root} yet; start one with `tuner run FILE`")
             return 0
     for exp in exps:
-        spec = json.loads((exp / "experiment.json").read_text())
-        s = spec["search"]
+        s = load_saved(exp).search.__dict__
         records = load_records(exp)
         c = counts(records)
         best = best_record(records, s["metric"], s["mode"])

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -17,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from tuner.errors import UserError
-from tuner.experiment import ExperimentSpec
+from tuner.experiment import ExperimentSpec, load_saved, save_spec
 from tuner.results import load_records, storage_root
 
 
@@ -32,12 +31,12 @@ class TrialNamer:
 
     def __init__(self, exp_dir: Path):
         self.key = str(exp_dir)
-        if self.key not in TrialNamer._names:
-            existing = sorted(p.name for p in Path(exp_dir).glob("trial_*") if p.is_dir())
-            TrialNamer._names[self.key] = {f"existing-{i}": n for i, n in enumerate(existing)}
 
     def __call__(self, trial) -> str:
-        names = TrialNamer._names.setdefault(self.key, {})
+        if self.key not in TrialNamer._names:  # first call in this process (run or resume)
+            existing = sorted(p.name for p in Path(self.key).glob("trial_*") if p.is_dir())
+            TrialNamer._names[self.key] = {f"existing-{i}": n for i, n in enumerate(existing)}
+        names = TrialNamer._names[self.key]
         if trial.trial_id not in names:
             names[trial.trial_id] = f"trial_{len(names) + 1:03d}"
         return names[trial.trial_id]
@@ -117,7 +116,6 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
     from tuner.search import build_scheduler, build_searcher
     from tuner.tracking.callback import TunerCallback
     from tuner.tracking.progress import LiveSummary
-    from tuner.training.trial import TrialSetup, run_trial
 
     searcher, param_space = build_searcher(s.searcher, space, metric=s.metric, mode=s.mode,
                                            seed=s.seed, samples=s.samples,
@@ -130,16 +128,11 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
     import ray
 
     exp_dir.mkdir(parents=True, exist_ok=True)
-    (exp_dir / "experiment.json").write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    save_spec(spec, exp_dir)
 
     slots = s.max_concurrent or _slots(ray.cluster_resources(), spec.resources.cpu,
                                        spec.resources.gpu)
-    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu,
-                       spec.resources.gpu)
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
-        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
-    )
+    trainable = _trainable(spec, space, data)
     callback = TunerCallback(exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs,
                              s.samples, LiveSummary(out))
     tuner = tune.Tuner(
@@ -165,6 +158,52 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
     print(f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
           f"{f' + {spec.resources.gpu:g} GPU' if spec.resources.gpu else ''} each", file=out)
     out.flush()
+    tuner.fit()
+    return report(exp_dir, spec, time.monotonic() - started, out)
+
+
+def _trainable(spec: ExperimentSpec, space, data):
+    """The trial function with the data (train + valid only) and setup sent to workers once."""
+    from ray import tune
+
+    from tuner.training.trial import TrialSetup, run_trial
+
+    s = spec.search
+    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu,
+                       spec.resources.gpu)
+    return tune.with_resources(
+        tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
+        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+    )
+
+
+def resume(name_or_dir: str, *, storage: str | None = None, address: str | None = None,
+           out=None) -> int:
+    """Continue an interrupted experiment from its folder (finished trials are kept)."""
+    from tuner.data import load_data
+    from tuner.results import find_experiment
+
+    out = out or sys.stdout
+    exp_dir = find_experiment(name_or_dir, storage)
+    spec = load_saved(exp_dir)
+    if not any(exp_dir.glob("experiment_state-*.json")):
+        raise UserError(f"{exp_dir}: Ray Tune saved no state there, so there is nothing to "
+                        f"resume; start it again with `tuner run ... --overwrite`")
+    records = load_records(exp_dir)
+    done = [r for r in records if r.status != "running"]
+    space = spec.space()
+    data = load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
+                     where=f"{exp_dir}/experiment.json: [data] source")
+    print(f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
+          f"from {exp_dir}", file=out)
+    out.flush()
+    _quiet_ray()
+    from ray import tune
+
+    started = time.monotonic()
+    init_ray(address)
+    tuner = tune.Tuner.restore(str(exp_dir), trainable=_trainable(spec, space, data),
+                               resume_unfinished=True, resume_errored=False)
     tuner.fit()
     return report(exp_dir, spec, time.monotonic() - started, out)
 

@@ -6,6 +6,7 @@ Every error names the file, the key, the rule and the fix, on one line, before a
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -280,3 +281,22 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     )
     spec.space()  # validates the module and every override now, not inside a trial
     return spec
+
+
+SAVED = "experiment.json"
+
+
+def save_spec(spec: ExperimentSpec, exp_dir: Path) -> None:
+    """Keep the validated experiment beside its results (with the file it came from)."""
+    doc = {"file": spec.path, "experiment": spec.to_dict()}
+    (Path(exp_dir) / SAVED).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def load_saved(exp_dir: Path) -> ExperimentSpec:
+    """The ExperimentSpec saved by `save_spec`; its path is the original experiment file."""
+    f = Path(exp_dir) / SAVED
+    try:
+        doc = json.loads(f.read_text())
+        return from_dict(doc["experiment"], path=doc["file"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{f}: unreadable saved experiment ({e}); was the folder edited?") from None

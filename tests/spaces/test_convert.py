@@ -10,8 +10,17 @@ import random
 import numpy as np
 import pytest
 
-from tuner.spaces import SPACES, Choice, Fixed, IntRange, LogUniform, PerLayer, SearchSpace, When
-from tuner.spaces import load_space
+from tuner.spaces import (
+    SPACES,
+    Choice,
+    Fixed,
+    IntRange,
+    LogUniform,
+    PerLayer,
+    SearchSpace,
+    When,
+    load_space,
+)
 from tuner.spaces.convert import points_for_hyperopt, to_hyperopt, to_optuna, to_ray
 
 NAMES = SPACES.names()
@@ -34,7 +43,7 @@ def assert_active_exactly(space: SearchSpace, config: dict) -> None:
         assert (name in config) == (p.when is None or p.when.holds(config)), (name, config)
 
 
-# -- HyperOpt ---------------------------------------------------------------------------------------
+# -- HyperOpt -------------------------------------------------------------------------------------
 
 def run_hyperopt(space: SearchSpace, evals: int = 15, seed: int = 0) -> list[dict]:
     from hyperopt import STATUS_OK, fmin, tpe
@@ -80,11 +89,11 @@ def test_hyperopt_nests_children_inside_their_parent_branches():
 def test_points_for_hyperopt_resolve_back_to_the_same_config():
     space = load_space("cnn")
     configs = [space.sample(random.Random(s)) for s in range(30)]
-    for point, config in zip(points_for_hyperopt(space, configs), configs):
+    for point, config in zip(points_for_hyperopt(space, configs), configs, strict=True):
         assert space.resolve(point) == config
 
 
-# -- Optuna -----------------------------------------------------------------------------------------
+# -- Optuna ---------------------------------------------------------------------------------------
 
 def run_optuna(space: SearchSpace, trials: int, sampler) -> list[tuple[dict, dict]]:
     import optuna
@@ -111,7 +120,8 @@ def test_optuna_tpe_proposes_valid_configs_for_every_builtin_space(name):
     sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=5)
     for params, config in run_optuna(space, 15, sampler):
         assert_active_exactly(space, config)
-        assert params == {n: v for n, v in config.items() if not isinstance(space.priors[n], Fixed)}
+        tuned = {n: v for n, v in config.items() if not isinstance(space.priors[n], Fixed)}
+        assert params == tuned
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -148,7 +158,7 @@ def test_optuna_returns_fixed_values_as_constants_and_never_suggests_them():
     assert to_optuna(no_fixed)(trial) is None and set(trial.params) == {"x"}
 
 
-# -- Ray Tune ---------------------------------------------------------------------------------------
+# -- Ray Tune -------------------------------------------------------------------------------------
 
 def test_to_ray_gives_one_ray_domain_per_prior():
     from ray.tune.search.sample import Categorical, Domain, Float

@@ -14,8 +14,8 @@ from tuner.errors import UserError
 from tuner.spaces import Choice, Fixed, IntRange, LogUniform, Uniform, prior_from_dict
 
 FORMS = (
-    "{ uniform = [lo, hi] }, { loguniform = [lo, hi] }, { int = [lo, hi], step = 1, log = false }, "
-    "{ choice = [...] } or a plain value"
+    "{ uniform = [lo, hi] }, { loguniform = [lo, hi] }, "
+    "{ int = [lo, hi], step = 1, log = false }, { choice = [...] } or a plain value"
 )
 
 
@@ -35,7 +35,8 @@ FORMS = (
          "dropout: low < high must hold, but got low=3, high=1"),
         (lambda: LogUniform(3, 1), "uniform: low < high must hold, but got low=3, high=1"),
         (lambda: LogUniform(0, 1), "loguniform: low > 0 must hold on a log scale, but got low=0"),
-        (lambda: LogUniform(-1, 1), "loguniform: low > 0 must hold on a log scale, but got low=-1"),
+        (lambda: LogUniform(-1, 1),
+         "loguniform: low > 0 must hold on a log scale, but got low=-1"),
         (lambda: IntRange(3, 1), "int: low <= high must hold, but got low=3, high=1"),
         (lambda: IntRange(1.0, 3), "int: low must be an integer, but got 1.0"),
         (lambda: IntRange(1, "3"), "int: high must be an integer, but got '3'"),
@@ -48,7 +49,8 @@ FORMS = (
         (lambda: IntRange(0, 4, log=True),
          "int: low >= 1 must hold on a log scale, but got low=0"),
         (lambda: IntRange(1, 4, log=1), "int: log must be true or false, but got 1"),
-        (lambda: IntRange(0, 10**8), "int: the range holds more than 10 million values; narrow it"),
+        (lambda: IntRange(0, 10**8),
+         "int: the range holds more than 10 million values; narrow it"),
         (lambda: Choice([]), "choice: choice needs a non-empty list of options, but got []"),
         (lambda: Choice("abc"), "choice: choice needs a non-empty list of options, but got 'abc'"),
         (lambda: Choice([1, 1]), "choice: choice options must be distinct, but got [1, 1]"),
@@ -85,7 +87,7 @@ def test_choice_keeps_options_as_a_tuple_and_treats_bool_and_int_as_distinct():
     assert Choice([1, True]).values() == [1, True]
 
 
-# -- values / snap / contains ----------------------------------------------------------------------
+# -- values / snap / contains ---------------------------------------------------------------------
 
 def test_values_of_discrete_priors():
     assert IntRange(16, 128, step=16).values() == [16, 32, 48, 64, 80, 96, 112, 128]
@@ -186,7 +188,7 @@ def test_boolean_choice_does_not_contain_integers():
     assert Choice([True, False]).contains(0) is False
 
 
-# -- the experiment-file form ----------------------------------------------------------------------
+# -- the experiment-file form ---------------------------------------------------------------------
 
 ROUND_TRIP = [
     Uniform(0, 0.5),
