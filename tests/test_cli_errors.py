@@ -149,12 +149,6 @@ def test_broken_toml_names_the_line(capsys, store, inputs, verb):
     assert list(store.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: conv_blocks = { uniform = ... } escapes as NotImplementedError (a traceback, "
-    "not exit 2)",
-    raises=NotImplementedError,
-    strict=True,
-)
 def test_continuous_layer_count_is_one_error_line(capsys, store, inputs):
     path = inputs / "bad.toml"
     path.write_text("[space]\nconv_blocks = { uniform = [1, 3] }\n")

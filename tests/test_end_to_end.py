@@ -160,3 +160,20 @@ def test_same_seed_gives_same_trials(tuned, tmp_path, tuner_cli):
         assert code == 0, err
         runs.append([(r.config, r.best) for r in load_records(tmp_path / f"s{i}" / "digits_mlp")])
     assert runs[0] == runs[1]
+
+
+def test_resume_of_a_finished_experiment_keeps_its_trials(tuned, tuner_cli):
+    _, _, exp, storage = tuned
+    before = [(r.trial, r.status, r.best) for r in load_records(exp)]
+    code, out, err = tuner_cli("resume", "digits_cnn", "--storage", storage)
+    assert code == 0, err
+    assert "resuming digits_cnn (4/4 trials finished)" in out
+    assert [(r.trial, r.status, r.best) for r in load_records(exp)] == before
+    assert sorted(p.name for p in exp.glob("trial_*")) == [r[0] for r in before]
+
+
+def test_resume_unknown_name_lists_experiments(tuned, tuner_cli):
+    _, _, _, storage = tuned
+    code, _, err = tuner_cli("resume", "digits_cn", "--storage", storage)
+    assert code == 2
+    assert "no experiment of that name" in err and "did you mean 'digits_cnn'?" in err

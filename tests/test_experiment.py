@@ -271,12 +271,6 @@ def test_good_space_overrides(tmp_path):
     assert space.size()["discrete_combinations"] == 2 * 2 * 2 * 8 * 4 * 3 * 4 * 6
 
 
-@pytest.mark.xfail(
-    reason="BUG: a continuous count (conv_blocks = { uniform = ... }) raises NotImplementedError "
-    "from SearchSpace._expand instead of a one-line UserError",
-    raises=NotImplementedError,
-    strict=True,
-)
 def test_continuous_layer_count_is_a_user_error(tmp_path):
     _, message = load_error(tmp_path, "[space]\nconv_blocks = { uniform = [1, 3] }\n")
     assert message == (
@@ -353,10 +347,5 @@ def test_with_overrides_applies_values_and_keeps_the_rest(spec):
     assert spec.with_overrides() == spec
 
 
-@pytest.mark.xfail(
-    reason="BUG: a bad --name is reported against the experiment file, which does not contain "
-    "it ('<file>: name: ... but got 'a b''), instead of 'command line: --name: ...'",
-    strict=True,
-)
 def test_bad_name_on_the_command_line_blames_the_command_line(spec):
     assert error(lambda: spec.with_overrides(name="a b")).startswith("command line: --name: ")

@@ -58,11 +58,6 @@ def test_a_class_absent_from_both_labels_and_predictions_is_left_out():
     assert m["f1"] == pytest.approx(f1_score(y.numpy(), [0, 1, 1, 1], average="macro"))
 
 
-@pytest.mark.xfail(
-    reason="BUG: macro precision/F1 leave out a class that is predicted but absent from the "
-    "labels, so wrong predictions into it cost nothing (sklearn counts it as 0)",
-    strict=True,
-)
 def test_a_predicted_class_absent_from_the_labels_counts_as_zero():
     y = torch.tensor([0, 0, 1, 1])
     pred = [0, 2, 1, 1]

@@ -85,6 +85,11 @@ class ExperimentSpec:
             if v is None:
                 continue
             if k == "name":
+                if not isinstance(v, str) or not NAME_RE.match(v):
+                    raise UserError(
+                        f"command line: --name: must be 1-100 letters, digits, '_', '-' or '.', "
+                        f"starting with a letter or digit, but got {v!r}"
+                    )
                 top["name"] = v
             elif k in search:
                 search[k] = v

@@ -191,7 +191,11 @@ def test_random_search_domains_resolve_to_valid_configs(name):
 
 
 def test_ray_is_not_started():
-    import ray
+    """Converting a space builds domains only; it must not start Ray (checked in a fresh process)."""
+    import subprocess
+    import sys
 
-    to_ray(load_space("cnn"))
-    assert not ray.is_initialized()
+    code = ("import ray; from tuner.spaces import load_space; from tuner.spaces.convert import "
+            "to_ray; to_ray(load_space('cnn')); print(ray.is_initialized())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -177,12 +177,6 @@ def test_contains(prior, value, inside):
     assert prior.contains(value) is inside
 
 
-@pytest.mark.xfail(
-    reason="BUG: Choice.contains counts bool options as numbers, so an int passes a bool choice "
-    "(check() then accepts batch_norm = 1 and hands on 1, not True), while a bool is rejected "
-    "by an int choice",
-    strict=True,
-)
 def test_boolean_choice_does_not_contain_integers():
     assert Choice([True, False]).contains(1) is False
     assert Choice([True, False]).contains(0) is False

@@ -104,12 +104,6 @@ def test_bad_spaces_are_rejected_when_built(entries, message):
     assert error(lambda: SearchSpace(entries)) == message
 
 
-@pytest.mark.xfail(
-    reason="BUG: a continuous count prior makes SearchSpace call Uniform.values(), which raises "
-    "NotImplementedError instead of the per-layer UserError (space.py, PerLayer check)",
-    raises=NotImplementedError,
-    strict=True,
-)
 def test_per_layer_count_must_be_discrete():
     assert error(lambda: SearchSpace({"b": Uniform(1, 3), "a": PerLayer(Fixed(1), "b")})) == (
         "a: per-layer prior needs 'b' to be an integer prior (int range, choice of integers or "

@@ -223,7 +223,8 @@ class Choice(Prior):
         return any(type(value) is type(o) and value == o for o in self.options) or (
             isinstance(value, (int, float))
             and not isinstance(value, bool)
-            and value in [o for o in self.options if isinstance(o, (int, float))]
+            and value in [o for o in self.options
+                          if isinstance(o, (int, float)) and not isinstance(o, bool)]
         )
 
     def describe(self):
@@ -282,7 +283,8 @@ def prior_from_dict(name: str, raw: Any) -> Prior:
     extra = sorted(set(raw) - allowed)
     if extra:
         raise UserError(
-            f"{name}: unknown key {extra[0]!r} in a {kind} prior; allowed: {sorted(allowed)}"
+            f"{name}: unknown key {extra[0]!r} in {'an' if kind == 'int' else 'a'} {kind} prior; "
+            f"allowed: {sorted(allowed)}"
         )
     args = raw[kind]
     if kind == "choice":

@@ -58,10 +58,10 @@ class SearchSpace:
         for name, e in self.entries.items():
             if isinstance(e, PerLayer):
                 parent = out.get(e.count)
-                if parent is None or not all(
+                if parent is None or not parent.discrete or not all(
                     isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                    for v in parent.values() if parent.discrete
-                ) or not parent.discrete:
+                    for v in parent.values()
+                ):
                     raise UserError(
                         f"{name}: per-layer prior needs {e.count!r} to be an integer prior "
                         f"(int range, choice of integers or a fixed integer)"

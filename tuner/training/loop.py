@@ -131,7 +131,7 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
     recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
     denom = precision + recall
     f1 = torch.where(denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp))
-    present = actual > 0
+    present = (actual > 0) | (predicted > 0)  # wrong guesses into an absent class still count
     return {
         "val_loss": loss,
         "accuracy": acc,
