@@ -1,6 +1,6 @@
 """MLP priors: depth, width per layer, activation, dropout, plus the shared training priors.
 
-    tuner space mlp
+tuner space mlp
 """
 
 from searchspaces import common

@@ -1,6 +1,6 @@
 """The `tuner` command in-process: exit codes, one-line errors, and nothing written on bad input.
 
-    .venv/bin/python -m pytest tests/test_cli_errors.py -q
+.venv/bin/python -m pytest tests/test_cli_errors.py -q
 """
 
 from __future__ import annotations
@@ -40,53 +40,79 @@ def one_error(capsys, argv: list[str]) -> str:
     lines = err.splitlines()
     assert len(lines) == 1 and err.endswith("\n"), err
     assert lines[0].startswith("tuner: error: ")
-    return lines[0][len("tuner: error: "):]
+    return lines[0][len("tuner: error: ") :]
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["run"], "tuner run: the following arguments are required: experiment (see tuner run "
-                  "--help)"),
-        (["run", DIGITS, "--samples", "0"],
-         "tuner run: argument --samples: must be a positive integer, but got '0' (see tuner run "
-         "--help)"),
-        (["run", DIGITS, "--samples", "abc"],
-         "tuner run: argument --samples: must be a positive integer, but got 'abc' (see tuner "
-         "run --help)"),
-        (["run", DIGITS, "--epochs", "-3"],
-         "tuner run: argument --epochs: must be a positive integer, but got '-3' (see tuner run "
-         "--help)"),
-        (["run", DIGITS, "--seed", "-1"],
-         "tuner run: argument --seed: must be between 0 and 2**32-1, but got '-1' (see tuner "
-         "run --help)"),
-        (["run", DIGITS, "--seed", "x"],
-         "tuner run: argument --seed: must be a non-negative integer, but got 'x' (see tuner "
-         "run --help)"),
-        (["run", DIGITS, "--searcher", "tpe"],
-         "tuner run: argument --searcher: invalid choice: 'tpe' (choose from 'hyperopt', "
-         "'optuna', 'bohb', 'random') (see tuner run --help)"),
-        (["run", DIGITS, "--metric", "loss"],
-         "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
-         "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1"),
-        (["run", DIGITS, "--metric", "val_loss", "--mode", "max"],
-         "command line: --mode: val_loss is better when lower, so mode must be 'min', but got "
-         "'max'"),
-        (["run", DIGITS, "--mode", "min"],
-         "command line: --mode: accuracy is better when higher, so mode must be 'max', but got "
-         "'min'"),
+        (
+            ["run"],
+            "tuner run: the following arguments are required: experiment (see tuner run --help)",
+        ),
+        (
+            ["run", DIGITS, "--samples", "0"],
+            "tuner run: argument --samples: must be a positive integer, but got '0' (see tuner run "
+            "--help)",
+        ),
+        (
+            ["run", DIGITS, "--samples", "abc"],
+            "tuner run: argument --samples: must be a positive integer, but got 'abc' (see tuner "
+            "run --help)",
+        ),
+        (
+            ["run", DIGITS, "--epochs", "-3"],
+            "tuner run: argument --epochs: must be a positive integer, but got '-3' (see tuner run "
+            "--help)",
+        ),
+        (
+            ["run", DIGITS, "--seed", "-1"],
+            "tuner run: argument --seed: must be between 0 and 2**32-1, but got '-1' (see tuner "
+            "run --help)",
+        ),
+        (
+            ["run", DIGITS, "--seed", "x"],
+            "tuner run: argument --seed: must be a non-negative integer, but got 'x' (see tuner "
+            "run --help)",
+        ),
+        (
+            ["run", DIGITS, "--searcher", "tpe"],
+            "tuner run: argument --searcher: invalid choice: 'tpe' (choose from 'hyperopt', "
+            "'optuna', 'bohb', 'random') (see tuner run --help)",
+        ),
+        (
+            ["run", DIGITS, "--metric", "loss"],
+            "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
+            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1",
+        ),
+        (
+            ["run", DIGITS, "--metric", "val_loss", "--mode", "max"],
+            "command line: --mode: val_loss is better when lower, so mode must be 'min', but got "
+            "'max'",
+        ),
+        (
+            ["run", DIGITS, "--mode", "min"],
+            "command line: --mode: accuracy is better when higher, so mode must be 'max', but got "
+            "'min'",
+        ),
         (["run", DIGITS, "--bogus"], "tuner: unrecognized arguments: --bogus (see tuner --help)"),
-        (["space", "cnnn"],
-         "tuner space: unknown search space 'cnnn' (did you mean 'cnn'?); built in: cnn, mlp (or "
-         "name your own importable module, e.g. 'mypkg.myspace')"),
-        (["train", DIGITS],
-         "tuner train: one of the arguments --config --from is required (see tuner train "
-         "--help)"),
+        (
+            ["space", "cnnn"],
+            "tuner space: unknown search space 'cnnn' (did you mean 'cnn'?); built in: cnn, mlp (or "
+            "name your own importable module, e.g. 'mypkg.myspace')",
+        ),
+        (
+            ["train", DIGITS],
+            "tuner train: one of the arguments --config --from is required (see tuner train "
+            "--help)",
+        ),
     ],
 )
 def test_bad_arguments(capsys, store, argv, message):
-    assert one_error(capsys, [*argv, "--storage", str(store)] if argv[0] == "run" else argv) \
+    assert (
+        one_error(capsys, [*argv, "--storage", str(store)] if argv[0] == "run" else argv)
         == message
+    )
     assert list(store.iterdir()) == []
 
 
@@ -116,15 +142,21 @@ def test_experiment_folder_instead_of_file(capsys, store, inputs):
 @pytest.mark.parametrize(
     "text, rest",
     [
-        ("[search]\nsample = 3\n",
-         "[search] sample: unknown key (did you mean 'samples'?); allowed: searcher, scheduler, "
-         "metric, mode, samples, max_epochs, seed, grace_period, reduction_factor, "
-         "max_concurrent, initial_points, max_failures"),
-        ("[data]\nsplit = [0.5, 0.5, 0.5]\n",
-         "[data] split: fractions must each be in (0, 1) and sum to 1, but got [0.5, 0.5, 0.5]; "
-         "e.g. [0.70, 0.15, 0.15]"),
-        ("[space]\nlr = { loguniform = [1e-2, 1e-4] }\n",
-         "[space] lr: low < high must hold, but got low=0.01, high=0.0001"),
+        (
+            "[search]\nsample = 3\n",
+            "[search] sample: unknown key (did you mean 'samples'?); allowed: searcher, scheduler, "
+            "metric, mode, samples, max_epochs, seed, grace_period, reduction_factor, "
+            "max_concurrent, initial_points, max_failures",
+        ),
+        (
+            "[data]\nsplit = [0.5, 0.5, 0.5]\n",
+            "[data] split: fractions must each be in (0, 1) and sum to 1, but got [0.5, 0.5, 0.5]; "
+            "e.g. [0.70, 0.15, 0.15]",
+        ),
+        (
+            "[space]\nlr = { loguniform = [1e-2, 1e-4] }\n",
+            "[space] lr: low < high must hold, but got low=0.01, high=0.0001",
+        ),
         (b"\xff\xfe\x00garbage", "is not a UTF-8 text file; an experiment file is TOML"),
     ],
 )
@@ -166,14 +198,14 @@ def test_unknown_experiment_name(capsys, store, verb):
 
 def test_train_with_a_missing_config_file(capsys, store):
     missing = store / "best.toml"
-    assert one_error(capsys, ["train", DIGITS, "--config", str(missing), "--storage",
-                              str(store)]) == (
-        f"{missing}: no such config file; write one with `tuner best NAME -o best.toml`"
-    )
+    assert one_error(
+        capsys, ["train", DIGITS, "--config", str(missing), "--storage", str(store)]
+    ) == (f"{missing}: no such config file; write one with `tuner best NAME -o best.toml`")
     assert list(store.iterdir()) == []
 
 
 # -- help, space and dry run ----------------------------------------------------------------------
+
 
 def test_help_lists_the_verbs(capsys):
     with pytest.raises(SystemExit) as e:
@@ -235,12 +267,19 @@ def test_dry_run_validates_prints_the_plan_and_writes_nothing(capsys, store):
 
 # -- imports --------------------------------------------------------------------------------------
 
+
 def test_building_the_parser_imports_neither_torch_nor_ray():
     code = (
         "import sys, tuner.cli; tuner.cli.build_parser(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'ray'}))"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"

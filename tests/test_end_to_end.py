@@ -21,8 +21,20 @@ def tuned(tmp_path_factory, ray_session):
     storage = tmp_path_factory.mktemp("results")
     buf = io.StringIO()
     with redirect_stdout(buf):
-        code = main(["run", str(EXPERIMENTS / "digits_cnn.toml"), "--samples", "4", "--epochs",
-                     "3", "--seed", "1", "--storage", str(storage)])
+        code = main(
+            [
+                "run",
+                str(EXPERIMENTS / "digits_cnn.toml"),
+                "--samples",
+                "4",
+                "--epochs",
+                "3",
+                "--seed",
+                "1",
+                "--storage",
+                str(storage),
+            ]
+        )
     return code, buf.getvalue(), storage / "digits_cnn", storage
 
 
@@ -47,7 +59,9 @@ def test_every_trial_is_recorded_with_status(tuned):
         if r.status == "stopped early":
             assert r.epochs < 3
     header = (exp / "trials.csv").read_text().splitlines()[0].split(",")
-    assert {"trial", "status", "epochs", "best_accuracy", "config/lr", "config/filters_1"} <= set(header)
+    assert {"trial", "status", "epochs", "best_accuracy", "config/lr", "config/filters_1"} <= set(
+        header
+    )
 
 
 def test_tensorboard_runs_have_readable_curves(tuned):
@@ -73,7 +87,8 @@ def test_hparams_view_lists_every_trial_with_status(tuned):
     _, _, exp, _ = tuned
     root = EventAccumulator(str(exp)).Reload()
     exp_data = plugin_data_pb2.HParamsPluginData.FromString(
-        root.PluginTagToContent("hparams")["_hparams_/experiment"])
+        root.PluginTagToContent("hparams")["_hparams_/experiment"]
+    )
     columns = {h.name for h in exp_data.experiment.hparam_infos}
     assert {"lr", "optimizer", "conv_blocks", "filters_1", "status"} <= columns
     metrics = {m.name.tag for m in exp_data.experiment.metric_infos}
@@ -82,14 +97,20 @@ def test_hparams_view_lists_every_trial_with_status(tuned):
     for r in load_records(exp):
         content = EventAccumulator(str(exp / r.trial)).Reload().PluginTagToContent("hparams")
         start = plugin_data_pb2.HParamsPluginData.FromString(
-            content["_hparams_/session_start_info"]).session_start_info
+            content["_hparams_/session_start_info"]
+        ).session_start_info
         hp = {k: v for k, v in start.hparams.items()}
         assert hp["status"].string_value == r.status
         assert hp["lr"].number_value == pytest.approx(r.config["lr"])
         assert set(hp) == set(r.config) | {"status"}
         end = plugin_data_pb2.HParamsPluginData.FromString(
-            content["_hparams_/session_end_info"]).session_end_info
-        want = api_pb2.STATUS_FAILURE if r.status in ("diverged", "errored") else api_pb2.STATUS_SUCCESS
+            content["_hparams_/session_end_info"]
+        ).session_end_info
+        want = (
+            api_pb2.STATUS_FAILURE
+            if r.status in ("diverged", "errored")
+            else api_pb2.STATUS_SUCCESS
+        )
         assert end.status == want
 
 
@@ -99,7 +120,9 @@ def test_best_writes_toml_and_json(tuned, tuner_cli, tmp_path):
     _, _, exp, storage = tuned
     records = load_records(exp)
     top = max(r.best["accuracy"] for r in records)
-    code, out, err = tuner_cli("best", "digits_cnn", "--storage", storage, "-o", tmp_path / "b.toml")
+    code, out, err = tuner_cli(
+        "best", "digits_cnn", "--storage", storage, "-o", tmp_path / "b.toml"
+    )
     assert code == 0, err
     doc = tomllib.loads((tmp_path / "b.toml").read_text())
     assert doc["value"] == pytest.approx(top) and doc["metric"] == "accuracy"
@@ -115,8 +138,14 @@ def test_train_from_best_evaluates_once_on_test(tuned, tuner_cli, tmp_path):
 
     _, _, exp, storage = tuned
     tuner_cli("best", "digits_cnn", "--storage", storage, "-o", tmp_path / "best.toml")
-    code, out, err = tuner_cli("train", EXPERIMENTS / "digits_cnn.toml", "--config",
-                               tmp_path / "best.toml", "--storage", storage)
+    code, out, err = tuner_cli(
+        "train",
+        EXPERIMENTS / "digits_cnn.toml",
+        "--config",
+        tmp_path / "best.toml",
+        "--storage",
+        storage,
+    )
     assert code == 0, err
     final = exp / "final"
     metrics = json.loads((final / "metrics.json").read_text())
@@ -127,8 +156,16 @@ def test_train_from_best_evaluates_once_on_test(tuned, tuner_cli, tmp_path):
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     assert (final / "config.toml").exists() and any(final.glob("events.out.tfevents.*"))
     # --from gives the same config
-    code, out2, _ = tuner_cli("train", EXPERIMENTS / "digits_cnn.toml", "--from", "digits_cnn",
-                              "--storage", storage, "--epochs", "1")
+    code, out2, _ = tuner_cli(
+        "train",
+        EXPERIMENTS / "digits_cnn.toml",
+        "--from",
+        "digits_cnn",
+        "--storage",
+        storage,
+        "--epochs",
+        "1",
+    )
     assert code == 0 and "1 epochs on train+valid" in out2
 
 
@@ -154,9 +191,20 @@ def test_same_seed_gives_same_trials(tuned, tmp_path, tuner_cli):
     """Sequential execution (one trial at a time) is reproducible."""
     runs = []
     for i in range(2):
-        code, out, err = tuner_cli("run", EXPERIMENTS / "digits_mlp.toml", "--samples", "3",
-                                   "--epochs", "2", "--max-concurrent", "1", "--storage",
-                                   tmp_path / f"s{i}", "--scheduler", "fifo")
+        code, out, err = tuner_cli(
+            "run",
+            EXPERIMENTS / "digits_mlp.toml",
+            "--samples",
+            "3",
+            "--epochs",
+            "2",
+            "--max-concurrent",
+            "1",
+            "--storage",
+            tmp_path / f"s{i}",
+            "--scheduler",
+            "fifo",
+        )
         assert code == 0, err
         runs.append([(r.config, r.best) for r in load_records(tmp_path / f"s{i}" / "digits_mlp")])
     assert runs[0] == runs[1]

@@ -1,6 +1,6 @@
 """Experiment files: every shipped file loads, and every bad input gets one pinned line.
 
-    .venv/bin/python -m pytest tests/test_experiment.py -q
+.venv/bin/python -m pytest tests/test_experiment.py -q
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from tuner.experiment import SearchSpec, load
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.toml"))
-SEARCH_KEYS = ("searcher, scheduler, metric, mode, samples, max_epochs, seed, grace_period, "
-               "reduction_factor, max_concurrent, initial_points, max_failures")
+SEARCH_KEYS = (
+    "searcher, scheduler, metric, mode, samples, max_epochs, seed, grace_period, "
+    "reduction_factor, max_concurrent, initial_points, max_failures"
+)
 
 
 def error(fn) -> str:
@@ -35,10 +37,11 @@ def load_error(tmp_path: Path, text: str | bytes, name: str = "exp.toml") -> tup
         path.write_text(text)
     message = error(lambda: load(path))
     assert message.startswith(f"{path}: ")
-    return path, message[len(f"{path}: "):]
+    return path, message[len(f"{path}: ") :]
 
 
 # -- the shipped experiments ----------------------------------------------------------------------
+
 
 def test_the_default_experiment_is_shipped():
     assert "digits_cnn.toml" in [p.name for p in EXPERIMENTS]
@@ -53,9 +56,17 @@ def test_every_shipped_experiment_is_valid(path):
 
 def test_digits_cnn_values():
     spec = load(REPO / "experiments" / "digits_cnn.toml")
-    assert spec.search == SearchSpec(searcher="hyperopt", scheduler="asha", metric="accuracy",
-                                     mode="max", samples=24, max_epochs=20, seed=0,
-                                     grace_period=2, reduction_factor=3)
+    assert spec.search == SearchSpec(
+        searcher="hyperopt",
+        scheduler="asha",
+        metric="accuracy",
+        mode="max",
+        samples=24,
+        max_epochs=20,
+        seed=0,
+        grace_period=2,
+        reduction_factor=3,
+    )
     assert spec.data.source == "digits" and spec.data.split == (0.70, 0.15, 0.15)
     assert spec.factory == "cnn" and spec.space_module == "cnn"
     assert spec.space().priors["lr"].describe() == "loguniform(0.0003, 0.03)"
@@ -83,6 +94,7 @@ def test_space_module_defaults_to_the_factory(tmp_path):
 
 
 # -- files that cannot be read --------------------------------------------------------------------
+
 
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.toml"
@@ -116,8 +128,10 @@ def test_broken_toml(tmp_path):
 @pytest.mark.parametrize(
     "data, message",
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe",
-         "is not a UTF-8 text file; an experiment file is TOML"),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe",
+            "is not a UTF-8 text file; an experiment file is TOML",
+        ),
         (bytes(range(256)), "is not a UTF-8 text file; an experiment file is TOML"),
     ],
 )
@@ -133,21 +147,32 @@ def test_control_characters_are_not_toml(tmp_path):
 
 # -- keys, types and values -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("nmae = 'x'\n",
-         "nmae: unknown key (did you mean 'name'?); allowed: name, description, data, model, "
-         "space, search, resources"),
-        ("[search]\nsample = 3\n",
-         f"[search] sample: unknown key (did you mean 'samples'?); allowed: {SEARCH_KEYS}"),
-        ("[data]\nsplits = [0.7, 0.15, 0.15]\n",
-         "[data] splits: unknown key (did you mean 'split'?); allowed: source, split"),
-        ("[resources]\ngpus = 1\n",
-         "[resources] gpus: unknown key (did you mean 'gpu'?); allowed: cpu, gpu"),
-        ("name = 'a b'\n",
-         "name: must be 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit, "
-         "but got 'a b'"),
+        (
+            "nmae = 'x'\n",
+            "nmae: unknown key (did you mean 'name'?); allowed: name, description, data, model, "
+            "space, search, resources",
+        ),
+        (
+            "[search]\nsample = 3\n",
+            f"[search] sample: unknown key (did you mean 'samples'?); allowed: {SEARCH_KEYS}",
+        ),
+        (
+            "[data]\nsplits = [0.7, 0.15, 0.15]\n",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split",
+        ),
+        (
+            "[resources]\ngpus = 1\n",
+            "[resources] gpus: unknown key (did you mean 'gpu'?); allowed: cpu, gpu",
+        ),
+        (
+            "name = 'a b'\n",
+            "name: must be 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit, "
+            "but got 'a b'",
+        ),
         ("description = 3\n", "description: must be a string, but got 3"),
         ("search = 3\n", "[search] must be a table (a [search] section), but got 3"),
         ("space = 'cnn'\n", "[space] must be a table, but got 'cnn'"),
@@ -159,18 +184,28 @@ def test_control_characters_are_not_toml(tmp_path):
         ("[resources]\ncpu = 'one'\n", "[resources] cpu: must be a number, but got 'one'"),
         ("[resources]\ngpu = true\n", "[resources] gpu: must be a number, but got True"),
         ("[resources]\ncpu = inf\n", "[resources] cpu: must be a number, but got inf"),
-        ("[resources]\ncpu = 0\n",
-         "[resources] cpu: must be between 0.01 and 1024, but got 0.0; CPUs per trial, e.g. 1"),
-        ("[search]\nsamples = 0\n",
-         "[search] samples: must be between 1 and 100000, but got 0; set how many trials to run"),
-        ("[search]\nseed = -1\n",
-         "[search] seed: must be between 0 and 4294967295, but got -1; use a non-negative "
-         "integer"),
-        ("[search]\nmax_epochs = 5\ngrace_period = 6\n",
-         "[search] grace_period: must be between 1 and 5, but got 6; it must not exceed "
-         "max_epochs"),
-        ("[search]\nreduction_factor = 1\n",
-         "[search] reduction_factor: must be between 2 and 100, but got 1; 3 or 4 are usual"),
+        (
+            "[resources]\ncpu = 0\n",
+            "[resources] cpu: must be between 0.01 and 1024, but got 0.0; CPUs per trial, e.g. 1",
+        ),
+        (
+            "[search]\nsamples = 0\n",
+            "[search] samples: must be between 1 and 100000, but got 0; set how many trials to run",
+        ),
+        (
+            "[search]\nseed = -1\n",
+            "[search] seed: must be between 0 and 4294967295, but got -1; use a non-negative "
+            "integer",
+        ),
+        (
+            "[search]\nmax_epochs = 5\ngrace_period = 6\n",
+            "[search] grace_period: must be between 1 and 5, but got 6; it must not exceed "
+            "max_epochs",
+        ),
+        (
+            "[search]\nreduction_factor = 1\n",
+            "[search] reduction_factor: must be between 2 and 100, but got 1; 3 or 4 are usual",
+        ),
     ],
 )
 def test_bad_keys_types_and_values(tmp_path, text, message):
@@ -180,29 +215,47 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[search]\nsearcher = 'tpe'\n",
-         "[search] searcher: unknown searcher 'tpe'; choose one of hyperopt, optuna, bohb, "
-         "random"),
-        ("[search]\nsearcher = 'optuner'\n",
-         "[search] searcher: unknown searcher 'optuner' (did you mean 'optuna'?); choose one of "
-         "hyperopt, optuna, bohb, random"),
-        ("[search]\nscheduler = 'ashaa'\n",
-         "[search] scheduler: unknown scheduler 'ashaa' (did you mean 'asha'?); choose one of "
-         "asha, hyperband, median, fifo"),
-        ("[model]\nfactory = 'resnet'\n",
-         "[model] factory: unknown model factory 'resnet'; choose one of cnn, mlp"),
-        ("[data]\nsource = 'mnist'\n",
-         "[data] source: unknown data source 'mnist'; choose one of digits"),
-        ("[space]\nmodule = 'cnnn'\n",
-         "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: cnn, mlp "
-         "(or name your own importable module, e.g. 'mypkg.myspace')"),
-        ("[search]\nmetric = 'loss'\n",
-         "[search] metric: unknown metric (the trial reports these) 'loss' (did you mean "
-         "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1"),
-        ("[search]\nmetric = 'accuracy'\nmode = 'min'\n",
-         "[search] mode: accuracy is better when higher, so mode must be 'max', but got 'min'"),
-        ("[search]\nmetric = 'val_loss'\nmode = 'max'\n",
-         "[search] mode: val_loss is better when lower, so mode must be 'min', but got 'max'"),
+        (
+            "[search]\nsearcher = 'tpe'\n",
+            "[search] searcher: unknown searcher 'tpe'; choose one of hyperopt, optuna, bohb, "
+            "random",
+        ),
+        (
+            "[search]\nsearcher = 'optuner'\n",
+            "[search] searcher: unknown searcher 'optuner' (did you mean 'optuna'?); choose one of "
+            "hyperopt, optuna, bohb, random",
+        ),
+        (
+            "[search]\nscheduler = 'ashaa'\n",
+            "[search] scheduler: unknown scheduler 'ashaa' (did you mean 'asha'?); choose one of "
+            "asha, hyperband, median, fifo",
+        ),
+        (
+            "[model]\nfactory = 'resnet'\n",
+            "[model] factory: unknown model factory 'resnet'; choose one of cnn, mlp",
+        ),
+        (
+            "[data]\nsource = 'mnist'\n",
+            "[data] source: unknown data source 'mnist'; choose one of digits",
+        ),
+        (
+            "[space]\nmodule = 'cnnn'\n",
+            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: cnn, mlp "
+            "(or name your own importable module, e.g. 'mypkg.myspace')",
+        ),
+        (
+            "[search]\nmetric = 'loss'\n",
+            "[search] metric: unknown metric (the trial reports these) 'loss' (did you mean "
+            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1",
+        ),
+        (
+            "[search]\nmetric = 'accuracy'\nmode = 'min'\n",
+            "[search] mode: accuracy is better when higher, so mode must be 'max', but got 'min'",
+        ),
+        (
+            "[search]\nmetric = 'val_loss'\nmode = 'max'\n",
+            "[search] mode: val_loss is better when lower, so mode must be 'min', but got 'max'",
+        ),
         ("[search]\nmode = 'up'\n", "[search] mode: must be 'min' or 'max', but got 'up'"),
     ],
 )
@@ -213,18 +266,28 @@ def test_unknown_names(tmp_path, text, message):
 @pytest.mark.parametrize(
     "split, message",
     [
-        ("[0.7, 0.2, 0.2]",
-         "[data] split: fractions must each be in (0, 1) and sum to 1, but got [0.7, 0.2, 0.2]; "
-         "e.g. [0.70, 0.15, 0.15]"),
-        ("[1.0, 0.0, 0.0]",
-         "[data] split: fractions must each be in (0, 1) and sum to 1, but got [1.0, 0.0, 0.0]; "
-         "e.g. [0.70, 0.15, 0.15]"),
-        ("[0.7, 0.3]",
-         "[data] split: must be three fractions [train, valid, test], but got [0.7, 0.3]"),
-        ("'70/15/15'",
-         "[data] split: must be three fractions [train, valid, test], but got '70/15/15'"),
-        ("[0.7, true, 0.15]",
-         "[data] split: must be three fractions [train, valid, test], but got [0.7, True, 0.15]"),
+        (
+            "[0.7, 0.2, 0.2]",
+            "[data] split: fractions must each be in (0, 1) and sum to 1, but got [0.7, 0.2, 0.2]; "
+            "e.g. [0.70, 0.15, 0.15]",
+        ),
+        (
+            "[1.0, 0.0, 0.0]",
+            "[data] split: fractions must each be in (0, 1) and sum to 1, but got [1.0, 0.0, 0.0]; "
+            "e.g. [0.70, 0.15, 0.15]",
+        ),
+        (
+            "[0.7, 0.3]",
+            "[data] split: must be three fractions [train, valid, test], but got [0.7, 0.3]",
+        ),
+        (
+            "'70/15/15'",
+            "[data] split: must be three fractions [train, valid, test], but got '70/15/15'",
+        ),
+        (
+            "[0.7, true, 0.15]",
+            "[data] split: must be three fractions [train, valid, test], but got [0.7, True, 0.15]",
+        ),
     ],
 )
 def test_split(tmp_path, split, message):
@@ -233,28 +296,43 @@ def test_split(tmp_path, split, message):
 
 # -- [space] overrides ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("lr = { loguniform = [1e-2, 1e-4] }",
-         "[space] lr: low < high must hold, but got low=0.01, high=0.0001"),
-        ("filters = { int = [96, 16], step = 16 }",
-         "[space] filters: low <= high must hold, but got low=96, high=16"),
-        ("lr = { loguniform = [0, 1e-2] }",
-         "[space] lr: low > 0 must hold on a log scale, but got low=0"),
-        ("lr = { logunifrom = [1e-4, 1e-2] }",
-         "[space] lr: a prior must be one of { uniform = [lo, hi] }, { loguniform = [lo, hi] }, "
-         "{ int = [lo, hi], step = 1, log = false }, { choice = [...] } or a plain value, but "
-         "got {'logunifrom': [0.0001, 0.01]}"),
-        ("lrr = 0.1",
-         "[space] lrr: unknown hyperparameter (did you mean 'lr'?); this space has: "
-         "conv_blocks, filters, kernel_size, batch_norm, dense_units, activation, dropout, "
-         "optimizer, lr, momentum, weight_decay, batch_size, lr_schedule, warmup_epochs"),
-        ("filters_2 = 32",
-         "[space] filters_2: per-layer priors are set for all layers at once; write filters = "
-         "... instead"),
-        ("conv_blocks = { int = [1, 80] }",
-         "[space]: conv_blocks: at most 64 layers, but got up to 80"),
+        (
+            "lr = { loguniform = [1e-2, 1e-4] }",
+            "[space] lr: low < high must hold, but got low=0.01, high=0.0001",
+        ),
+        (
+            "filters = { int = [96, 16], step = 16 }",
+            "[space] filters: low <= high must hold, but got low=96, high=16",
+        ),
+        (
+            "lr = { loguniform = [0, 1e-2] }",
+            "[space] lr: low > 0 must hold on a log scale, but got low=0",
+        ),
+        (
+            "lr = { logunifrom = [1e-4, 1e-2] }",
+            "[space] lr: a prior must be one of { uniform = [lo, hi] }, { loguniform = [lo, hi] }, "
+            "{ int = [lo, hi], step = 1, log = false }, { choice = [...] } or a plain value, but "
+            "got {'logunifrom': [0.0001, 0.01]}",
+        ),
+        (
+            "lrr = 0.1",
+            "[space] lrr: unknown hyperparameter (did you mean 'lr'?); this space has: "
+            "conv_blocks, filters, kernel_size, batch_norm, dense_units, activation, dropout, "
+            "optimizer, lr, momentum, weight_decay, batch_size, lr_schedule, warmup_epochs",
+        ),
+        (
+            "filters_2 = 32",
+            "[space] filters_2: per-layer priors are set for all layers at once; write filters = "
+            "... instead",
+        ),
+        (
+            "conv_blocks = { int = [1, 80] }",
+            "[space]: conv_blocks: at most 64 layers, but got up to 80",
+        ),
     ],
 )
 def test_bad_space_overrides(tmp_path, text, message):
@@ -263,8 +341,7 @@ def test_bad_space_overrides(tmp_path, text, message):
 
 def test_good_space_overrides(tmp_path):
     path = tmp_path / "ok.toml"
-    path.write_text("[space]\nconv_blocks = 2\nkernel_size = 3\n"
-                    "filters = { choice = [16, 32] }\n")
+    path.write_text("[space]\nconv_blocks = 2\nkernel_size = 3\nfilters = { choice = [16, 32] }\n")
     space = load(path).space()
     assert space.priors["kernel_size"].describe() == "fixed(3)"
     assert [n for n in space.priors if n.startswith("filters")] == ["filters_1", "filters_2"]
@@ -297,6 +374,7 @@ def test_fixing_a_parent_of_a_conditional_prior_makes_the_child_inactive(tmp_pat
 
 # -- command-line overrides -----------------------------------------------------------------------
 
+
 @pytest.fixture
 def spec():
     return load(REPO / "experiments" / "digits_cnn.toml")
@@ -305,30 +383,46 @@ def spec():
 @pytest.mark.parametrize(
     "values, message",
     [
-        ({"samples": 0},
-         "command line: --samples: must be between 1 and 100000, but got 0; set how many trials "
-         "to run"),
-        ({"max_epochs": 0},
-         "command line: --epochs: must be between 1 and 100000, but got 0; set the epochs per "
-         "trial"),
-        ({"seed": -1},
-         "command line: --seed: must be between 0 and 4294967295, but got -1; use a "
-         "non-negative integer"),
-        ({"searcher": "tpe"},
-         "command line: --searcher: unknown searcher 'tpe'; choose one of hyperopt, optuna, "
-         "bohb, random"),
-        ({"metric": "loss"},
-         "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
-         "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1"),
-        ({"metric": "val_loss", "mode": "max"},
-         "command line: --mode: val_loss is better when lower, so mode must be 'min', but got "
-         "'max'"),
-        ({"mode": "min"},
-         "command line: --mode: accuracy is better when higher, so mode must be 'max', but got "
-         "'min'"),
-        ({"max_concurrent": -1},
-         "command line: --max-concurrent: must be between 0 and 10000, but got -1; 0 means as "
-         "many as fit"),
+        (
+            {"samples": 0},
+            "command line: --samples: must be between 1 and 100000, but got 0; set how many trials "
+            "to run",
+        ),
+        (
+            {"max_epochs": 0},
+            "command line: --epochs: must be between 1 and 100000, but got 0; set the epochs per "
+            "trial",
+        ),
+        (
+            {"seed": -1},
+            "command line: --seed: must be between 0 and 4294967295, but got -1; use a "
+            "non-negative integer",
+        ),
+        (
+            {"searcher": "tpe"},
+            "command line: --searcher: unknown searcher 'tpe'; choose one of hyperopt, optuna, "
+            "bohb, random",
+        ),
+        (
+            {"metric": "loss"},
+            "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
+            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1",
+        ),
+        (
+            {"metric": "val_loss", "mode": "max"},
+            "command line: --mode: val_loss is better when lower, so mode must be 'min', but got "
+            "'max'",
+        ),
+        (
+            {"mode": "min"},
+            "command line: --mode: accuracy is better when higher, so mode must be 'max', but got "
+            "'min'",
+        ),
+        (
+            {"max_concurrent": -1},
+            "command line: --max-concurrent: must be between 0 and 10000, but got -1; 0 means as "
+            "many as fit",
+        ),
     ],
 )
 def test_with_overrides_revalidates(spec, values, message):
@@ -336,8 +430,9 @@ def test_with_overrides_revalidates(spec, values, message):
 
 
 def test_with_overrides_applies_values_and_keeps_the_rest(spec):
-    new = spec.with_overrides(samples=3, max_epochs=1, metric="val_loss", name="quick",
-                              searcher=None)
+    new = spec.with_overrides(
+        samples=3, max_epochs=1, metric="val_loss", name="quick", searcher=None
+    )
     assert (new.name, new.search.samples, new.search.max_epochs) == ("quick", 3, 1)
     assert new.search.mode == "min"  # follows the new metric
     assert new.search.grace_period == 1  # shrinks with a shorter budget instead of failing

@@ -1,6 +1,6 @@
 """Training-loop pieces: metrics, LR schedules, the batch streamer and the model factories.
 
-    .venv/bin/python -m pytest tests/test_loop.py -q
+.venv/bin/python -m pytest tests/test_loop.py -q
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ DIGITS_SHAPE, DIGITS_CLASSES = (1, 8, 8), 10
 
 # -- metrics --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("n, k", [(200, 5), (37, 3), (500, 10)])
 def test_classification_metrics_match_sklearn(seed, n, k):
@@ -36,7 +37,8 @@ def test_classification_metrics_match_sklearn(seed, n, k):
     assert m["accuracy"] == pytest.approx(accuracy_score(yt, yp), abs=1e-6)
     assert m["f1"] == pytest.approx(f1_score(yt, yp, average="macro"), abs=1e-9)
     assert m["precision"] == pytest.approx(
-        precision_score(yt, yp, average="macro", zero_division=0), abs=1e-9)
+        precision_score(yt, yp, average="macro", zero_division=0), abs=1e-9
+    )
     assert m["recall"] == pytest.approx(recall_score(yt, yp, average="macro"), abs=1e-9)
     probs = torch.softmax(logits, 1).numpy()
     assert m["val_loss"] == pytest.approx(log_loss(yt, probs, labels=list(range(k))), rel=1e-5)
@@ -64,10 +66,12 @@ def test_a_predicted_class_absent_from_the_labels_counts_as_zero():
     m = classification_metrics(nn.functional.one_hot(torch.tensor(pred), 3).float(), y, 3)
     assert m["f1"] == pytest.approx(f1_score(y.numpy(), pred, average="macro"))  # 5/9, not 5/6
     assert m["precision"] == pytest.approx(
-        precision_score(y.numpy(), pred, average="macro", zero_division=0))
+        precision_score(y.numpy(), pred, average="macro", zero_division=0)
+    )
 
 
 # -- LR schedules ---------------------------------------------------------------------------------
+
 
 def lrs(config: dict, epochs: int, losses=None) -> list[float]:
     """The learning rate used in each epoch."""
@@ -118,12 +122,14 @@ def test_no_schedule_keeps_the_rate():
 
 def test_unknown_schedule():
     opt = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="unknown lr_schedule 'step'; choose none, cosine or "
-                                         "plateau"):
+    with pytest.raises(
+        ValueError, match="unknown lr_schedule 'step'; choose none, cosine or plateau"
+    ):
         LRSchedule(opt, {"lr_schedule": "step"}, 5)
 
 
 # -- DataStreamer ---------------------------------------------------------------------------------
+
 
 def epochs(streamer: DataStreamer, n: int) -> list[list[list[int]]]:
     return [[y.tolist() for _, y in streamer] for _ in range(n)]
@@ -164,10 +170,18 @@ def test_mismatched_lengths():
 
 # -- model factories ------------------------------------------------------------------------------
 
+
 def cnn_config(blocks: int, **extra) -> dict:
-    return {"conv_blocks": blocks, "kernel_size": 3, "batch_norm": True, "dense_units": 32,
-            "activation": "relu", "dropout": 0.1,
-            **{f"filters_{i}": 8 for i in range(1, blocks + 1)}, **extra}
+    return {
+        "conv_blocks": blocks,
+        "kernel_size": 3,
+        "batch_norm": True,
+        "dense_units": 32,
+        "activation": "relu",
+        "dropout": 0.1,
+        **{f"filters_{i}": 8 for i in range(1, blocks + 1)},
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("blocks, pools", [(1, 1), (2, 2), (3, 3), (4, 3), (5, 3)])
@@ -184,8 +198,11 @@ def test_cnn_treats_a_two_dimensional_input_as_one_channel():
 
 @pytest.mark.parametrize("shape", [(64,), (2, 3, 8, 8)])
 def test_cnn_rejects_inputs_that_are_not_images(shape):
-    with pytest.raises(InfeasibleConfig, match=r"the cnn factory needs images shaped C×H×W, but "
-                                               r"the data is \(.*\); use the mlp factory"):
+    with pytest.raises(
+        InfeasibleConfig,
+        match=r"the cnn factory needs images shaped C×H×W, but "
+        r"the data is \(.*\); use the mlp factory",
+    ):
         build_model("cnn", cnn_config(1), shape, 10)
 
 
@@ -213,6 +230,9 @@ def test_every_sampled_config_builds_and_runs_on_digits(factory):
 def test_unknown_factory():
     from tuner.errors import UserError
 
-    with pytest.raises(UserError, match=r"\[model\] factory: unknown model factory 'mpl' \(did "
-                                        r"you mean 'mlp'\?\); available: cnn, mlp"):
+    with pytest.raises(
+        UserError,
+        match=r"\[model\] factory: unknown model factory 'mpl' \(did "
+        r"you mean 'mlp'\?\); available: cnn, mlp",
+    ):
         build_model("mpl", {}, (64,), 2)

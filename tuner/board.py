@@ -23,19 +23,35 @@ def free_port(host: str, start: int) -> int:
 
 
 def command(logdir: str, host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--host", host,
-            "--port", str(port), "--reload_interval", "5"]
+    return [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        logdir,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--reload_interval",
+        "5",
+    ]
 
 
-def serve(name: str | None, *, storage: str | None, host: str = "127.0.0.1",
-          port: int = 6006) -> int:
+def serve(
+    name: str | None, *, storage: str | None, host: str = "127.0.0.1", port: int = 6006
+) -> int:
     logdir = find_experiment(name, storage) if name else storage_root(storage)
     if not logdir.is_dir():
         raise UserError(f"{logdir}: no results there yet; run an experiment first")
     port = free_port(host, port)
     print(f"TensorBoard for {logdir}\n  http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(command(str(logdir), host, port), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(str(logdir), host, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _, err = proc.communicate()
     except KeyboardInterrupt:

@@ -42,7 +42,9 @@ def _seed(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, but got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, but got {text!r}"
+        ) from None
     if not 0 <= v < 2**32:
         raise argparse.ArgumentTypeError(f"must be between 0 and 2**32-1, but got {text!r}")
     return v
@@ -51,8 +53,12 @@ def _seed(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from tuner.experiment import SCHEDULERS, SEARCHERS
 
-    p = _Parser(prog="tuner", description="Hyperparameter search for PyTorch models on Ray Tune.",
-                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(
+        prog="tuner",
+        description="Hyperparameter search for PyTorch models on Ray Tune.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version="tuner 0.1.0")
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
 
@@ -68,9 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-concurrent", type=_positive, help="trials at a time (default: all CPUs)")
     r.add_argument("--name", help="experiment name (default: the file's name)")
     r.add_argument("--storage", help="results root (default: $TUNER_STORAGE or ./results)")
-    r.add_argument("--address", help="join a running Ray cluster: auto, HOST:PORT or ray://HOST:PORT")
-    r.add_argument("--overwrite", action="store_true", help="replace an existing experiment folder")
-    r.add_argument("--dry-run", action="store_true", help="validate and print the plan; start nothing")
+    r.add_argument(
+        "--address", help="join a running Ray cluster: auto, HOST:PORT or ray://HOST:PORT"
+    )
+    r.add_argument(
+        "--overwrite", action="store_true", help="replace an existing experiment folder"
+    )
+    r.add_argument(
+        "--dry-run", action="store_true", help="validate and print the plan; start nothing"
+    )
 
     rs = sub.add_parser("resume", help="continue an interrupted experiment")
     rs.add_argument("name", help="experiment name or folder")
@@ -94,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     src = t.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="config file written by `tuner best -o`")
     src.add_argument("--from", dest="from_name", help="take the best config of this experiment")
-    t.add_argument("--epochs", type=_positive, help="epochs (default: where the best trial peaked)")
+    t.add_argument(
+        "--epochs", type=_positive, help="epochs (default: where the best trial peaked)"
+    )
     t.add_argument("--seed", type=_seed)
     t.add_argument("--storage")
     t.add_argument("--out", help="output folder (default: <experiment folder>/final)")

@@ -15,9 +15,15 @@ def _spec(path: str, args=None):
     if args is None:
         return spec
     return spec.with_overrides(
-        samples=args.samples, max_epochs=args.epochs, searcher=args.searcher,
-        scheduler=args.scheduler, metric=args.metric, mode=args.mode, seed=args.seed,
-        max_concurrent=args.max_concurrent, name=args.name,
+        samples=args.samples,
+        max_epochs=args.epochs,
+        searcher=args.searcher,
+        scheduler=args.scheduler,
+        metric=args.metric,
+        mode=args.mode,
+        seed=args.seed,
+        max_concurrent=args.max_concurrent,
+        name=args.name,
     )
 
 
@@ -30,8 +36,10 @@ def cmd_run(args) -> int:
         print_space(space, spec.space_module)
         print(f"\ndata:    {data.summary()}")
         s = spec.search
-        print(f"search:  {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + "
-              f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}")
+        print(
+            f"search:  {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + "
+            f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}"
+        )
         print(f"output:  {exp_dir}")
         print("dry run: valid; nothing started")
         return 0
@@ -52,10 +60,13 @@ def print_space(space, name: str, out=None) -> None:
     for n, p in space.priors.items():
         cond = f"   when {p.when}" if p.when else ""
         print(f"  {n:<{width}}  {p.describe()}{cond}", file=out)
-    print(f"size: {size['discrete_combinations']:,} discrete combinations × "
-          f"{len(size['continuous'])} continuous dimensions "
-          f"({', '.join(size['continuous']) or 'none'}); {size['dimensions']} dimensions in all, "
-          f"{size['always_active']} always active", file=out)
+    print(
+        f"size: {size['discrete_combinations']:,} discrete combinations × "
+        f"{len(size['continuous'])} continuous dimensions "
+        f"({', '.join(size['continuous']) or 'none'}); {size['dimensions']} dimensions in all, "
+        f"{size['always_active']} always active",
+        file=out,
+    )
 
 
 def cmd_space(args) -> int:
@@ -84,8 +95,10 @@ def best_doc(name: str, storage):
     records = load_records(exp)
     best = best_record(records, spec.search.metric, spec.search.mode)
     if best is None:
-        raise UserError(f"{name}: no trial has reported a result yet ({len(records)} trials); "
-                        f"check `tuner status {name}`")
+        raise UserError(
+            f"{name}: no trial has reported a result yet ({len(records)} trials); "
+            f"check `tuner status {name}`"
+        )
     return exp, spec, best_document(spec.name, best, spec.search.metric, spec.search.mode)
 
 
@@ -95,8 +108,10 @@ def cmd_best(args) -> int:
     exp, spec, doc = best_doc(args.name, args.storage)
     if args.output:
         write_best(Path(args.output), doc)
-        print(f"wrote {args.output}: {doc['trial']}, {doc['metric']} {doc['value']:.4f} "
-              f"at epoch {doc['best_epoch']}")
+        print(
+            f"wrote {args.output}: {doc['trial']}, {doc['metric']} {doc['value']:.4f} "
+            f"at epoch {doc['best_epoch']}"
+        )
     else:
         print(to_toml(doc, f"Best trial of {spec.name} ({exp})"), end="")
     return 0
@@ -111,8 +126,11 @@ def cmd_status(args) -> int:
         exps = [find_experiment(args.name, args.storage)]
     else:
         root = storage_root(args.storage)
-        exps = sorted(d for d in root.glob("*") if (d / "experiment.json").exists()) \
-            if root.is_dir() else []
+        exps = (
+            sorted(d for d in root.glob("*") if (d / "experiment.json").exists())
+            if root.is_dir()
+            else []
+        )
         if not exps:
             print(f"no experiments under {root} yet; start one with `tuner run FILE`")
             return 0
@@ -121,16 +139,24 @@ def cmd_status(args) -> int:
         records = load_records(exp)
         c = counts(records)
         best = best_record(records, s["metric"], s["mode"])
-        shown = f"best {s['metric']} {best.best[s['metric']]:.4f} ({best.trial})" if best else "no result yet"
-        print(f"{exp.name:<24} {len(records)}/{s['samples']} trials · {c['completed']} completed · "
-              f"{c['stopped early']} stopped early · {c['running']} running · "
-              f"{c['errored'] + c['diverged']} failed · {shown}")
+        shown = (
+            f"best {s['metric']} {best.best[s['metric']]:.4f} ({best.trial})"
+            if best
+            else "no result yet"
+        )
+        print(
+            f"{exp.name:<24} {len(records)}/{s['samples']} trials · {c['completed']} completed · "
+            f"{c['stopped early']} stopped early · {c['running']} running · "
+            f"{c['errored'] + c['diverged']} failed · {shown}"
+        )
         if args.name:
             for r in records:
                 v = r.best.get(s["metric"])
                 val = f"{v:.4f}" if v is not None else "-"
                 why = f"  {r.reason}" if r.reason else ""
-                print(f"  {r.trial}  {r.status:<13} {r.epochs:>4} epochs  {s['metric']} {val}{why}")
+                print(
+                    f"  {r.trial}  {r.status:<13} {r.epochs:>4} epochs  {s['metric']} {val}{why}"
+                )
     return 0
 
 
@@ -153,7 +179,9 @@ def cmd_train(args) -> int:
     epochs = args.epochs or doc.get("best_epoch")
     if epochs is None:
         raise UserError(f"{where}: has no best_epoch; pass --epochs N")
-    return train_final(spec, config, int(epochs), where=where, storage=args.storage, out_dir=args.out)
+    return train_final(
+        spec, config, int(epochs), where=where, storage=args.storage, out_dir=args.out
+    )
 
 
 def cmd_board(args) -> int:

@@ -1,8 +1,8 @@
 """The driver: a validated experiment → a Ray Tune run → records, TensorBoard, best config.
 
-    from tuner.experiment import load
-    from tuner.driver import run
-    run(load("experiments/digits_cnn.toml"))
+from tuner.experiment import load
+from tuner.driver import run
+run(load("experiments/digits_cnn.toml"))
 """
 
 from __future__ import annotations
@@ -52,8 +52,13 @@ def init_ray(address: str | None, *, quiet: bool = True) -> None:
     if address:
         ray.init(address=address, logging_level=level, log_to_driver=not quiet)
     else:
-        ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, logging_level=level,
-                 log_to_driver=not quiet, configure_logging=True)
+        ray.init(
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,
+            logging_level=level,
+            log_to_driver=not quiet,
+            configure_logging=True,
+        )
 
 
 def _quiet_ray() -> None:
@@ -84,13 +89,23 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
         )
     if root.exists() and not root.is_dir():
         raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
-    data = load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
-                     where=f"{spec.path}: [data] source")
+    data = load_data(
+        spec.data.source,
+        split=spec.data.split,
+        seed=spec.search.seed,
+        where=f"{spec.path}: [data] source",
+    )
     return space, data, exp_dir
 
 
-def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None = None,
-        overwrite: bool = False, out=None) -> int:
+def run(
+    spec: ExperimentSpec,
+    *,
+    storage: str | None = None,
+    address: str | None = None,
+    overwrite: bool = False,
+    out=None,
+) -> int:
     """Tune the experiment; returns the exit code (0 done, 1 every trial failed)."""
     out = out or sys.stdout
     space, data, exp_dir = prepare(spec, storage, overwrite=overwrite)
@@ -100,12 +115,18 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
     print(f"tuner: {spec.name} — {spec.description}".rstrip(" —"), file=out)
     print(f"  data   {data.summary()}", file=out)
     size = space.size()
-    print(f"  space  {spec.space_module}: {size['dimensions']} dimensions "
-          f"({len(size['continuous'])} continuous), {size['discrete_combinations']:,} discrete "
-          f"combinations", file=out)
+    print(
+        f"  space  {spec.space_module}: {size['dimensions']} dimensions "
+        f"({len(size['continuous'])} continuous), {size['discrete_combinations']:,} discrete "
+        f"combinations",
+        file=out,
+    )
     sched = "hyperband (BOHB)" if s.searcher == "bohb" else s.scheduler
-    print(f"  search {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + {sched}, "
-          f"{s.mode} {s.metric}, seed {s.seed}", file=out)
+    print(
+        f"  search {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + {sched}, "
+        f"{s.mode} {s.metric}, seed {s.seed}",
+        file=out,
+    )
     print(f"  output {exp_dir}", file=out)
     out.flush()
 
@@ -117,12 +138,24 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
     from tuner.tracking.callback import TunerCallback
     from tuner.tracking.progress import LiveSummary
 
-    searcher, param_space = build_searcher(s.searcher, space, metric=s.metric, mode=s.mode,
-                                           seed=s.seed, samples=s.samples,
-                                           initial=s.initial_points)
-    scheduler = build_scheduler(s.scheduler, metric=s.metric, mode=s.mode,
-                                max_epochs=s.max_epochs, grace_period=s.grace_period,
-                                reduction_factor=s.reduction_factor, searcher=s.searcher)
+    searcher, param_space = build_searcher(
+        s.searcher,
+        space,
+        metric=s.metric,
+        mode=s.mode,
+        seed=s.seed,
+        samples=s.samples,
+        initial=s.initial_points,
+    )
+    scheduler = build_scheduler(
+        s.scheduler,
+        metric=s.metric,
+        mode=s.mode,
+        max_epochs=s.max_epochs,
+        grace_period=s.grace_period,
+        reduction_factor=s.reduction_factor,
+        searcher=s.searcher,
+    )
     started = time.monotonic()
     init_ray(address)
     import ray
@@ -130,11 +163,13 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_spec(spec, exp_dir)
 
-    slots = s.max_concurrent or _slots(ray.cluster_resources(), spec.resources.cpu,
-                                       spec.resources.gpu)
+    slots = s.max_concurrent or _slots(
+        ray.cluster_resources(), spec.resources.cpu, spec.resources.gpu
+    )
     trainable = _trainable(spec, space, data)
-    callback = TunerCallback(exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs,
-                             s.samples, LiveSummary(out))
+    callback = TunerCallback(
+        exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out)
+    )
     tuner = tune.Tuner(
         trainable,
         param_space=param_space,
@@ -155,8 +190,11 @@ def run(spec: ExperimentSpec, *, storage: str | None = None, address: str | None
             verbose=0,
         ),
     )
-    print(f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
-          f"{f' + {spec.resources.gpu:g} GPU' if spec.resources.gpu else ''} each", file=out)
+    print(
+        f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
+        f"{f' + {spec.resources.gpu:g} GPU' if spec.resources.gpu else ''} each",
+        file=out,
+    )
     out.flush()
     tuner.fit()
     return report(exp_dir, spec, time.monotonic() - started, out)
@@ -169,16 +207,18 @@ def _trainable(spec: ExperimentSpec, space, data):
     from tuner.training.trial import TrialSetup, run_trial
 
     s = spec.search
-    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu,
-                       spec.resources.gpu)
+    setup = TrialSetup(
+        spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu, spec.resources.gpu
+    )
     return tune.with_resources(
         tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
         {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
     )
 
 
-def resume(name_or_dir: str, *, storage: str | None = None, address: str | None = None,
-           out=None) -> int:
+def resume(
+    name_or_dir: str, *, storage: str | None = None, address: str | None = None, out=None
+) -> int:
     """Continue an interrupted experiment from its folder (finished trials are kept)."""
     from tuner.data import load_data
     from tuner.results import find_experiment
@@ -187,23 +227,36 @@ def resume(name_or_dir: str, *, storage: str | None = None, address: str | None 
     exp_dir = find_experiment(name_or_dir, storage)
     spec = load_saved(exp_dir)
     if not any(exp_dir.glob("experiment_state-*.json")):
-        raise UserError(f"{exp_dir}: Ray Tune saved no state there, so there is nothing to "
-                        f"resume; start it again with `tuner run ... --overwrite`")
+        raise UserError(
+            f"{exp_dir}: Ray Tune saved no state there, so there is nothing to "
+            f"resume; start it again with `tuner run ... --overwrite`"
+        )
     records = load_records(exp_dir)
     done = [r for r in records if r.status != "running"]
     space = spec.space()
-    data = load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
-                     where=f"{exp_dir}/experiment.json: [data] source")
-    print(f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
-          f"from {exp_dir}", file=out)
+    data = load_data(
+        spec.data.source,
+        split=spec.data.split,
+        seed=spec.search.seed,
+        where=f"{exp_dir}/experiment.json: [data] source",
+    )
+    print(
+        f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
+        f"from {exp_dir}",
+        file=out,
+    )
     out.flush()
     _quiet_ray()
     from ray import tune
 
     started = time.monotonic()
     init_ray(address)
-    tuner = tune.Tuner.restore(str(exp_dir), trainable=_trainable(spec, space, data),
-                               resume_unfinished=True, resume_errored=False)
+    tuner = tune.Tuner.restore(
+        str(exp_dir),
+        trainable=_trainable(spec, space, data),
+        resume_unfinished=True,
+        resume_errored=False,
+    )
     tuner.fit()
     return report(exp_dir, spec, time.monotonic() - started, out)
 
@@ -224,17 +277,26 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out) -> int:
     s = spec.search
     c = counts(records)
     best = best_record(records, s.metric, s.mode)
-    print(f"\ndone in {wall_s:.0f} s: {len(records)} trials · {c['completed']} completed · "
-          f"{c['stopped early']} stopped early · {c['diverged']} diverged · "
-          f"{c['errored']} errored", file=out)
+    print(
+        f"\ndone in {wall_s:.0f} s: {len(records)} trials · {c['completed']} completed · "
+        f"{c['stopped early']} stopped early · {c['diverged']} diverged · "
+        f"{c['errored']} errored",
+        file=out,
+    )
     for r in [r for r in records if r.status == "errored"][:5]:
         print(f"  {r.trial} errored: {r.reason}", file=out)
     if best is None:
-        print(f"no trial produced a result: every trial diverged or errored; see the reasons "
-              f"with `tuner status {spec.name}`", file=out)
+        print(
+            f"no trial produced a result: every trial diverged or errored; see the reasons "
+            f"with `tuner status {spec.name}`",
+            file=out,
+        )
         return 1
-    print(f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f} at epoch "
-          f"{best.best_epoch[s.metric]} ({best.status})", file=out)
+    print(
+        f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f} at epoch "
+        f"{best.best_epoch[s.metric]} ({best.status})",
+        file=out,
+    )
     print(f"       {short_config(best.config, 99)}", file=out)
     print(f"next   tuner best {spec.name} -o best.toml", file=out)
     print(f"       tuner train {spec.path} --config best.toml", file=out)

@@ -77,7 +77,7 @@ class ExperimentSpec:
             self.space_overrides, where=where
         )
 
-    def with_overrides(self, **values: Any) -> "ExperimentSpec":
+    def with_overrides(self, **values: Any) -> ExperimentSpec:
         """A copy with command-line values (None = keep) for search keys, re-validated."""
         search = dict(dataclasses.asdict(self.search))
         top: dict[str, Any] = {}
@@ -129,7 +129,9 @@ def load(path: str | Path) -> ExperimentSpec:
             hint = near
         raise UserError(f"{path}: no such experiment file{hint}; see experiments/ for examples")
     if p.is_dir():
-        raise UserError(f"{path}: is a directory; give an experiment file such as {path}/digits_cnn.toml")
+        raise UserError(
+            f"{path}: is a directory; give an experiment file such as {path}/digits_cnn.toml"
+        )
     try:
         text = p.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
@@ -194,8 +196,15 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
 
     if not isinstance(raw, dict):
         raise UserError(f"{path}: an experiment must be a TOML table, but got {raw!r}")
-    top = {"name": 0, "description": 0, "data": 0, "model": 0, "space": 0, "search": 0,
-           "resources": 0}
+    top = {
+        "name": 0,
+        "description": 0,
+        "data": 0,
+        "model": 0,
+        "space": 0,
+        "search": 0,
+        "resources": 0,
+    }
     for k in raw:
         if k not in top:
             raise UserError(
@@ -221,7 +230,8 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
         or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in split)
     ):
         raise UserError(
-            f"{path}: [data] split: must be three fractions [train, valid, test], but got {split!r}"
+            f"{path}: [data] split: must be three fractions [train, valid, test], "
+            f"but got {split!r}"
         )
     if not all(0 < f < 1 for f in split) or abs(sum(split) - 1) > 1e-6:
         raise UserError(
@@ -244,11 +254,13 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     defaults = SearchSpec()
     q = _section(raw, "search", path, {f.name: 0 for f in dataclasses.fields(SearchSpec)})
     if where_prefix is None:
-        key = lambda k: f"{path}: [search] {k}"  # noqa: E731
+        key = lambda k: f"{path}: [search] {k}"
     else:
-        key = lambda k: f"{where_prefix}: --{_FLAGS.get(k, k).replace('_', '-')}"  # noqa: E731
-    vals = {f.name: _typed(q, f.name, getattr(defaults, f.name), key(f.name))
-            for f in dataclasses.fields(SearchSpec)}
+        key = lambda k: f"{where_prefix}: --{_FLAGS.get(k, k).replace('_', '-')}"
+    vals = {
+        f.name: _typed(q, f.name, getattr(defaults, f.name), key(f.name))
+        for f in dataclasses.fields(SearchSpec)
+    }
     _choice(vals["searcher"], SEARCHERS, key("searcher"), "searcher")
     _choice(vals["scheduler"], SCHEDULERS, key("scheduler"), "scheduler")
     _choice(vals["metric"], list(METRICS), key("metric"), "metric (the trial reports these)")
@@ -265,8 +277,13 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     _range(vals["samples"], 1, 100_000, key("samples"), "set how many trials to run")
     _range(vals["max_epochs"], 1, 100_000, key("max_epochs"), "set the epochs per trial")
     _range(vals["seed"], 0, 2**32 - 1, key("seed"), "use a non-negative integer")
-    _range(vals["grace_period"], 1, vals["max_epochs"], key("grace_period"),
-           "it must not exceed max_epochs")
+    _range(
+        vals["grace_period"],
+        1,
+        vals["max_epochs"],
+        key("grace_period"),
+        "it must not exceed max_epochs",
+    )
     _range(vals["reduction_factor"], 2, 100, key("reduction_factor"), "3 or 4 are usual")
     _range(vals["max_concurrent"], 0, 10_000, key("max_concurrent"), "0 means as many as fit")
     _range(vals["initial_points"], 0, 100_000, key("initial_points"), "0 means automatic")
@@ -279,10 +296,15 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     _range(gpu, 0, 64, f"{path}: [resources] gpu", "GPUs per trial, e.g. 0.25 to share one")
 
     spec = ExperimentSpec(
-        name=name, path=path, description=description,
+        name=name,
+        path=path,
+        description=description,
         data=DataSpec(source=source, split=tuple(float(f) for f in split)),
-        factory=factory, space_module=module, space_overrides=s,
-        search=SearchSpec(**vals), resources=Resources(cpu=cpu, gpu=gpu),
+        factory=factory,
+        space_module=module,
+        space_overrides=s,
+        search=SearchSpec(**vals),
+        resources=Resources(cpu=cpu, gpu=gpu),
     )
     spec.space()  # validates the module and every override now, not inside a trial
     return spec
@@ -304,4 +326,6 @@ def load_saved(exp_dir: Path) -> ExperimentSpec:
         doc = json.loads(f.read_text())
         return from_dict(doc["experiment"], path=doc["file"])
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise UserError(f"{f}: unreadable saved experiment ({e}); was the folder edited?") from None
+        raise UserError(
+            f"{f}: unreadable saved experiment ({e}); was the folder edited?"
+        ) from None

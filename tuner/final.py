@@ -18,16 +18,28 @@ from tuner.experiment import ExperimentSpec
 from tuner.results import storage_root, to_toml
 
 
-def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
-                storage: str | None = None, out_dir: str | None = None, out=None) -> int:
+def train_final(
+    spec: ExperimentSpec,
+    config: dict,
+    epochs: int,
+    *,
+    where: str,
+    storage: str | None = None,
+    out_dir: str | None = None,
+    out=None,
+) -> int:
     """Train, test once, write final/; returns the exit code."""
     out = out or sys.stdout
     from tuner.data import load_data
 
     space = spec.space()
     active = space.check(config, where=where)
-    data = load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
-                     where=f"{spec.path}: [data] source")
+    data = load_data(
+        spec.data.source,
+        split=spec.data.split,
+        seed=spec.search.seed,
+        where=f"{spec.path}: [data] source",
+    )
     target = Path(out_dir) if out_dir else storage_root(storage) / spec.name / "final"
 
     import torch
@@ -61,8 +73,11 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         shutil.rmtree(target)
     target.mkdir(parents=True)
     writer = SummaryWriter(str(target))
-    print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples), "
-          f"then one evaluation on the {len(data.x_test)} held-out test examples", file=out)
+    print(
+        f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples), "
+        f"then one evaluation on the {len(data.x_test)} held-out test examples",
+        file=out,
+    )
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         lr = schedule.lr
@@ -80,23 +95,46 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     x_test = torch.as_tensor(data.x_test).to(device)
     y_test = torch.as_tensor(data.y_test).to(device)
     m = classification_metrics(predict(model, x_test), y_test, data.n_outputs)
-    test = {"test_loss": m["val_loss"], "test_accuracy": m["accuracy"],
-            "test_precision": m["precision"], "test_recall": m["recall"], "test_f1": m["f1"]}
+    test = {
+        "test_loss": m["val_loss"],
+        "test_accuracy": m["accuracy"],
+        "test_precision": m["precision"],
+        "test_recall": m["recall"],
+        "test_f1": m["f1"],
+    }
     for k, v in test.items():
         writer.add_scalar(f"test/{k.removeprefix('test_')}", v, epochs)
     writer.close()
 
     torch.save(model.state_dict(), target / "model.pt")
-    (target / "config.toml").write_text(to_toml(
-        {"experiment": spec.name, "factory": spec.factory, "epochs": epochs, "seed": seed,
-         "input_shape": list(data.input_shape), "classes": data.classes, "config": active},
-        f"Config of the final model (from {where})"))
-    summary = {"experiment": spec.name, "epochs": epochs, "train_examples": int(len(x)),
-               "test_examples": int(len(data.x_test)), "train_seconds": round(train_s, 2),
-               **test}
+    (target / "config.toml").write_text(
+        to_toml(
+            {
+                "experiment": spec.name,
+                "factory": spec.factory,
+                "epochs": epochs,
+                "seed": seed,
+                "input_shape": list(data.input_shape),
+                "classes": data.classes,
+                "config": active,
+            },
+            f"Config of the final model (from {where})",
+        )
+    )
+    summary = {
+        "experiment": spec.name,
+        "epochs": epochs,
+        "train_examples": len(x),
+        "test_examples": len(data.x_test),
+        "train_seconds": round(train_s, 2),
+        **test,
+    }
     (target / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"test   accuracy {test['test_accuracy']:.4f} · macro F1 {test['test_f1']:.4f} · "
-          f"precision {test['test_precision']:.4f} · recall {test['test_recall']:.4f} · "
-          f"loss {test['test_loss']:.4f}", file=out)
+    print(
+        f"test   accuracy {test['test_accuracy']:.4f} · macro F1 {test['test_f1']:.4f} · "
+        f"precision {test['test_precision']:.4f} · recall {test['test_recall']:.4f} · "
+        f"loss {test['test_loss']:.4f}",
+        file=out,
+    )
     print(f"wrote  {target}/ (model.pt, config.toml, metrics.json, TensorBoard run)", file=out)
     return 0

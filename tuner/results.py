@@ -1,10 +1,10 @@
 """Results on disk: the trials ledger, the best config, the results table (no Ray import).
 
-    <storage>/<name>/
-        experiment.json   the validated experiment (so best / train / status need no file)
-        trials.json       one record per trial: config, best metrics, epochs, status
-        trials.csv        the same as a table with config/<param> columns
-        best.toml         the best trial's config and metrics
+<storage>/<name>/
+    experiment.json   the validated experiment (so best / train / status need no file)
+    trials.json       one record per trial: config, best metrics, epochs, status
+    trials.csv        the same as a table with config/<param> columns
+    best.toml         the best trial's config and metrics
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ def find_experiment(name_or_dir: str, storage: str | None = None) -> Path:
     q = root / name_or_dir
     if (q / "experiment.json").exists():
         return q
-    known = sorted(d.name for d in root.glob("*") if (d / "experiment.json").exists()) \
-        if root.is_dir() else []
+    known = (
+        sorted(d.name for d in root.glob("*") if (d / "experiment.json").exists())
+        if root.is_dir()
+        else []
+    )
     listing = f"; experiments here: {', '.join(known)}" if known else "; none found there yet"
     raise UserError(
         f"{name_or_dir}: no experiment of that name under {root}"
@@ -61,19 +64,31 @@ def write_table(path: Path, records: list[TrialRecord]) -> None:
     """One row per trial: trial, status, epochs, best_<metric>, last_<metric>, config/<param>."""
     params = sorted({k for r in records for k in r.config})
     metrics = sorted({k for r in records for k in (*r.best, *r.last)})
-    header = ["trial", "status", "epochs", "reason", "compute_s",
-              *(f"best_{m}" for m in metrics if any(m in r.best for r in records)),
-              *(f"last_{m}" for m in metrics), *(f"config/{p}" for p in params)]
+    header = [
+        "trial",
+        "status",
+        "epochs",
+        "reason",
+        "compute_s",
+        *(f"best_{m}" for m in metrics if any(m in r.best for r in records)),
+        *(f"last_{m}" for m in metrics),
+        *(f"config/{p}" for p in params),
+    ]
     tmp = Path(str(path) + ".tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         for r in records:
-            row = {"trial": r.trial, "status": r.status, "epochs": r.epochs, "reason": r.reason,
-                   "compute_s": round(r.compute_s, 3),
-                   **{f"best_{m}": v for m, v in r.best.items()},
-                   **{f"last_{m}": v for m, v in r.last.items()},
-                   **{f"config/{p}": v for p, v in r.config.items()}}
+            row = {
+                "trial": r.trial,
+                "status": r.status,
+                "epochs": r.epochs,
+                "reason": r.reason,
+                "compute_s": round(r.compute_s, 3),
+                **{f"best_{m}": v for m, v in r.best.items()},
+                **{f"last_{m}": v for m, v in r.last.items()},
+                **{f"config/{p}": v for p, v in r.config.items()},
+            }
             w.writerow([row.get(h, "") for h in header])
     os.replace(tmp, path)
 
@@ -84,16 +99,22 @@ def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialReco
     Ties (common for accuracy on a small validation split) go to the lower validation loss at
     that epoch, then to the earlier trial.
     """
-    scored = [r for r in records
-              if math.isfinite(r.value(metric)) and r.status not in ("diverged", "errored")]
+    scored = [
+        r
+        for r in records
+        if math.isfinite(r.value(metric)) and r.status not in ("diverged", "errored")
+    ]
     if not scored:
         return None
     sign = 1 if mode == "max" else -1
 
     def key(r: TrialRecord):
         loss = r.at_best.get("val_loss", math.inf)
-        return (sign * r.value(metric), -loss if math.isfinite(loss) else -math.inf,
-                -records.index(r))
+        return (
+            sign * r.value(metric),
+            -loss if math.isfinite(loss) else -math.inf,
+            -records.index(r),
+        )
 
     return max(scored, key=key)
 
@@ -145,9 +166,12 @@ def write_best(path: Path, doc: dict) -> None:
     if path.suffix == ".json":
         text = json.dumps(doc, indent=2) + "\n"
     elif path.suffix == ".toml":
-        text = to_toml(doc, f"Best trial of {doc['experiment']}: {doc['trial']}, {doc['metric']} "
-                            f"{doc['value']:.4g} at epoch {doc['best_epoch']}.\n"
-                            f"Reuse it: tuner train EXPERIMENT --config {path.name}")
+        text = to_toml(
+            doc,
+            f"Best trial of {doc['experiment']}: {doc['trial']}, {doc['metric']} "
+            f"{doc['value']:.4g} at epoch {doc['best_epoch']}.\n"
+            f"Reuse it: tuner train EXPERIMENT --config {path.name}",
+        )
     else:
         raise UserError(f"{path}: unknown extension {path.suffix!r}; write .toml or .json")
     if path.is_dir():
@@ -163,12 +187,16 @@ def read_config_file(path: str | Path) -> dict:
 
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{path}: no such config file; write one with `tuner best NAME -o best.toml`")
+        raise UserError(
+            f"{path}: no such config file; write one with `tuner best NAME -o best.toml`"
+        )
     try:
         text = p.read_text()
         doc = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot parse it as {'JSON' if p.suffix == '.json' else 'TOML'} ({e})") from None
+        raise UserError(
+            f"{path}: cannot parse it as {'JSON' if p.suffix == '.json' else 'TOML'} ({e})"
+        ) from None
     if not isinstance(doc, dict):
         raise UserError(f"{path}: must hold a table of hyperparameters")
     return doc

@@ -9,8 +9,17 @@ from tuner.spaces import load_space
 
 
 def _run(tuner_cli, tmp_path, *flags):
-    code, out, err = tuner_cli("run", EXPERIMENTS / "digits_mlp.toml", "--samples", "3",
-                               "--epochs", "3", "--storage", tmp_path, *flags)
+    code, out, err = tuner_cli(
+        "run",
+        EXPERIMENTS / "digits_mlp.toml",
+        "--samples",
+        "3",
+        "--epochs",
+        "3",
+        "--storage",
+        tmp_path,
+        *flags,
+    )
     return code, out, err, load_records(tmp_path / "digits_mlp")
 
 
@@ -29,8 +38,9 @@ def test_searcher_runs_the_space_unchanged(searcher, ray_session, tuner_cli, tmp
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 def test_scheduler_runs(scheduler, ray_session, tuner_cli, tmp_path):
-    code, out, err, records = _run(tuner_cli, tmp_path, "--searcher", "random",
-                                   "--scheduler", scheduler)
+    code, out, err, records = _run(
+        tuner_cli, tmp_path, "--searcher", "random", "--scheduler", scheduler
+    )
     assert code == 0, err + out
     assert len(records) == 3 and all(r.epochs >= 1 for r in records)
     if scheduler == "fifo":

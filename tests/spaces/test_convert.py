@@ -1,6 +1,6 @@
 """Conversions to searcher domains, run under each searcher's own loop (no Ray started).
 
-    .venv/bin/python -m pytest tests/spaces/test_convert.py -q
+.venv/bin/python -m pytest tests/spaces/test_convert.py -q
 """
 
 from __future__ import annotations
@@ -27,15 +27,17 @@ NAMES = SPACES.names()
 
 
 def small() -> SearchSpace:
-    return SearchSpace({
-        "layers": IntRange(1, 3),
-        "units": PerLayer(IntRange(16, 64, step=16), count="layers"),
-        "width": IntRange(1, 64, log=True),
-        "opt": Choice(["adam", "sgd"]),
-        "momentum": When(Choice([0.8, 0.9]), "opt", "sgd"),
-        "lr": LogUniform(1e-4, 1e-1),
-        "act": Fixed("relu"),
-    })
+    return SearchSpace(
+        {
+            "layers": IntRange(1, 3),
+            "units": PerLayer(IntRange(16, 64, step=16), count="layers"),
+            "width": IntRange(1, 64, log=True),
+            "opt": Choice(["adam", "sgd"]),
+            "momentum": When(Choice([0.8, 0.9]), "opt", "sgd"),
+            "lr": LogUniform(1e-4, 1e-1),
+            "act": Fixed("relu"),
+        }
+    )
 
 
 def assert_active_exactly(space: SearchSpace, config: dict) -> None:
@@ -44,6 +46,7 @@ def assert_active_exactly(space: SearchSpace, config: dict) -> None:
 
 
 # -- HyperOpt -------------------------------------------------------------------------------------
+
 
 def run_hyperopt(space: SearchSpace, evals: int = 15, seed: int = 0) -> list[dict]:
     from hyperopt import STATUS_OK, fmin, tpe
@@ -56,8 +59,14 @@ def run_hyperopt(space: SearchSpace, evals: int = 15, seed: int = 0) -> list[dic
         configs.append(space.check(config, where="hyperopt"))
         return {"loss": rng.random(), "status": STATUS_OK}
 
-    fmin(objective, to_hyperopt(space), algo=tpe.suggest, max_evals=evals,
-         rstate=np.random.default_rng(seed), show_progressbar=False)
+    fmin(
+        objective,
+        to_hyperopt(space),
+        algo=tpe.suggest,
+        max_evals=evals,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+    )
     return configs
 
 
@@ -94,6 +103,7 @@ def test_points_for_hyperopt_resolve_back_to_the_same_config():
 
 
 # -- Optuna ---------------------------------------------------------------------------------------
+
 
 def run_optuna(space: SearchSpace, trials: int, sampler) -> list[tuple[dict, dict]]:
     import optuna
@@ -160,6 +170,7 @@ def test_optuna_returns_fixed_values_as_constants_and_never_suggests_them():
 
 # -- Ray Tune -------------------------------------------------------------------------------------
 
+
 def test_to_ray_gives_one_ray_domain_per_prior():
     from ray.tune.search.sample import Categorical, Domain, Float
 
@@ -184,8 +195,10 @@ def test_random_search_domains_resolve_to_valid_configs(name):
     space = load_space(name)
     domains = to_ray(space)
     for seed in range(50):
-        raw = {k: v.sample(random_state=seed) if isinstance(v, Domain) else v
-               for k, v in domains.items()}
+        raw = {
+            k: v.sample(random_state=seed) if isinstance(v, Domain) else v
+            for k, v in domains.items()
+        }
         config = space.check(space.resolve(raw), where="ray")
         assert_active_exactly(space, config)
 
@@ -195,7 +208,9 @@ def test_ray_is_not_started():
     import subprocess
     import sys
 
-    code = ("import ray; from tuner.spaces import load_space; from tuner.spaces.convert import "
-            "to_ray; to_ray(load_space('cnn')); print(ray.is_initialized())")
+    code = (
+        "import ray; from tuner.spaces import load_space; from tuner.spaces.convert import "
+        "to_ray; to_ray(load_space('cnn')); print(ray.is_initialized())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,6 +1,6 @@
 """Priors: construction-time validation, snap / contains / values, and the experiment-file form.
 
-    .venv/bin/python -m pytest tests/spaces/test_priors.py -q
+.venv/bin/python -m pytest tests/spaces/test_priors.py -q
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ FORMS = (
 
 # -- validation at construction ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "make, message",
     [
@@ -31,37 +32,57 @@ FORMS = (
         (lambda: Uniform(True, 2), "uniform: low must be a number, but got True"),
         (lambda: Uniform(float("inf"), 1), "uniform: low must be finite, but got inf"),
         (lambda: Uniform(0, float("nan")), "uniform: high must be finite, but got nan"),
-        (lambda: Uniform(3, 1, name="dropout"),
-         "dropout: low < high must hold, but got low=3, high=1"),
+        (
+            lambda: Uniform(3, 1, name="dropout"),
+            "dropout: low < high must hold, but got low=3, high=1",
+        ),
         (lambda: LogUniform(3, 1), "uniform: low < high must hold, but got low=3, high=1"),
         (lambda: LogUniform(0, 1), "loguniform: low > 0 must hold on a log scale, but got low=0"),
-        (lambda: LogUniform(-1, 1),
-         "loguniform: low > 0 must hold on a log scale, but got low=-1"),
+        (
+            lambda: LogUniform(-1, 1),
+            "loguniform: low > 0 must hold on a log scale, but got low=-1",
+        ),
         (lambda: IntRange(3, 1), "int: low <= high must hold, but got low=3, high=1"),
         (lambda: IntRange(1.0, 3), "int: low must be an integer, but got 1.0"),
         (lambda: IntRange(1, "3"), "int: high must be an integer, but got '3'"),
         (lambda: IntRange(1, 3, step=0), "int: step >= 1 must hold, but got step=0"),
         (lambda: IntRange(1, 3, step=1.5), "int: step must be an integer, but got 1.5"),
-        (lambda: IntRange(1, 4, step=2),
-         "int: high - low must be a multiple of step, but got low=1, high=4, step=2"),
-        (lambda: IntRange(1, 4, step=3, log=True),
-         "int: log = true needs step = 1, but got step=3"),
-        (lambda: IntRange(0, 4, log=True),
-         "int: low >= 1 must hold on a log scale, but got low=0"),
+        (
+            lambda: IntRange(1, 4, step=2),
+            "int: high - low must be a multiple of step, but got low=1, high=4, step=2",
+        ),
+        (
+            lambda: IntRange(1, 4, step=3, log=True),
+            "int: log = true needs step = 1, but got step=3",
+        ),
+        (
+            lambda: IntRange(0, 4, log=True),
+            "int: low >= 1 must hold on a log scale, but got low=0",
+        ),
         (lambda: IntRange(1, 4, log=1), "int: log must be true or false, but got 1"),
-        (lambda: IntRange(0, 10**8),
-         "int: the range holds more than 10 million values; narrow it"),
+        (
+            lambda: IntRange(0, 10**8),
+            "int: the range holds more than 10 million values; narrow it",
+        ),
         (lambda: Choice([]), "choice: choice needs a non-empty list of options, but got []"),
         (lambda: Choice("abc"), "choice: choice needs a non-empty list of options, but got 'abc'"),
         (lambda: Choice([1, 1]), "choice: choice options must be distinct, but got [1, 1]"),
-        (lambda: Choice([[1]]),
-         "choice: choice options must be strings, numbers or booleans, but got [1]"),
-        (lambda: Choice(["a", None]),
-         "choice: choice options must be strings, numbers or booleans, but got None"),
-        (lambda: Fixed([1]),
-         "fixed: a fixed value must be a string, number or boolean, but got [1]"),
-        (lambda: Fixed(None),
-         "fixed: a fixed value must be a string, number or boolean, but got None"),
+        (
+            lambda: Choice([[1]]),
+            "choice: choice options must be strings, numbers or booleans, but got [1]",
+        ),
+        (
+            lambda: Choice(["a", None]),
+            "choice: choice options must be strings, numbers or booleans, but got None",
+        ),
+        (
+            lambda: Fixed([1]),
+            "fixed: a fixed value must be a string, number or boolean, but got [1]",
+        ),
+        (
+            lambda: Fixed(None),
+            "fixed: a fixed value must be a string, number or boolean, but got None",
+        ),
     ],
 )
 def test_construction_rejects_bad_values_with_the_rule_then_the_values(make, message):
@@ -88,6 +109,7 @@ def test_choice_keeps_options_as_a_tuple_and_treats_bool_and_int_as_distinct():
 
 
 # -- values / snap / contains ---------------------------------------------------------------------
+
 
 def test_values_of_discrete_priors():
     assert IntRange(16, 128, step=16).values() == [16, 32, 48, 64, 80, 96, 112, 128]
@@ -236,10 +258,14 @@ def test_prior_from_dict_names_the_prior_and_plain_values_are_fixed():
         ({"uniform": [3, 1]}, "lr: low < high must hold, but got low=3, high=1"),
         ({"loguniform": [0, 1]}, "lr: low > 0 must hold on a log scale, but got low=0"),
         ({"int": [3, 1]}, "lr: low <= high must hold, but got low=3, high=1"),
-        ({"uniform": [1, 2], "step": 1},
-         "lr: unknown key 'step' in a uniform prior; allowed: ['uniform']"),
-        ({"choice": ["a"], "log": True},
-         "lr: unknown key 'log' in a choice prior; allowed: ['choice']"),
+        (
+            {"uniform": [1, 2], "step": 1},
+            "lr: unknown key 'step' in a uniform prior; allowed: ['uniform']",
+        ),
+        (
+            {"choice": ["a"], "log": True},
+            "lr: unknown key 'log' in a choice prior; allowed: ['choice']",
+        ),
         ({"int": [1, 2, 3]}, "lr: int needs [low, high], but got [1, 2, 3]"),
         ({"uniform": [1]}, "lr: uniform needs [low, high], but got [1]"),
         ({"int": "1..3"}, "lr: int needs [low, high], but got '1..3'"),
@@ -251,8 +277,10 @@ def test_prior_from_dict_names_the_prior_and_plain_values_are_fixed():
         ({"choice": "abc"}, "lr: choice needs a non-empty list of options, but got 'abc'"),
         ({"choice": []}, "lr: choice needs a non-empty list of options, but got []"),
         ({}, f"lr: a prior must be one of {FORMS}, but got {{}}"),
-        ({"uniform": [1, 2], "int": [1, 2]},
-         f"lr: a prior must be one of {FORMS}, but got {{'uniform': [1, 2], 'int': [1, 2]}}"),
+        (
+            {"uniform": [1, 2], "int": [1, 2]},
+            f"lr: a prior must be one of {FORMS}, but got {{'uniform': [1, 2], 'int': [1, 2]}}",
+        ),
         ({"normal": [0, 1]}, f"lr: a prior must be one of {FORMS}, but got {{'normal': [0, 1]}}"),
         ([1, 2], f"lr: a prior must be one of {FORMS}, but got [1, 2]"),
         (None, f"lr: a prior must be one of {FORMS}, but got None"),

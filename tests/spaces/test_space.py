@@ -1,6 +1,6 @@
 """SearchSpace: per-layer groups, conditions, resolve / check / size / override / sample.
 
-    .venv/bin/python -m pytest tests/spaces/test_space.py -q
+.venv/bin/python -m pytest tests/spaces/test_space.py -q
 """
 
 from __future__ import annotations
@@ -50,10 +50,18 @@ def error(fn) -> str:
 
 # -- building -------------------------------------------------------------------------------------
 
+
 def test_per_layer_and_when_expand_into_conditional_priors():
     s = small()
     assert list(s.priors) == [
-        "layers", "opt", "momentum", "lr", "act", "units_1", "units_2", "units_3",
+        "layers",
+        "opt",
+        "momentum",
+        "lr",
+        "act",
+        "units_1",
+        "units_2",
+        "units_3",
     ]
     assert s.priors["units_1"].when is None  # every config has at least one layer
     assert s.priors["units_2"].when == Condition("layers", ">=", 2)
@@ -61,7 +69,14 @@ def test_per_layer_and_when_expand_into_conditional_priors():
     assert s.priors["momentum"].when == Condition("opt", "==", "sgd")
     assert s.priors["units_3"].describe() == "int(16..64, step=16)"
     assert s.order() == [
-        "act", "layers", "lr", "opt", "units_1", "momentum", "units_2", "units_3",
+        "act",
+        "layers",
+        "lr",
+        "opt",
+        "units_1",
+        "momentum",
+        "units_2",
+        "units_3",
     ]
     assert s.children("layers") == ["units_2", "units_3"]
     assert s.children("opt") == ["momentum"]
@@ -83,21 +98,33 @@ def test_per_layer_count_fixed_makes_every_layer_unconditional():
     "entries, message",
     [
         ({"a": When(Fixed(1), "b", 1)}, "a: depends on 'b', which is not in the space"),
-        ({"opt": Choice(["x"]), "m": When(Fixed(1), "opts", "x")},
-         "m: depends on 'opts', which is not in the space (did you mean 'opt'?)"),
-        ({"b": Uniform(0, 1), "a": When(Fixed(1), "b", 1)},
-         "a: depends on 'b', which must be discrete"),
-        ({"c": Choice([1, 2]), "b": When(Choice([1, 2]), "c", 1), "a": When(Fixed(1), "b", 1)},
-         "a: depends on 'b', which is itself conditional; only one level of conditions is "
-         "supported"),
-        ({"b": Choice(["x"]), "a": PerLayer(Fixed(1), "b")},
-         "a: per-layer prior needs 'b' to be an integer prior (int range, choice of integers or "
-         "a fixed integer)"),
-        ({"a": PerLayer(Fixed(1), "nope")},
-         "a: per-layer prior needs 'nope' to be an integer prior (int range, choice of integers "
-         "or a fixed integer)"),
-        ({"b": IntRange(1, 65), "a": PerLayer(Fixed(1), "b")},
-         "b: at most 64 layers, but got up to 65"),
+        (
+            {"opt": Choice(["x"]), "m": When(Fixed(1), "opts", "x")},
+            "m: depends on 'opts', which is not in the space (did you mean 'opt'?)",
+        ),
+        (
+            {"b": Uniform(0, 1), "a": When(Fixed(1), "b", 1)},
+            "a: depends on 'b', which must be discrete",
+        ),
+        (
+            {"c": Choice([1, 2]), "b": When(Choice([1, 2]), "c", 1), "a": When(Fixed(1), "b", 1)},
+            "a: depends on 'b', which is itself conditional; only one level of conditions is "
+            "supported",
+        ),
+        (
+            {"b": Choice(["x"]), "a": PerLayer(Fixed(1), "b")},
+            "a: per-layer prior needs 'b' to be an integer prior (int range, choice of integers or "
+            "a fixed integer)",
+        ),
+        (
+            {"a": PerLayer(Fixed(1), "nope")},
+            "a: per-layer prior needs 'nope' to be an integer prior (int range, choice of integers "
+            "or a fixed integer)",
+        ),
+        (
+            {"b": IntRange(1, 65), "a": PerLayer(Fixed(1), "b")},
+            "b: at most 64 layers, but got up to 65",
+        ),
     ],
 )
 def test_bad_spaces_are_rejected_when_built(entries, message):
@@ -113,20 +140,43 @@ def test_per_layer_count_must_be_discrete():
 
 # -- resolve --------------------------------------------------------------------------------------
 
+
 def test_resolve_drops_inactive_dimensions_and_snaps_values():
-    raw = {"layers": 2.2, "units_1": 30, "units_2": 70, "units_3": 16, "opt": "adam",
-           "momentum": 0.9, "lr": 5.0}
+    raw = {
+        "layers": 2.2,
+        "units_1": 30,
+        "units_2": 70,
+        "units_3": 16,
+        "opt": "adam",
+        "momentum": 0.9,
+        "lr": 5.0,
+    }
     assert small().resolve(raw) == {
-        "layers": 2, "opt": "adam", "lr": 0.1, "act": "relu", "units_1": 32, "units_2": 64,
+        "layers": 2,
+        "opt": "adam",
+        "lr": 0.1,
+        "act": "relu",
+        "units_1": 32,
+        "units_2": 64,
     }
 
 
 def test_resolve_flattens_the_nested_form_hyperopt_returns():
-    raw = {"layers": {"layers": 3, "units_2": 33, "units_3": 63}, "units_1": 15,
-           "opt": {"opt": 1, "momentum": 0.9}, "lr": 1e-3}
+    raw = {
+        "layers": {"layers": 3, "units_2": 33, "units_3": 63},
+        "units_1": 15,
+        "opt": {"opt": 1, "momentum": 0.9},
+        "lr": 1e-3,
+    }
     assert small().resolve(raw) == {
-        "layers": 3, "opt": "sgd", "momentum": 0.9, "lr": 1e-3, "act": "relu",
-        "units_1": 16, "units_2": 32, "units_3": 64,
+        "layers": 3,
+        "opt": "sgd",
+        "momentum": 0.9,
+        "lr": 1e-3,
+        "act": "relu",
+        "units_1": 16,
+        "units_2": 32,
+        "units_3": 64,
     }
 
 
@@ -149,24 +199,34 @@ GOOD = {"layers": 1, "units_1": 32, "opt": "adam", "lr": 0.01, "act": "relu"}
 def test_check_returns_the_active_part():
     extra = {**GOOD, "momentum": 0.9, "units_3": 16}  # inactive here: dropped, not an error
     assert small().check(extra, where="best.toml") == {
-        "layers": 1, "opt": "adam", "lr": 0.01, "act": "relu", "units_1": 32,
+        "layers": 1,
+        "opt": "adam",
+        "lr": 0.01,
+        "act": "relu",
+        "units_1": 32,
     }
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"lrr": 0.1},
-         "best.toml: unknown hyperparameter 'lrr' (did you mean 'lr'?); is this config from "
-         "another space?"),
+        (
+            {"lrr": 0.1},
+            "best.toml: unknown hyperparameter 'lrr' (did you mean 'lr'?); is this config from "
+            "another space?",
+        ),
         ({"units_1": 30}, "best.toml: units_1 = 30 is outside the prior int(16..64, step=16)"),
         ({"lr": 1.0}, "best.toml: lr = 1.0 is outside the prior loguniform(0.0001, 0.1)"),
-        ({"opt": "rmsprop"},
-         "best.toml: opt = 'rmsprop' is outside the prior choice('adam', 'sgd')"),
+        (
+            {"opt": "rmsprop"},
+            "best.toml: opt = 'rmsprop' is outside the prior choice('adam', 'sgd')",
+        ),
         ({"act": "elu"}, "best.toml: act = 'elu' is outside the prior fixed('relu')"),
         ({"layers": 2}, "best.toml: units_2 is missing; the space has it as int(16..64, step=16)"),
-        ({"opt": "sgd"},
-         "best.toml: momentum is missing; the space has it as choice(0.8, 0.9, 0.99)"),
+        (
+            {"opt": "sgd"},
+            "best.toml: momentum is missing; the space has it as choice(0.8, 0.9, 0.99)",
+        ),
         ({"layers": 4}, "best.toml: layers = 4 is outside the prior int(1..3)"),
     ],
 )
@@ -183,6 +243,7 @@ def test_check_reports_a_missing_hyperparameter():
 
 # -- size -----------------------------------------------------------------------------------------
 
+
 def test_size_of_a_small_space_by_hand():
     # layers and its widths: 1 layer -> 4 (units_1) ... counted jointly below:
     #   units_1 is always active (4 widths); layers=1 -> 1, layers=2 -> 4 (units_2),
@@ -198,8 +259,12 @@ def test_size_of_a_small_space_by_hand():
 
 def test_size_of_a_continuous_child_counts_its_branch_once():
     s = SearchSpace({"opt": Choice(["adam", "sgd"]), "m": When(Uniform(0.8, 0.99), "opt", "sgd")})
-    assert s.size() == {"discrete_combinations": 2, "continuous": ["m"], "dimensions": 2,
-                        "always_active": 1}
+    assert s.size() == {
+        "discrete_combinations": 2,
+        "continuous": ["m"],
+        "dimensions": 2,
+        "always_active": 1,
+    }
 
 
 def test_size_of_the_builtin_spaces_by_hand():
@@ -214,6 +279,7 @@ def test_size_of_the_builtin_spaces_by_hand():
 
 
 # -- override -------------------------------------------------------------------------------------
+
 
 def test_override_replaces_priors_and_keeps_per_layer_and_conditions():
     s = small()
@@ -235,20 +301,30 @@ def test_override_of_a_count_changes_the_layers():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"lrr": 0.1},
-         "[space] lrr: unknown hyperparameter (did you mean 'lr'?); this space has: layers, "
-         "units, opt, momentum, lr, act"),
-        ({"units_2": 32},
-         "[space] units_2: per-layer priors are set for all layers at once; write units = ... "
-         "instead"),
-        ({"lr": {"loguniform": [1e-2, 1e-4]}},
-         "[space] lr: low < high must hold, but got low=0.01, high=0.0001"),
-        ({"units": {"int": [64, 16]}},
-         "[space] units: low <= high must hold, but got low=64, high=16"),
+        (
+            {"lrr": 0.1},
+            "[space] lrr: unknown hyperparameter (did you mean 'lr'?); this space has: layers, "
+            "units, opt, momentum, lr, act",
+        ),
+        (
+            {"units_2": 32},
+            "[space] units_2: per-layer priors are set for all layers at once; write units = ... "
+            "instead",
+        ),
+        (
+            {"lr": {"loguniform": [1e-2, 1e-4]}},
+            "[space] lr: low < high must hold, but got low=0.01, high=0.0001",
+        ),
+        (
+            {"units": {"int": [64, 16]}},
+            "[space] units: low <= high must hold, but got low=64, high=16",
+        ),
         ({"layers": {"int": [1, 100]}}, "[space]: layers: at most 64 layers, but got up to 100"),
-        ({"layers": {"choice": ["one", "two"]}},
-         "[space]: units: per-layer prior needs 'layers' to be an integer prior (int range, "
-         "choice of integers or a fixed integer)"),
+        (
+            {"layers": {"choice": ["one", "two"]}},
+            "[space]: units: per-layer prior needs 'layers' to be an integer prior (int range, "
+            "choice of integers or a fixed integer)",
+        ),
     ],
 )
 def test_override_errors(overrides, message):
@@ -256,8 +332,9 @@ def test_override_errors(overrides, message):
 
 
 def test_override_names_where_the_override_came_from():
-    assert error(lambda: small().override({"lrr": 1}, where="exp.toml: [space]"))\
-        .startswith("exp.toml: [space] lrr: unknown hyperparameter (did you mean 'lr'?)")
+    assert error(lambda: small().override({"lrr": 1}, where="exp.toml: [space]")).startswith(
+        "exp.toml: [space] lrr: unknown hyperparameter (did you mean 'lr'?)"
+    )
 
 
 def test_override_can_fix_the_parent_of_a_conditional_prior():
@@ -277,6 +354,7 @@ def test_a_condition_on_a_value_the_parent_never_takes_is_never_active():
 
 
 # -- sample ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", SPACES.names())
 def test_every_sample_of_every_builtin_space_passes_check(name):

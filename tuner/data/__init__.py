@@ -1,4 +1,4 @@
-"""Data sources by name. Each loader returns Splits (train / valid / test), seeded and stratified."""
+"""Data sources by name; each loader returns seeded, stratified Splits (train / valid / test)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def load_data(source: str, *, split, seed: int, where: str = "[data] source", **
             f"built in: {', '.join(sorted(SOURCES))}"
         )
     mod, fn = SOURCES[source].split(":")
-    return getattr(importlib.import_module(mod), fn)(split=split, seed=seed, where=where, **options)
+    return getattr(importlib.import_module(mod), fn)(
+        split=split, seed=seed, where=where, **options
+    )
 
 
-__all__ = ["DataStreamer", "SOURCES", "Splits", "load_data", "stratified_split"]
+__all__ = ["SOURCES", "DataStreamer", "Splits", "load_data", "stratified_split"]

@@ -15,5 +15,14 @@ def load(*, split, seed: int, where: str, **_) -> Splits:
     x = (d.images.astype(np.float32) / 16.0)[:, None, :, :]
     y = d.target.astype(np.int64)
     tr, va, te = stratified_split(y, split, seed, where=where)
-    return Splits("digits", "classification", x[tr], y[tr], x[va], y[va], x[te], y[te],
-                  classes=[str(c) for c in range(10)])
+    return Splits(
+        "digits",
+        "classification",
+        x[tr],
+        y[tr],
+        x[va],
+        y[va],
+        x[te],
+        y[te],
+        classes=[str(c) for c in range(10)],
+    )

@@ -31,7 +31,7 @@ class Splits:
     def n_outputs(self) -> int:
         return len(self.classes)
 
-    def for_tuning(self) -> "Splits":
+    def for_tuning(self) -> Splits:
         """The same data without the test split: trials never see it."""
         return replace(self, x_test=None, y_test=None)
 

@@ -10,7 +10,7 @@ from tuner.models.layers import activation, per_layer
 
 
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
-    """An MLP for inputs of any shape (flattened), e.g. config {'layers': 1, 'units_1': 64, ...}."""
+    """An MLP for inputs of any shape (flattened); config e.g. {'layers': 1, 'units_1': 64}."""
     width = math.prod(input_shape)
     layers: list[nn.Module] = [nn.Flatten()]
     for units in per_layer(config, "units", int(config["layers"])):

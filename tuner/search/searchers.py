@@ -6,7 +6,8 @@ through tuner.spaces.convert only.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tuner.errors import UserError, did_you_mean
 from tuner.spaces.space import SearchSpace
@@ -22,8 +23,13 @@ def _hyperopt(space: SearchSpace, metric, mode, seed, n_init):
 
     from tuner.spaces.convert import to_hyperopt
 
-    return HyperOptSearch(space=to_hyperopt(space), metric=metric, mode=mode,
-                          n_initial_points=n_init, random_state_seed=seed), {}
+    return HyperOptSearch(
+        space=to_hyperopt(space),
+        metric=metric,
+        mode=mode,
+        n_initial_points=n_init,
+        random_state_seed=seed,
+    ), {}
 
 
 def _optuna(space: SearchSpace, metric, mode, seed, n_init):
@@ -72,10 +78,20 @@ SEARCHERS: dict[str, Callable] = {
 }
 
 
-def build_searcher(name: str, space: SearchSpace, *, metric: str, mode: str, seed: int,
-                   samples: int, initial: int = 0) -> tuple[Any, dict]:
-    """(search_alg, param_space), e.g. `build_searcher("hyperopt", space, metric="accuracy", ...)`."""
+def build_searcher(
+    name: str,
+    space: SearchSpace,
+    *,
+    metric: str,
+    mode: str,
+    seed: int,
+    samples: int,
+    initial: int = 0,
+) -> tuple[Any, dict]:
+    """(search_alg, param_space), e.g. `build_searcher("hyperopt", space, metric=..., ...)`."""
     if name not in SEARCHERS:
-        raise UserError(f"unknown searcher {name!r}{did_you_mean(name, SEARCHERS)}; "
-                        f"choose one of {', '.join(SEARCHERS)}")
+        raise UserError(
+            f"unknown searcher {name!r}{did_you_mean(name, SEARCHERS)}; "
+            f"choose one of {', '.join(SEARCHERS)}"
+        )
     return SEARCHERS[name](space, metric, mode, seed, initial_points(samples, initial))

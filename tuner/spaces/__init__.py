@@ -14,6 +14,7 @@ from tuner.spaces.registry import SPACES, load_space
 from tuner.spaces.space import PerLayer, SearchSpace, When
 
 __all__ = [
+    "SPACES",
     "Choice",
     "Condition",
     "Fixed",
@@ -21,7 +22,6 @@ __all__ = [
     "LogUniform",
     "PerLayer",
     "Prior",
-    "SPACES",
     "SearchSpace",
     "Uniform",
     "When",

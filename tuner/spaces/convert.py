@@ -13,7 +13,8 @@ so every searcher sees the same ordered, evenly weighted integers (and a log sca
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tuner.spaces.priors import Choice, Fixed, IntRange, LogUniform, Prior, Uniform
 from tuner.spaces.space import SearchSpace
@@ -112,8 +113,9 @@ class OptunaSpace:
             if isinstance(p, Fixed):
                 constants[name] = p.value
             elif isinstance(p, Uniform):
-                chosen[name] = trial.suggest_float(name, p.low, p.high,
-                                                   log=isinstance(p, LogUniform))
+                chosen[name] = trial.suggest_float(
+                    name, p.low, p.high, log=isinstance(p, LogUniform)
+                )
             elif isinstance(p, IntRange):
                 chosen[name] = trial.suggest_int(name, p.low, p.high, step=p.step, log=p.log)
             elif isinstance(p, Choice):

@@ -54,7 +54,7 @@ class Prior:
     kind = "prior"
     discrete = True
 
-    def named(self, name: str, when: Condition | None = None) -> "Prior":
+    def named(self, name: str, when: Condition | None = None) -> Prior:
         import dataclasses
 
         return dataclasses.replace(self, name=name, when=when if when else self.when)
@@ -95,8 +95,10 @@ class Uniform(Prior):
         return float(min(max(float(value), self.low), self.high))
 
     def contains(self, value):
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and (
-            self.low <= value <= self.high
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and (self.low <= value <= self.high)
         )
 
     def describe(self):
@@ -143,7 +145,9 @@ class IntRange(Prior):
         if not isinstance(self.log, bool):
             raise UserError(f"{n}: log must be true or false, but got {self.log!r}")
         if not self.low <= self.high:
-            raise UserError(f"{n}: low <= high must hold, but got low={self.low}, high={self.high}")
+            raise UserError(
+                f"{n}: low <= high must hold, but got low={self.low}, high={self.high}"
+            )
         if self.step < 1:
             raise UserError(f"{n}: step >= 1 must hold, but got step={self.step}")
         if (self.high - self.low) % self.step:
@@ -196,7 +200,9 @@ class Choice(Prior):
     def __post_init__(self):
         n = self.name or "choice"
         if not isinstance(self.options, (list, tuple)) or not self.options:
-            raise UserError(f"{n}: choice needs a non-empty list of options, but got {self.options!r}")
+            raise UserError(
+                f"{n}: choice needs a non-empty list of options, but got {self.options!r}"
+            )
         object.__setattr__(self, "options", tuple(self.options))
         for o in self.options:
             if not isinstance(o, Scalar):
@@ -223,8 +229,8 @@ class Choice(Prior):
         return any(type(value) is type(o) and value == o for o in self.options) or (
             isinstance(value, (int, float))
             and not isinstance(value, bool)
-            and value in [o for o in self.options
-                          if isinstance(o, (int, float)) and not isinstance(o, bool)]
+            and value
+            in [o for o in self.options if isinstance(o, (int, float)) and not isinstance(o, bool)]
         )
 
     def describe(self):
@@ -262,7 +268,10 @@ class Fixed(Prior):
         return self.value
 
 
-_FORMS = "{ uniform = [lo, hi] }, { loguniform = [lo, hi] }, { int = [lo, hi], step = 1, log = false }, { choice = [...] } or a plain value"
+_FORMS = (
+    "{ uniform = [lo, hi] }, { loguniform = [lo, hi] }, "
+    "{ int = [lo, hi], step = 1, log = false }, { choice = [...] } or a plain value"
+)
 
 
 def prior_from_dict(name: str, raw: Any) -> Prior:

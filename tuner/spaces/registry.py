@@ -55,7 +55,9 @@ def load_space(name: str, *, where: str = "[space] module") -> SearchSpace:
     try:
         module = importlib.import_module(modname)
     except ImportError as e:
-        raise UserError(f"{where}: cannot import {modname!r} ({e}); check it is on PYTHONPATH")
+        raise UserError(
+            f"{where}: cannot import {modname!r} ({e}); check it is on PYTHONPATH"
+        ) from None
     factory = getattr(module, "space", None)
     if not callable(factory):
         raise UserError(f"{where}: module {modname!r} must define space() -> SearchSpace")

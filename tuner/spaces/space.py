@@ -1,16 +1,19 @@
 """SearchSpace: named priors, per-layer groups and conditions, independent of any searcher.
 
-    >>> s = SearchSpace({"layers": IntRange(1, 3), "units": PerLayer(IntRange(16, 64, step=16), count="layers")})
-    >>> sorted(s.resolve({"layers": 1, "units_1": 30, "units_2": 64}).items())
-    [('layers', 1), ('units_1', 32)]
+>>> from tuner.spaces import IntRange, PerLayer, SearchSpace
+>>> units = PerLayer(IntRange(16, 64, step=16), count="layers")
+>>> s = SearchSpace({"layers": IntRange(1, 3), "units": units})
+>>> sorted(s.resolve({"layers": 1, "units_1": 30, "units_2": 64}).items())
+[('layers', 1), ('units_1', 32)]
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from tuner.errors import UserError, did_you_mean
 from tuner.spaces.priors import Condition, Fixed, Prior, prior_from_dict
@@ -58,9 +61,13 @@ class SearchSpace:
         for name, e in self.entries.items():
             if isinstance(e, PerLayer):
                 parent = out.get(e.count)
-                if parent is None or not parent.discrete or not all(
-                    isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                    for v in parent.values()
+                if (
+                    parent is None
+                    or not parent.discrete
+                    or not all(
+                        isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                        for v in parent.values()
+                    )
                 ):
                     raise UserError(
                         f"{name}: per-layer prior needs {e.count!r} to be an integer prior "
@@ -89,10 +96,13 @@ class SearchSpace:
             if not parent.discrete:
                 raise UserError(f"{p.name}: depends on {parent.name!r}, which must be discrete")
         # a child whose condition can never hold (its parent fixed to another value) is inactive
-        return {n: p for n, p in out.items()
-                if p.when is None or p.when.op != "==" or p.when.value in out[p.when.parent].values()}
+        return {
+            n: p
+            for n, p in out.items()
+            if p.when is None or p.when.op != "==" or p.when.value in out[p.when.parent].values()
+        }
 
-    def override(self, overrides: Mapping[str, Any], *, where: str = "[space]") -> "SearchSpace":
+    def override(self, overrides: Mapping[str, Any], *, where: str = "[space]") -> SearchSpace:
         """A new space with some priors replaced by experiment-file forms (see prior_from_dict)."""
         entries = dict(self.entries)
         for key in sorted(overrides):
@@ -233,5 +243,3 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace({', '.join(f'{n}={p.describe()}' for n, p in self.priors.items())})"
-
-

@@ -23,8 +23,17 @@ def _error_reason(trial) -> str:
 
 
 class TunerCallback(tune.Callback):
-    def __init__(self, exp_dir: Path, name: str, space: SearchSpace, metric: str, mode: str,
-                 max_epochs: int, samples: int, summary: LiveSummary | None = None):
+    def __init__(
+        self,
+        exp_dir: Path,
+        name: str,
+        space: SearchSpace,
+        metric: str,
+        mode: str,
+        max_epochs: int,
+        samples: int,
+        summary: LiveSummary | None = None,
+    ):
         self.exp_dir = Path(exp_dir)
         self.name, self.space = name, space
         self.metric, self.mode = metric, mode
@@ -55,8 +64,9 @@ class TunerCallback(tune.Callback):
     def _record(self, trial) -> TrialRecord:
         r = self.records.get(trial.trial_id)
         if r is None:
-            r = TrialRecord(Path(trial.local_path).name, trial.trial_id,
-                            self.space.resolve(trial.config))
+            r = TrialRecord(
+                Path(trial.local_path).name, trial.trial_id, self.space.resolve(trial.config)
+            )
             self.records[trial.trial_id] = r
         return r
 
@@ -97,8 +107,13 @@ class TunerCallback(tune.Callback):
         return best_record(list(self.records.values()), self.metric, self.mode)
 
     def line(self) -> str:
-        return status_line(list(self.records.values()), self.samples, self.metric, self.best(),
-                           self.summary.elapsed)
+        return status_line(
+            list(self.records.values()),
+            self.samples,
+            self.metric,
+            self.best(),
+            self.summary.elapsed,
+        )
 
     def _finished(self, trial, r: TrialRecord) -> None:
         board = self.boards.pop(trial.trial_id, None)
@@ -108,8 +123,10 @@ class TunerCallback(tune.Callback):
         v = r.best.get(self.metric)
         shown = f"{self.metric} {v:.4f}" if v is not None else "no result"
         why = f" — {r.reason}" if r.reason else ""
-        self.summary.event(f"  {r.trial} {r.status:<13} epoch {r.epochs:>3} · {shown}"
-                           f" · {short_config(r.config, 5)}{why}")
+        self.summary.event(
+            f"  {r.trial} {r.status:<13} epoch {r.epochs:>3} · {shown}"
+            f" · {short_config(r.config, 5)}{why}"
+        )
         self._save()
         self.summary.status(self.line(), force=self.summary.tty)
 

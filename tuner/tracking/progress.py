@@ -1,6 +1,7 @@
 """The live summary: one status line instead of Ray's wall of log lines.
 
-    [1:02] 14/20 trials · 2 running · 8 stopped early · 4 completed · 0 errored · best accuracy 0.9852 (trial_009: conv_blocks=2, lr=0.0031, ...)
+[1:02] 14/20 trials · 2 running · 8 stopped early · 4 completed · 0 errored
+        · best accuracy 0.9852 (trial_009: conv_blocks=2, lr=0.0031, ...)
 """
 
 from __future__ import annotations
@@ -27,16 +28,23 @@ def counts(records: list[TrialRecord]) -> dict:
     return c
 
 
-def status_line(records, samples: int, metric: str, best: TrialRecord | None, elapsed: float) -> str:
+def status_line(
+    records, samples: int, metric: str, best: TrialRecord | None, elapsed: float
+) -> str:
     c = counts(records)
     done = len(records) - c["running"]
     m, s = divmod(int(elapsed), 60)
-    parts = [f"[{m}:{s:02d}] {done}/{samples} trials", f"{c['running']} running",
-             f"{c['stopped early']} stopped early", f"{c['completed']} completed",
-             f"{c['errored'] + c['diverged']} errored"]
+    parts = [
+        f"[{m}:{s:02d}] {done}/{samples} trials",
+        f"{c['running']} running",
+        f"{c['stopped early']} stopped early",
+        f"{c['completed']} completed",
+        f"{c['errored'] + c['diverged']} errored",
+    ]
     line = " · ".join(parts)
     if best is not None:
-        line += f" · best {metric} {best.best[metric]:.4f} ({best.trial}: {short_config(best.config, 4)})"
+        shown = short_config(best.config, 4)
+        line += f" · best {metric} {best.best[metric]:.4f} ({best.trial}: {shown})"
     return line
 
 

@@ -28,8 +28,11 @@ class TrialRecord:
         epoch = int(result.get("epoch", result.get("training_iteration", self.epochs + 1)))
         self.epochs = epoch
         self.compute_s += float(result.get("epoch_time_s", 0.0))
-        metrics = {k: float(result[k]) for k in (*TRACKED, "precision", "recall", "lr")
-                   if isinstance(result.get(k), (int, float))}
+        metrics = {
+            k: float(result[k])
+            for k in (*TRACKED, "precision", "recall", "lr")
+            if isinstance(result.get(k), (int, float))
+        }
         self.last = metrics
         for m in TRACKED:
             if m in metrics and is_better(m, metrics[m], self.best.get(m)):
@@ -53,5 +56,5 @@ class TrialRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrialRecord":
+    def from_dict(cls, d: dict) -> TrialRecord:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})

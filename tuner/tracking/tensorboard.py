@@ -7,7 +7,7 @@ cannot know when a scheduler stops it.
 Layout under the experiment folder:
     events.out.tfevents.*      HParams experiment: every hyperparameter's domain and the metrics
     trial_001/events.out...    curves: loss/train, loss/val, metrics/accuracy, metrics/f1, lr
-                               + at the end: the trial's hyperparameters, best/<metric>, trial/epochs
+                               + at the end: hyperparameters, best/<metric>, trial/epochs
 """
 
 from __future__ import annotations
@@ -91,8 +91,9 @@ def trial_summaries(config: dict, status: str, space: SearchSpace, trial_name: s
     from tensorboard.compat.proto.summary_pb2 import Summary
 
     content = plugin_data_pb2.HParamsPluginData(session_end_info=info, version=0)
-    end_pb = Summary(value=[Summary.Value(tag=metadata.SESSION_END_INFO_TAG,
-                                          metadata=end(content))])
+    end_pb = Summary(
+        value=[Summary.Value(tag=metadata.SESSION_END_INFO_TAG, metadata=end(content))]
+    )
     return start, end_pb
 
 

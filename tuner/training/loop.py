@@ -47,8 +47,9 @@ def make_optimizer(model: nn.Module, config: dict) -> torch.optim.Optimizer:
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=wd,
-                               momentum=config.get("momentum", 0.9), nesterov=True)
+        return torch.optim.SGD(
+            params, lr=lr, weight_decay=wd, momentum=config.get("momentum", 0.9), nesterov=True
+        )
     raise ValueError(f"unknown optimizer {name!r}; choose adam, adamw or sgd")
 
 
@@ -68,7 +69,9 @@ class LRSchedule:
             def factor(e: int) -> float:  # e = epochs completed
                 if e < warm:
                     return (e + 1) / (warm + 1)
-                return 0.5 * (1 + math.cos(math.pi * min(e - warm, total - warm) / max(total - warm, 1)))
+                return 0.5 * (
+                    1 + math.cos(math.pi * min(e - warm, total - warm) / max(total - warm, 1))
+                )
 
             self.inner = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         elif self.kind == "plateau":
@@ -120,7 +123,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
 
 
 def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict:
-    """Cross-entropy, accuracy and macro precision / recall / F1 (classes absent from both count 0)."""
+    """Cross-entropy, accuracy and macro precision / recall / F1 over the classes present."""
     loss = float(nn.functional.cross_entropy(logits.float(), y))
     pred = logits.argmax(dim=1)
     acc = float((pred == y).float().mean())
@@ -130,7 +133,9 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
     precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), torch.zeros_like(tp))
     recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
     denom = precision + recall
-    f1 = torch.where(denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp))
+    f1 = torch.where(
+        denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp)
+    )
     present = (actual > 0) | (predicted > 0)  # wrong guesses into an absent class still count
     return {
         "val_loss": loss,

@@ -53,10 +53,11 @@ class Trial:
         self.seed = config_seed(setup.seed, config)
         seed_everything(self.seed)
         self.device = pick_device(setup.gpu)
-        as_t = lambda a: torch.as_tensor(a).to(self.device)  # noqa: E731
+        as_t = lambda a: torch.as_tensor(a).to(self.device)
         self.x_valid, self.y_valid = as_t(data.x_valid), as_t(data.y_valid)
-        self.batches = DataStreamer(as_t(data.x_train), as_t(data.y_train),
-                                    batch_size=config["batch_size"], seed=self.seed)
+        self.batches = DataStreamer(
+            as_t(data.x_train), as_t(data.y_train), batch_size=config["batch_size"], seed=self.seed
+        )
         self.model = build_model(setup.factory, config, data.input_shape, data.n_outputs)
         self.model.to(self.device)
         self.optimizer = make_optimizer(self.model, config)
@@ -73,27 +74,47 @@ class Trial:
         self.epoch += 1
         if not math.isfinite(train_loss):
             return self.diverged(train_loss, lr, time.perf_counter() - start)
-        metrics = classification_metrics(predict(self.model, self.x_valid), self.y_valid,
-                                          self.n_classes)
+        metrics = classification_metrics(
+            predict(self.model, self.x_valid), self.y_valid, self.n_classes
+        )
         if not math.isfinite(metrics["val_loss"]):
             return self.diverged(metrics["val_loss"], lr, time.perf_counter() - start)
         self.schedule.step(metrics["val_loss"])
-        return {"train_loss": train_loss, **metrics, "lr": lr, "epoch": self.epoch,
-                "epoch_time_s": time.perf_counter() - start, "diverged": 0}
+        return {
+            "train_loss": train_loss,
+            **metrics,
+            "lr": lr,
+            "epoch": self.epoch,
+            "epoch_time_s": time.perf_counter() - start,
+            "diverged": 0,
+        }
 
     def diverged(self, loss: float, lr: float, seconds: float) -> dict:
         # Reported as +inf losses (not NaN) so every searcher and scheduler can rank the trial:
         # it tells TPE this region is bad instead of hiding the trial as an error.
-        return {"train_loss": math.inf, "val_loss": math.inf, "accuracy": 0.0, "precision": 0.0,
-                "recall": 0.0, "f1": 0.0, "lr": lr, "epoch": self.epoch, "epoch_time_s": seconds,
-                "diverged": 1,
-                "reason": f"loss became {loss} at epoch {self.epoch} (lr={lr:.3g}); "
-                          f"lower the learning rate range or add warm-up"}
+        return {
+            "train_loss": math.inf,
+            "val_loss": math.inf,
+            "accuracy": 0.0,
+            "precision": 0.0,
+            "recall": 0.0,
+            "f1": 0.0,
+            "lr": lr,
+            "epoch": self.epoch,
+            "epoch_time_s": seconds,
+            "diverged": 1,
+            "reason": f"loss became {loss} at epoch {self.epoch} (lr={lr:.3g}); "
+            f"lower the learning rate range or add warm-up",
+        }
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(), "epoch": self.epoch,
-                "batches_rng": self.batches.generator.get_state()}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "epoch": self.epoch,
+            "batches_rng": self.batches.generator.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
