@@ -152,6 +152,7 @@ def test_train_from_best_evaluates_once_on_test(tuned, tuner_cli, tmp_path):
     assert metrics["test_examples"] == 270 and metrics["train_examples"] == 1527
     assert 0.5 < metrics["test_accuracy"] <= 1 and math.isfinite(metrics["test_f1"])
     assert f"test   accuracy {metrics['test_accuracy']:.4f}" in out
+    assert metrics["task"] == "classification"
     state = torch.load(final / "model.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     assert (final / "config.toml").exists() and any(final.glob("events.out.tfevents.*"))

@@ -162,7 +162,7 @@ def test_control_characters_are_not_toml(tmp_path):
         ),
         (
             "[data]\nsplits = [0.7, 0.15, 0.15]\n",
-            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, dataset, valid, path, task, target, window, horizon, time_column, value_column",
         ),
         (
             "[resources]\ngpus = 1\n",
@@ -246,7 +246,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         (
             "[search]\nmetric = 'loss'\n",
             "[search] metric: unknown metric (the trial reports these) 'loss' (did you mean "
-            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1",
+            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1, precision, recall, mae, rmse, mase",
         ),
         (
             "[search]\nmetric = 'accuracy'\nmode = 'min'\n",
@@ -406,7 +406,7 @@ def spec():
         (
             {"metric": "loss"},
             "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
-            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1",
+            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1, precision, recall, mae, rmse, mase",
         ),
         (
             {"metric": "val_loss", "mode": "max"},

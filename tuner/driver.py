@@ -17,7 +17,9 @@ from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.experiment import ExperimentSpec, load_saved, save_spec
+from tuner.metrics import TASK_METRICS
 from tuner.results import load_records, storage_root
+from tuner.tracking.records import TRACKED
 
 
 class TrialNamer:
@@ -75,7 +77,7 @@ def _quiet_ray() -> None:
 
 def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False):
     """Validate everything that can fail before Ray starts: space, data, storage."""
-    from tuner.data import load_data
+    from tuner.data import load_spec_data
 
     space = spec.space()
     root = storage_root(storage)
@@ -89,12 +91,13 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
         )
     if root.exists() and not root.is_dir():
         raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
-    data = load_data(
-        spec.data.source,
-        split=spec.data.split,
-        seed=spec.search.seed,
-        where=f"{spec.path}: [data] source",
-    )
+    data = load_spec_data(spec)
+    reported = TASK_METRICS[data.task]
+    if spec.search.metric not in reported:
+        raise UserError(
+            f"{spec.path}: [search] metric: {data.task} trials report "
+            f"{', '.join(reported)}, not {spec.search.metric!r}; pick one of those"
+        )
     return space, data, exp_dir
 
 
@@ -168,7 +171,8 @@ def run(
     )
     trainable = _trainable(spec, space, data)
     callback = TunerCallback(
-        exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out)
+        exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out),
+        best_metrics=tuple(m for m in TASK_METRICS[data.task] if m in TRACKED),
     )
     tuner = tune.Tuner(
         trainable,
@@ -220,7 +224,7 @@ def resume(
     name_or_dir: str, *, storage: str | None = None, address: str | None = None, out=None
 ) -> int:
     """Continue an interrupted experiment from its folder (finished trials are kept)."""
-    from tuner.data import load_data
+    from tuner.data import load_spec_data
     from tuner.results import find_experiment
 
     out = out or sys.stdout
@@ -234,12 +238,7 @@ def resume(
     records = load_records(exp_dir)
     done = [r for r in records if r.status != "running"]
     space = spec.space()
-    data = load_data(
-        spec.data.source,
-        split=spec.data.split,
-        seed=spec.search.seed,
-        where=f"{exp_dir}/experiment.json: [data] source",
-    )
+    data = load_spec_data(spec)
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
         f"from {exp_dir}",

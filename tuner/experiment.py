@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from tuner.errors import UserError, did_you_mean
+from tuner.metrics import MODES
 
 SEARCHERS = ("hyperopt", "optuna", "bohb", "random")
 SCHEDULERS = ("asha", "hyperband", "median", "fifo")
-# metrics a classification trial reports, with the direction that is better
-METRICS = {"val_loss": "min", "train_loss": "min", "accuracy": "max", "f1": "max"}
+# every metric some task reports, with the direction that is better
+METRICS = MODES
+# [data] keys beside source and split; each data source checks the ones it uses
+DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon",
+                "time_column", "value_column")
 _FLAGS = {"max_epochs": "epochs"}  # CLI flag names that differ from file keys
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -27,6 +31,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 class DataSpec:
     source: str = "digits"
     split: tuple[float, float, float] = (0.70, 0.15, 0.15)
+    # source-specific keys (dataset, path, window, ...), checked by the source's loader
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,8 @@ class ExperimentSpec:
         return {
             "name": self.name,
             "description": self.description,
-            "data": {"source": self.data.source, "split": list(self.data.split)},
+            "data": {"source": self.data.source, "split": list(self.data.split),
+                     **self.data.options},
             "model": {"factory": self.factory},
             "space": {"module": self.space_module, **self.space_overrides},
             "search": dataclasses.asdict(self.search),
@@ -220,8 +227,9 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     if not isinstance(description, str):
         raise UserError(f"{path}: description: must be a string, but got {description!r}")
 
-    d = _section(raw, "data", path, {"source": 0, "split": 0})
-    source = _typed(d, "source", "digits", f"{path}: [data] source")
+    d = _section(raw, "data", path, {"source": 0, "split": 0, **{k: 0 for k in DATA_OPTIONS}})
+    default_source = "file" if "path" in d else "digits"
+    source = _typed(d, "source", default_source, f"{path}: [data] source")
     _choice(source, sorted(SOURCES), f"{path}: [data] source", "data source")
     split = d.get("split", [0.70, 0.15, 0.15])
     if (
@@ -299,7 +307,8 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
         name=name,
         path=path,
         description=description,
-        data=DataSpec(source=source, split=tuple(float(f) for f in split)),
+        data=DataSpec(source=source, split=tuple(float(f) for f in split),
+                      options={k: v for k, v in d.items() if k in DATA_OPTIONS}),
         factory=factory,
         space_module=module,
         space_overrides=s,

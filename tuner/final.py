@@ -18,28 +18,15 @@ from tuner.experiment import ExperimentSpec
 from tuner.results import storage_root, to_toml
 
 
-def train_final(
-    spec: ExperimentSpec,
-    config: dict,
-    epochs: int,
-    *,
-    where: str,
-    storage: str | None = None,
-    out_dir: str | None = None,
-    out=None,
-) -> int:
+def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
+                storage: str | None = None, out_dir: str | None = None, out=None) -> int:
     """Train, test once, write final/; returns the exit code."""
     out = out or sys.stdout
-    from tuner.data import load_data
+    from tuner.data import load_spec_data
 
     space = spec.space()
     active = space.check(config, where=where)
-    data = load_data(
-        spec.data.source,
-        split=spec.data.split,
-        seed=spec.search.seed,
-        where=f"{spec.path}: [data] source",
-    )
+    data = load_spec_data(spec)
     target = Path(out_dir) if out_dir else storage_root(storage) / spec.name / "final"
 
     import torch
@@ -49,7 +36,6 @@ def train_final(
     from tuner.models import build_model
     from tuner.training.loop import (
         LRSchedule,
-        classification_metrics,
         config_seed,
         make_optimizer,
         pick_device,
@@ -57,27 +43,29 @@ def train_final(
         seed_everything,
         train_epoch,
     )
+    from tuner.training.tasks import evaluate, loss_function
 
     seed = config_seed(spec.search.seed, active)
     seed_everything(seed)
     device = pick_device(spec.resources.gpu)
-    x = torch.as_tensor(np.concatenate([data.x_train, data.x_valid])).to(device)
-    y = torch.as_tensor(np.concatenate([data.y_train, data.y_valid])).to(device)
-    batches = DataStreamer(x, y, batch_size=active["batch_size"], seed=seed)
+
+    def joined(i):
+        a, b = data.part("train")[i], data.part("valid")[i]
+        return None if a is None else torch.as_tensor(np.concatenate([a, b])).to(device)
+
+    x, y, lengths = joined(0), joined(1), joined(2)
+    batches = DataStreamer(x, y, lengths, batch_size=active["batch_size"], seed=seed)
     model = build_model(spec.factory, active, data.input_shape, data.n_outputs).to(device)
     optimizer = make_optimizer(model, active)
     schedule = LRSchedule(optimizer, active, epochs)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = loss_function(data.task)
 
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     writer = SummaryWriter(str(target))
-    print(
-        f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples), "
-        f"then one evaluation on the {len(data.x_test)} held-out test examples",
-        file=out,
-    )
+    print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples), "
+          f"then one evaluation on the {len(data.x_test)} held-out test examples", file=out)
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         lr = schedule.lr
@@ -92,49 +80,25 @@ def train_final(
         schedule.step(loss)
     train_s = time.perf_counter() - start
 
-    x_test = torch.as_tensor(data.x_test).to(device)
-    y_test = torch.as_tensor(data.y_test).to(device)
-    m = classification_metrics(predict(model, x_test), y_test, data.n_outputs)
-    test = {
-        "test_loss": m["val_loss"],
-        "test_accuracy": m["accuracy"],
-        "test_precision": m["precision"],
-        "test_recall": m["recall"],
-        "test_f1": m["f1"],
-    }
-    for k, v in test.items():
-        writer.add_scalar(f"test/{k.removeprefix('test_')}", v, epochs)
+    x_test, y_test, len_test = (None if a is None else torch.as_tensor(a).to(device)
+                                for a in data.part("test"))
+    m = evaluate(predict(model, x_test, len_test), y_test, data)
+    m["loss"] = m.pop("val_loss")
+    test = {f"test_{k}": v for k, v in m.items()}
+    for k, v in m.items():
+        writer.add_scalar(f"test/{k}", v, epochs)
     writer.close()
 
     torch.save(model.state_dict(), target / "model.pt")
-    (target / "config.toml").write_text(
-        to_toml(
-            {
-                "experiment": spec.name,
-                "factory": spec.factory,
-                "epochs": epochs,
-                "seed": seed,
-                "input_shape": list(data.input_shape),
-                "classes": data.classes,
-                "config": active,
-            },
-            f"Config of the final model (from {where})",
-        )
-    )
-    summary = {
-        "experiment": spec.name,
-        "epochs": epochs,
-        "train_examples": len(x),
-        "test_examples": len(data.x_test),
-        "train_seconds": round(train_s, 2),
-        **test,
-    }
+    (target / "config.toml").write_text(to_toml(
+        {"experiment": spec.name, "factory": spec.factory, "epochs": epochs, "seed": seed,
+         "input_shape": list(data.input_shape), "classes": list(data.classes),
+         "config": active},
+        f"Config of the final model (from {where})"))
+    summary = {"experiment": spec.name, "task": data.task, "epochs": epochs,
+               "train_examples": len(x), "test_examples": len(data.x_test),
+               "train_seconds": round(train_s, 2), **test}
     (target / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(
-        f"test   accuracy {test['test_accuracy']:.4f} · macro F1 {test['test_f1']:.4f} · "
-        f"precision {test['test_precision']:.4f} · recall {test['test_recall']:.4f} · "
-        f"loss {test['test_loss']:.4f}",
-        file=out,
-    )
+    print("test   " + " · ".join(f"{k} {v:.4f}" for k, v in m.items()), file=out)
     print(f"wrote  {target}/ (model.pt, config.toml, metrics.json, TensorBoard run)", file=out)
     return 0

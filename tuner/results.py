@@ -135,6 +135,8 @@ def best_document(exp_name: str, record: TrialRecord, metric: str, mode: str) ->
 
 
 def _toml_value(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):

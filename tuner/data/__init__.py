@@ -14,11 +14,17 @@ SOURCES: dict[str, str] = {
 }
 
 
-def load_data(source: str, *, split, seed: int, where: str = "[data] source", **options) -> Splits:
+def load_spec_data(spec) -> Splits:
+    """The data of an ExperimentSpec, with errors naming its file."""
+    return load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
+                     where=f"{spec.path}: [data]", **spec.data.options)
+
+
+def load_data(source: str, *, split, seed: int, where: str = "[data]", **options) -> Splits:
     """Load a data source by name, e.g. `load_data("digits", split=(0.7, 0.15, 0.15), seed=0)`."""
     if source not in SOURCES:
         raise UserError(
-            f"{where}: unknown data source {source!r}{did_you_mean(source, SOURCES)}; "
+            f"{where} source: unknown data source {source!r}{did_you_mean(source, SOURCES)}; "
             f"built in: {', '.join(sorted(SOURCES))}"
         )
     mod, fn = SOURCES[source].split(":")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from tuner.data.options import check_options
 from tuner.data.splits import Splits, stratified_split
 
 
-def load(*, split, seed: int, where: str, **_) -> Splits:
+def load(*, split, seed: int, where: str, **options) -> Splits:
     from sklearn.datasets import load_digits
 
+    check_options(where, options, (), "digits")
     d = load_digits()
     # pixels are 0..16; scale to 0..1 and keep the image shape (N, 1, 8, 8) for CNNs
     x = (d.images.astype(np.float32) / 16.0)[:, None, :, :]

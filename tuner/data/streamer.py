@@ -8,41 +8,42 @@ import torch
 
 
 class DataStreamer:
-    """Yields (x, y) batches; a new seeded permutation every epoch.
+    """Yields batches (tuples) of aligned tensors, e.g. (x, y) or (x, y, lengths).
 
-    >>> s = DataStreamer(torch.zeros(10, 3), torch.zeros(10), batch_size=4, seed=0)
-    >>> [len(x) for x, _ in s]
-    [4, 4, 2]
+    A new seeded permutation every epoch; `None` tensors are passed through as None.
+
+        >>> s = DataStreamer(torch.zeros(10, 3), torch.zeros(10), batch_size=4, seed=0)
+        >>> [len(x) for x, _ in s]
+        [4, 4, 2]
     """
 
-    def __init__(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        batch_size: int,
-        shuffle: bool = True,
-        seed: int = 0,
-    ):
-        if len(x) != len(y):
-            raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
-        self.x, self.y = x, y
+    def __init__(self, *tensors: torch.Tensor | None, batch_size: int, shuffle: bool = True,
+                 seed: int = 0):
+        present = [t for t in tensors if t is not None]
+        if not present:
+            raise ValueError("DataStreamer needs at least one tensor")
+        n = len(present[0])
+        if any(len(t) != n for t in present):
+            raise ValueError(f"tensors differ in length: {[len(t) for t in present]}")
+        self.tensors = tensors
+        self.n = n
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
 
-    def __len__(self) -> int:
-        return (len(self.x) + self.batch_size - 1) // self.batch_size
+    @property
+    def x(self) -> torch.Tensor:
+        return self.tensors[0]
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.x)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
+    def __len__(self) -> int:
+        return (self.n + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple]:
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
+        for start in range(0, self.n, self.batch_size):
             if order is None:
-                yield (
-                    self.x[start : start + self.batch_size],
-                    self.y[start : start + self.batch_size],
-                )
+                sl = slice(start, start + self.batch_size)
+                yield tuple(None if t is None else t[sl] for t in self.tensors)
             else:
-                idx = order[start : start + self.batch_size].to(self.x.device)
-                yield self.x[idx], self.y[idx]
+                idx = order[start : start + self.batch_size]
+                yield tuple(None if t is None else t[idx.to(t.device)] for t in self.tensors)

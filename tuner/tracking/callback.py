@@ -10,7 +10,7 @@ from tuner.results import best_document, best_record, load_records, save_records
 from tuner.spaces.space import SearchSpace
 from tuner.tracking.progress import LiveSummary, short_config, status_line
 from tuner.tracking.records import TrialRecord
-from tuner.tracking.tensorboard import TrialBoard, write_experiment
+from tuner.tracking.tensorboard import BEST, TrialBoard, write_experiment
 
 
 def _error_reason(trial) -> str:
@@ -33,12 +33,14 @@ class TunerCallback(tune.Callback):
         max_epochs: int,
         samples: int,
         summary: LiveSummary | None = None,
+        best_metrics: tuple[str, ...] = BEST,
     ):
         self.exp_dir = Path(exp_dir)
         self.name, self.space = name, space
         self.metric, self.mode = metric, mode
         self.max_epochs, self.samples = max_epochs, samples
         self.summary = summary or LiveSummary()
+        self.best_metrics = best_metrics
         self.records: dict[str, TrialRecord] = {}
         self.boards: dict[str, TrialBoard] = {}
 
@@ -59,7 +61,7 @@ class TunerCallback(tune.Callback):
         self.exp_dir.mkdir(parents=True, exist_ok=True)
         for r in load_records(self.exp_dir):  # a resumed experiment keeps its finished trials
             self.records[r.trial_id] = r
-        write_experiment(self.exp_dir, self.space)
+        write_experiment(self.exp_dir, self.space, self.best_metrics)
 
     def _record(self, trial) -> TrialRecord:
         r = self.records.get(trial.trial_id)

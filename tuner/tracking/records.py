@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from tuner.training.loop import is_better
 
-TRACKED = ("val_loss", "accuracy", "f1", "train_loss")
+# metrics whose best value (and its epoch) each record keeps
+TRACKED = ("val_loss", "accuracy", "f1", "train_loss", "mae", "rmse", "mase")
 
 
 @dataclass

@@ -27,9 +27,12 @@ CURVES = {
     "f1": "metrics/f1",
     "precision": "metrics/precision",
     "recall": "metrics/recall",
+    "mae": "metrics/mae",
+    "rmse": "metrics/rmse",
+    "mase": "metrics/mase",
     "lr": "lr",
 }
-# metrics shown as HParams columns: the best value over the trial's epochs, not the last
+# metrics shown as HParams columns by default: the best value over the epochs, not the last
 BEST = ("val_loss", "accuracy", "f1", "train_loss")
 STATUSES = ["completed", "stopped early", "diverged", "errored", "running"]
 
@@ -40,7 +43,7 @@ def _hparam_value(v):
     return float(v)
 
 
-def experiment_summary(space: SearchSpace):
+def experiment_summary(space: SearchSpace, best: tuple[str, ...] = BEST):
     """The HParams experiment proto: one column per hyperparameter, the best metrics, status."""
     from tensorboard.plugins.hparams import summary_v2 as hp
 
@@ -62,7 +65,7 @@ def experiment_summary(space: SearchSpace):
             continue
         hparams.append(hp.HParam(name, domain))
     hparams.append(hp.HParam("status", hp.Discrete(STATUSES)))
-    metrics = [hp.Metric(f"best/{m}", display_name=f"best {m}") for m in BEST]
+    metrics = [hp.Metric(f"best/{m}", display_name=f"best {m}") for m in best]
     metrics.append(hp.Metric("trial/epochs", display_name="epochs"))
     return hp.hparams_config_pb(hparams, metrics)
 
@@ -116,8 +119,7 @@ class TrialBoard:
         start, end = trial_summaries(config, status, space, trial_name)
         fw = self.writer._get_file_writer()
         fw.add_summary(start)
-        for m in BEST:
-            v = best.get(m)
+        for m, v in best.items():
             if v is not None and math.isfinite(v):
                 self.writer.add_scalar(f"best/{m}", v, epochs)
         self.writer.add_scalar("trial/epochs", epochs, epochs)
@@ -125,12 +127,12 @@ class TrialBoard:
         self.writer.close()
 
 
-def write_experiment(logdir: Path, space: SearchSpace) -> None:
+def write_experiment(logdir: Path, space: SearchSpace, best: tuple[str, ...] = BEST) -> None:
     """Write (once) the HParams experiment summary at the experiment's root."""
     from torch.utils.tensorboard import SummaryWriter
 
     if any(Path(logdir).glob("events.out.tfevents.*")):
         return
     w = SummaryWriter(str(logdir))
-    w._get_file_writer().add_summary(experiment_summary(space))
+    w._get_file_writer().add_summary(experiment_summary(space, best))
     w.close()

@@ -16,8 +16,7 @@ import torch
 from torch import nn
 
 from tuner.data.streamer import DataStreamer
-
-HIGHER_IS_BETTER = {"accuracy": True, "f1": True, "val_loss": False, "train_loss": False}
+from tuner.metrics import higher_is_better
 
 
 def seed_everything(seed: int) -> None:
@@ -101,14 +100,21 @@ class LRSchedule:
             self.inner.load_state_dict(state)
 
 
+def forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Call the model, passing true sequence lengths only to models of padded sequences."""
+    return model(x) if lengths is None else model(x, lengths)
+
+
 def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> float:
     """One pass over the training batches; the mean loss (nan/inf if training diverged)."""
     model.train()
     total = torch.zeros((), device=batches.x.device)
     count = 0
-    for x, y in batches:
+    for x, y, *rest in batches:
+        lengths = rest[0] if rest else None
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        out = forward(model, x, lengths)
+        loss = loss_fn(out.reshape(y.shape) if y.is_floating_point() else out, y)
         loss.backward()
         optimizer.step()
         total += loss.detach() * len(y)
@@ -117,9 +123,14 @@ def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> 
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None = None,
+            batch_size: int = 1024) -> torch.Tensor:
     model.eval()
-    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    outs = []
+    for i in range(0, len(x), batch_size):
+        sl = slice(i, i + batch_size)
+        outs.append(forward(model, x[sl], None if lengths is None else lengths[sl]))
+    return torch.cat(outs)
 
 
 def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict:
@@ -149,4 +160,4 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
 def is_better(metric: str, new: float, old: float | None) -> bool:
     if old is None or not math.isfinite(old):
         return math.isfinite(new)
-    return new > old if HIGHER_IS_BETTER.get(metric, False) else new < old
+    return new > old if higher_is_better(metric) else new < old

@@ -46,27 +46,32 @@ class Trial:
             pick_device,
             seed_everything,
         )
+        from tuner.training.tasks import loss_function
 
         self.config = config
         self.setup = setup
-        self.n_classes = data.n_outputs
+        self.data = data
         self.seed = config_seed(setup.seed, config)
         seed_everything(self.seed)
         self.device = pick_device(setup.gpu)
-        as_t = lambda a: torch.as_tensor(a).to(self.device)
-        self.x_valid, self.y_valid = as_t(data.x_valid), as_t(data.y_valid)
-        self.batches = DataStreamer(
-            as_t(data.x_train), as_t(data.y_train), batch_size=config["batch_size"], seed=self.seed
-        )
+
+        def as_t(a):
+            return None if a is None else torch.as_tensor(a).to(self.device)
+
+        self.valid = tuple(as_t(a) for a in data.part("valid"))
+        x, y, lengths = (as_t(a) for a in data.part("train"))
+        self.batches = DataStreamer(x, y, lengths, batch_size=config["batch_size"],
+                                    seed=self.seed)
         self.model = build_model(setup.factory, config, data.input_shape, data.n_outputs)
         self.model.to(self.device)
         self.optimizer = make_optimizer(self.model, config)
         self.schedule = LRSchedule(self.optimizer, config, setup.max_epochs)
-        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.loss_fn = loss_function(data.task)
         self.epoch = 0
 
     def train_one_epoch(self) -> dict:
-        from tuner.training.loop import classification_metrics, predict, train_epoch
+        from tuner.training.loop import predict, train_epoch
+        from tuner.training.tasks import evaluate
 
         lr = self.schedule.lr
         start = time.perf_counter()
@@ -74,38 +79,23 @@ class Trial:
         self.epoch += 1
         if not math.isfinite(train_loss):
             return self.diverged(train_loss, lr, time.perf_counter() - start)
-        metrics = classification_metrics(
-            predict(self.model, self.x_valid), self.y_valid, self.n_classes
-        )
+        x, y, lengths = self.valid
+        metrics = evaluate(predict(self.model, x, lengths), y, self.data)
         if not math.isfinite(metrics["val_loss"]):
             return self.diverged(metrics["val_loss"], lr, time.perf_counter() - start)
         self.schedule.step(metrics["val_loss"])
-        return {
-            "train_loss": train_loss,
-            **metrics,
-            "lr": lr,
-            "epoch": self.epoch,
-            "epoch_time_s": time.perf_counter() - start,
-            "diverged": 0,
-        }
+        return {"train_loss": train_loss, **metrics, "lr": lr, "epoch": self.epoch,
+                "epoch_time_s": time.perf_counter() - start, "diverged": 0}
 
     def diverged(self, loss: float, lr: float, seconds: float) -> dict:
+        from tuner.training.tasks import diverged_metrics
+
         # Reported as +inf losses (not NaN) so every searcher and scheduler can rank the trial:
         # it tells TPE this region is bad instead of hiding the trial as an error.
-        return {
-            "train_loss": math.inf,
-            "val_loss": math.inf,
-            "accuracy": 0.0,
-            "precision": 0.0,
-            "recall": 0.0,
-            "f1": 0.0,
-            "lr": lr,
-            "epoch": self.epoch,
-            "epoch_time_s": seconds,
-            "diverged": 1,
-            "reason": f"loss became {loss} at epoch {self.epoch} (lr={lr:.3g}); "
-            f"lower the learning rate range or add warm-up",
-        }
+        return {"train_loss": math.inf, **diverged_metrics(self.data.task), "lr": lr,
+                "epoch": self.epoch, "epoch_time_s": seconds, "diverged": 1,
+                "reason": f"loss became {loss} at epoch {self.epoch} (lr={lr:.3g}); "
+                          f"lower the learning rate range or add warm-up"}
 
     def state_dict(self) -> dict:
         return {

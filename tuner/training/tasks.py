@@ -1,0 +1,49 @@
+"""Tasks: the loss a trial trains with and the metrics it reports, per kind of target.
+
+classification  cross-entropy; accuracy, macro precision / recall / F1
+regression      mean squared error on standardized targets; MAE and RMSE in original units
+forecasting     as regression, plus MASE: MAE over the naive (repeat the last value) forecast's
+                in-sample MAE, so MASE < 1 means better than naive
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from tuner.data.splits import Splits
+from tuner.training.loop import classification_metrics
+
+
+def loss_function(task: str) -> nn.Module:
+    return nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
+
+
+def regression_metrics(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
+    """val_loss (MSE, scaled), MAE and RMSE in original units, and MASE when a naive MAE exists."""
+    outputs = outputs.float().reshape(y.shape)
+    loss = float(nn.functional.mse_loss(outputs, y))
+    _, std = data.target_scale
+    err = (outputs - y) * std
+    mae = float(err.abs().mean())
+    out = {"val_loss": loss, "mae": mae, "rmse": math.sqrt(float((err**2).mean()))}
+    if data.naive_mae:
+        out["mase"] = mae / data.naive_mae
+    return out
+
+
+def evaluate(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
+    """The task's metrics for model outputs on one split."""
+    if data.task == "classification":
+        return classification_metrics(outputs, y, data.n_outputs)
+    return regression_metrics(outputs, y, data)
+
+
+def diverged_metrics(task: str) -> dict:
+    """What a diverged trial reports: worst values that every searcher can still rank."""
+    if task == "classification":
+        return {"val_loss": math.inf, "accuracy": 0.0, "precision": 0.0, "recall": 0.0,
+                "f1": 0.0}
+    return {"val_loss": math.inf, "mae": math.inf, "rmse": math.inf, "mase": math.inf}
