@@ -10,7 +10,11 @@ from tuner.errors import UserError, did_you_mean
 
 # name -> "module:function"; imported on use so `tuner --help` stays fast
 SOURCES: dict[str, str] = {
+    "aeon": "tuner.data.aeon_sets:load",
+    "airline": "tuner.data.forecast:load_airline",
     "digits": "tuner.data.digits:load",
+    "file": "tuner.data.files:load",
+    "sunspots": "tuner.data.forecast:load_sunspots",
 }
 
 

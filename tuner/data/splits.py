@@ -77,6 +77,10 @@ class Splits:
         return text + (f"; {self.notes}" if self.notes else "")
 
 
+def _label(c) -> str:
+    return repr(c.item() if hasattr(c, "item") else c)
+
+
 def stratified_split(
     y: np.ndarray, fractions: tuple[float, float, float], seed: int, *, where: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,7 +95,7 @@ def stratified_split(
         n_valid = int(round(n * f_valid))
         if n_train < 1 or n_valid < 1 or n - n_train - n_valid < 1:
             raise UserError(
-                f"{where}: class {c!r} has {n} examples, too few for the split "
+                f"{where}: class {_label(c)} has {n} examples, too few for the split "
                 f"{list(fractions)}; every class needs at least one example per split"
             )
         parts[0].append(idx[:n_train])
@@ -107,10 +111,10 @@ def stratified_holdout(y: np.ndarray, fraction: float, seed: int, *, where: str
     keep, hold = [], []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        n_hold = max(1, int(round(len(idx) * fraction)))
+        n_hold = max(1, int(np.floor(len(idx) * fraction + 0.5)))  # halves round up
         if len(idx) - n_hold < 1:
             raise UserError(
-                f"{where}: class {c!r} has only {len(idx)} training example(s), too few to carve "
+                f"{where}: class {_label(c)} has only {len(idx)} training example(s), too few to carve "
                 f"out a validation split; lower [data] valid or use more data"
             )
         hold.append(idx[:n_hold])

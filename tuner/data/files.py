@@ -1,0 +1,472 @@
+"""User data from a file named by [data] path (relative to the current directory).
+
+    .npz             arrays X and y, optional lengths (true lengths of padded sequences);
+                     X is (N, features), (N, T, channels) or (N, C, H, W)
+    .csv / .parquet  a table: `target` names the column to predict, every other column is a
+                     numeric feature; with `window` it is a time series to forecast instead
+                     (`value_column`, optional `time_column` to sort by)
+
+Classification is split stratified, regression at random (both seeded), series in time order.
+Tabular features and sequence channels are standardized with training statistics; images are
+left as they are; regression targets are standardized on train (`target_scale` undoes it).
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from tuner.data.forecast import make_forecast_splits
+from tuner.data.options import check_options, int_option, str_option
+from tuner.data.splits import Splits, stratified_split
+from tuner.errors import UserError, did_you_mean
+
+EXTENSIONS = (".npz", ".csv", ".parquet")
+# an integer target with at most this many distinct values is taken for class labels
+MAX_INFERRED_CLASSES = 20
+NPZ_ARRAYS = ("X", "y", "lengths")
+X_SHAPES = "(N, features), (N, T, channels) or (N, C, H, W)"
+OPTIONS = ("path", "task", "target", "window", "horizon", "time_column", "value_column")
+# the keys each kind of file takes; the others are rejected, never ignored
+KIND_OPTIONS = {
+    ".npz arrays": ("path", "task"),
+    "a table": ("path", "task", "target"),
+    "a time series": ("path", "task", "window", "horizon", "time_column", "value_column"),
+}
+KIND_HINTS = {
+    ".npz arrays": "X and y are read from the file",
+    "a table": "set window to forecast a series instead",
+    "a time series": "window is set; name the series column with value_column",
+}
+
+
+# ---------------------------------------------------------------- helpers shared with aeon
+
+
+def class_labels(values) -> tuple[list[str], np.ndarray]:
+    """(classes, int64 indices): labels as strings, sorted numerically when all are numbers.
+
+        >>> class_labels(["10", "2", "1", "2"])
+        (['1', '2', '10'], array([2, 1, 0, 1]))
+    """
+    strs = np.asarray(values).astype(str)
+    uniq, inverse = np.unique(strs, return_inverse=True)
+    try:
+        order = sorted(range(len(uniq)), key=lambda i: (float(uniq[i]), uniq[i]))
+    except ValueError:  # not all numbers: plain string order, which np.unique already gives
+        order = list(range(len(uniq)))
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    return [str(uniq[i]) for i in order], rank[inverse.ravel()]
+
+
+def valid_steps(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray | None:
+    """(N, T) mask of the real (not padding) time steps of (N, T, C) sequences, or None."""
+    if lengths is None:
+        return None
+    return np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None]
+
+
+def feature_stats(x: np.ndarray, lengths: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the last axis (features or channels) over rows and real time steps."""
+    mask = valid_steps(x, lengths)
+    flat = x.reshape(-1, x.shape[-1]) if mask is None else x[mask]
+    flat = flat.astype(np.float64)
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    std[std == 0] = 1.0  # a constant feature: dividing by 1 keeps it finite
+    return mean, std
+
+
+def standardize(x: np.ndarray, lengths: np.ndarray | None, mean: np.ndarray, std: np.ndarray
+                ) -> np.ndarray:
+    """float32 (x - mean) / std over the last axis; padding (beyond `lengths`) stays 0."""
+    out = ((x.astype(np.float64) - mean) / std).astype(np.float32)
+    mask = valid_steps(x, lengths)
+    if mask is not None:
+        out[~mask] = 0.0
+    return out
+
+
+def check_class_counts(where: str, y: np.ndarray, classes: list[str], split, fix: str) -> None:
+    """The stratified split's rule, checked first so the message names the label, not its index."""
+    f_train, f_valid, _ = split
+    for c, n in zip(*np.unique(y, return_counts=True), strict=True):
+        n_train, n_valid = int(round(n * f_train)), int(round(n * f_valid))
+        if n_train < 1 or n_valid < 1 or n - n_train - n_valid < 1:
+            raise UserError(
+                f"{where}: class {classes[c]!r} has {n} example(s), too few for the split "
+                f"{list(split)}; every class needs at least one example in each of train, valid "
+                f"and test; {fix}"
+            )
+
+
+# ---------------------------------------------------------------- the loader
+
+
+def load(*, split, seed: int, where: str, **options) -> Splits:
+    """Splits from the file at [data] path: .npz arrays, a .csv / .parquet table or series."""
+    check_options(where, options, OPTIONS, "file")
+    raw = str_option(where, options, "path")
+    if raw is None:
+        raise UserError(f'{where} path: required for data source \'file\', e.g. path = '
+                        f'"data/train.csv" (relative paths are relative to the current directory)')
+    path = _existing(where, raw)
+    at = f"{where} path: {raw}"
+    task = str_option(where, options, "task")
+    if task is not None and task not in ("classification", "regression", "forecasting"):
+        raise UserError(f"{where} task: must be 'classification', 'regression' or 'forecasting', "
+                        f"but got {task!r}")
+    series = "window" in options or task == "forecasting"
+    if path.suffix.lower() == ".npz":
+        _only(where, options, ".npz arrays")
+        x, y, lengths = _read_npz(at, path)
+        return _supervised(at, path.name, x, y, lengths, task, split, seed, label="y")
+    table = _read_table(at, path)
+    if not series:
+        _only(where, options, "a table")
+        return _from_table(where, at, raw, path.name, table, options, task, split, seed)
+    _only(where, options, "a time series")
+    if task not in (None, "forecasting"):
+        raise UserError(f"{where} task: window is set, which makes {raw} a series to forecast, "
+                        f"but task = {task!r}; drop window to read a table, or drop task")
+    if "window" not in options:
+        raise UserError(f"{where} window: required for task 'forecasting': the number of past "
+                        f"values per input, e.g. window = 12")
+    return _from_series(where, at, raw, path.name, table, options, split)
+
+
+def _only(where: str, options: dict, kind: str) -> None:
+    allowed = KIND_OPTIONS[kind]
+    for k in sorted(options):
+        if k not in allowed:
+            raise UserError(f"{where} {k}: not used for {kind} (it takes: {', '.join(allowed)}); "
+                            f"{KIND_HINTS[kind]}")
+
+
+def _existing(where: str, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.exists():
+        raise UserError(f"{where} path: {raw}: no such file (relative paths are relative to the "
+                        f"current directory, {Path.cwd()}); check the path")
+    if path.is_dir():
+        raise UserError(f"{where} path: {raw}: is a directory; name a file in it "
+                        f"({', '.join(EXTENSIONS)})")
+    if path.suffix.lower() not in EXTENSIONS:
+        ext = repr(path.suffix) if path.suffix else "no extension"
+        raise UserError(f"{where} path: {raw}: unsupported file type ({ext}); use .npz (arrays X "
+                        f"and y), .csv or .parquet")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise UserError(f"{where} path: {raw}: cannot be opened ({_why(e)}); check that you may "
+                        f"read it") from None
+    return path
+
+
+def _why(e: Exception) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:160]}"
+
+
+# ---------------------------------------------------------------- .npz
+
+
+def _read_npz(at: str, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    fix = "save it with np.savez(path, X=inputs, y=targets)"
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{at}: not an .npz archive (no zip header); {fix}")
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.files)
+            for k in names:
+                try:
+                    arrays[k] = z[k]
+                except ValueError:
+                    raise UserError(
+                        f"{at}: array {k!r} holds Python objects, which are never unpickled; "
+                        f"save strings as a string array, e.g. y=np.array(labels, dtype=str)"
+                    ) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"{at}: could not read it as .npz ({_why(e)}); {fix}") from None
+    for k in ("X", "y"):
+        if k not in arrays:
+            has = ", ".join(sorted(arrays)) or "no arrays"
+            raise UserError(f"{at}: missing array {k!r} (it holds: {has}); {fix}")
+    for k in sorted(arrays):
+        if k not in NPZ_ARRAYS:
+            raise UserError(f"{at}: unexpected array {k!r}{did_you_mean(k, NPZ_ARRAYS)}; an .npz "
+                            f"holds X, y and optionally lengths")
+    x, y, lengths = arrays["X"], arrays["y"], arrays.get("lengths")
+    if x.dtype.kind not in "biuf":
+        raise UserError(f"{at}: X must hold numbers, but has dtype {x.dtype}; convert it, e.g. "
+                        f"X.astype(np.float32)")
+    if x.ndim not in (2, 3, 4):
+        raise UserError(f"{at}: X has shape {x.shape} ({x.ndim} dimension(s)); expected "
+                        f"{X_SHAPES}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise UserError(f"{at}: y has shape {y.shape}; expected (N,): one label or value per row")
+    if len(x) != len(y):
+        raise UserError(f"{at}: X has {len(x)} rows but y has {len(y)}; they must match one to "
+                        f"one")
+    if lengths is not None:
+        lengths = _check_lengths(at, x, lengths)
+    mask = valid_steps(x, lengths)
+    _check_finite(at, "X", x if mask is None else x[mask], None if mask is None else
+                  np.argwhere(mask))
+    return x, y, lengths
+
+
+def _check_lengths(at: str, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    if x.ndim != 3:
+        raise UserError(f"{at}: lengths is only for padded sequences (N, T, channels), but X has "
+                        f"shape {x.shape}; drop lengths")
+    if lengths.shape != (len(x),):
+        raise UserError(f"{at}: lengths has shape {lengths.shape}; expected ({len(x)},): one "
+                        f"true length per row of X")
+    if lengths.dtype.kind not in "iu":
+        raise UserError(f"{at}: lengths must be integers, but has dtype {lengths.dtype}")
+    t = x.shape[1]
+    bad = np.flatnonzero((lengths < 1) | (lengths > t))
+    if len(bad):
+        raise UserError(f"{at}: lengths must be between 1 and {t} (X's time axis), but "
+                        f"{len(bad)} are not (first: lengths[{bad[0]}] = {lengths[bad[0]]})")
+    return lengths.astype(np.int64)
+
+
+def _check_finite(at: str, name: str, a: np.ndarray, positions: np.ndarray | None = None
+                  ) -> None:
+    if a.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        if positions is not None:  # `a` is a masked selection: map back to X's own index
+            first = np.concatenate([positions[first[0]], first[1:]])
+        index = ", ".join(str(int(i)) for i in first)
+        raise UserError(f"{at}: {name} has {int(bad.sum())} NaN or infinite value(s) (first at "
+                        f"{name}[{index}]); fill or drop them before saving")
+
+
+def _inferred(task: str, why: str) -> str:
+    return f"task inferred: {task} ({why}); set [data] task to override"
+
+
+def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task: str | None,
+                split, seed: int, *, label: str, notes: str = "") -> Splits:
+    """Classification or regression splits from checked arrays (npz or table)."""
+    if task == "forecasting":
+        raise UserError(f"{at}: task 'forecasting' needs a .csv or .parquet series and window; "
+                        f"use task = 'classification' or 'regression' for arrays")
+    kind = y.dtype.kind
+    if kind not in "biuUSf":
+        raise UserError(f"{at}: {label} must hold integers or strings (class labels) or floats "
+                        f"(regression targets), but has dtype {y.dtype}")
+    if task is None:  # npz: the dtype decides
+        task = "regression" if kind == "f" else "classification"
+        what = "real numbers" if kind == "f" else f"{len(np.unique(y))} distinct labels"
+        notes = _inferred(task, f"{label}: {what}")
+    if task == "classification":
+        if kind == "f":
+            _check_finite(at, label, y)
+            frac = y[y != np.round(y)]
+            if len(frac):
+                raise UserError(f"{at}: {label} holds non-integer numbers (e.g. "
+                                f"{float(frac[0])!r}), which cannot be class labels; save integer "
+                                f"or string labels, or set task = 'regression'")
+            y = y.astype(np.int64)
+        classes, y_idx = class_labels(y)
+        check_class_counts(at, y_idx, classes, split, "add examples, drop the class or change "
+                           "[data] split")
+        parts = stratified_split(y_idx, split, seed, where=at)
+        targets, scale = y_idx, (0.0, 1.0)
+    else:
+        if kind in "US":
+            raise UserError(f"{at}: {label} holds strings (e.g. {str(y[0])!r}), which cannot be "
+                            f"regression targets; set task = 'classification' or encode them")
+        targets = y.astype(np.float64)
+        _check_finite(at, label, targets)
+        parts = _random_split(at, len(y), split, seed)
+        mean, std = float(targets[parts[0]].mean()), float(targets[parts[0]].std())
+        std = std if std > 0 else 1.0
+        targets = ((targets - mean) / std).astype(np.float32)[:, None]
+        classes, scale = [], (mean, std)
+    tr, va, te = parts
+    if x.ndim in (2, 3):
+        mean_x, std_x = feature_stats(x[tr], None if lengths is None else lengths[tr])
+        x = standardize(x, lengths, mean_x, std_x)
+    else:  # images: left as they are
+        x = x.astype(np.float32)
+    ln = (lambda idx: None) if lengths is None else (lambda idx: lengths[idx])
+    return Splits(
+        name, task, x[tr], targets[tr], x[va], targets[va], x[te], targets[te],
+        classes=classes, lengths_train=ln(tr), lengths_valid=ln(va), lengths_test=ln(te),
+        target_scale=scale, notes=notes,
+    )
+
+
+def _random_split(at: str, n: int, split, seed: int) -> tuple[np.ndarray, ...]:
+    n_train, n_valid = int(round(n * split[0])), int(round(n * split[1]))
+    n_test = n - n_train - n_valid
+    if min(n_train, n_valid, n_test) < 1:
+        raise UserError(f"{at}: {n} row(s) are too few for the split {list(split)} ({n_train} "
+                        f"train / {n_valid} valid / {n_test} test); every split needs at least "
+                        f"one row; add rows or change [data] split")
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:n_train], order[n_train : n_train + n_valid], order[n_train + n_valid :]
+
+
+# ---------------------------------------------------------------- .csv / .parquet
+
+
+def _read_table(at: str, path: Path):
+    import pandas as pd
+
+    parquet = path.suffix.lower() == ".parquet"
+    try:
+        table = pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{at}: the file is empty; write a header row and data rows") from None
+    except (OSError, ValueError, ImportError) as e:  # parse errors, bad encodings, bad files
+        kind = "Parquet" if parquet else "CSV (UTF-8, comma-separated, one header row)"
+        raise UserError(f"{at}: could not read it as {kind} ({_why(e)}); check the file") \
+            from None
+    table.columns = [str(c) for c in table.columns]
+    if len(table) == 0:
+        raise UserError(f"{at}: no data rows (columns: {', '.join(table.columns)}); add rows")
+    return table
+
+
+def _numeric(col) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+
+
+def _column(where: str, key: str, name: str, raw: str, table) -> None:
+    if name not in table.columns:
+        raise UserError(f"{where} {key}: no column {name!r} in {raw}"
+                        f"{did_you_mean(name, table.columns)}; columns: "
+                        f"{', '.join(table.columns)}")
+
+
+def _missing_rows(at: str, what: str, mask: np.ndarray, columns: list[str] | None = None) -> None:
+    """Reject missing or infinite values: how many, and the first (column and data row)."""
+    if not mask.any():
+        return
+    first = np.argwhere(mask)[0]
+    col = f"column {columns[first[1]]!r}, " if columns is not None else ""
+    raise UserError(f"{at}: {int(mask.sum())} missing or infinite value(s) in {what} (first: "
+                    f"{col}data row {first[0] + 1}); fill or drop them")
+
+
+def _from_table(where, at, raw, name, table, options, task, split, seed) -> Splits:
+    import pandas as pd
+
+    target = str_option(where, options, "target")
+    if target is None:
+        raise UserError(f"{where} target: required for a table: the column to predict, e.g. "
+                        f'target = "{table.columns[-1]}"; columns in {raw}: '
+                        f"{', '.join(table.columns)}")
+    _column(where, "target", target, raw, table)
+    features = [c for c in table.columns if c != target]
+    if not features:
+        raise UserError(f"{at}: no feature columns besides the target {target!r}; add input "
+                        f"columns")
+    for c in features:
+        if not _numeric(table[c]):
+            example = table[c].dropna()
+            e = f" (e.g. {str(example.iloc[0])!r})" if len(example) else ""
+            raise UserError(f"{at}: feature column {c!r} is not numeric{e}; encode it as numbers "
+                            f"or drop it")
+    x = table[features].to_numpy(dtype=np.float64, na_value=np.nan)
+    _missing_rows(at, "feature columns", ~np.isfinite(x), features)
+    col = table[target]
+    numeric = _numeric(col) and not pd.api.types.is_bool_dtype(col)
+    missing = col.isna().to_numpy()
+    if numeric:
+        missing = missing | ~np.isfinite(col.to_numpy(dtype=np.float64, na_value=np.nan))
+    _missing_rows(at, f"the target column {target!r}", missing)
+    integer = pd.api.types.is_integer_dtype(col)
+    if not numeric:
+        y = col.astype(str).to_numpy(dtype=str)
+    else:
+        y = col.to_numpy(dtype=np.int64 if integer else np.float64)
+    notes = ""
+    if task is None:
+        n = int(col.nunique())
+        if not numeric:
+            task, why = "classification", f"{n} distinct values"
+        elif integer and n <= MAX_INFERRED_CLASSES:
+            task, why = "classification", f"{n} distinct integers"
+        elif integer:
+            task, why = "regression", f"{n} distinct integers, more than {MAX_INFERRED_CLASSES}"
+        else:
+            task, why = "regression", "real numbers"
+        notes = _inferred(task, f"target {target!r}: {why}")
+    return _supervised(at, name, x, y, None, task, split, seed, label=f"target {target!r}",
+                       notes=notes)
+
+
+def _from_series(where, at, raw, name, table, options, split) -> Splits:
+    window = int_option(where, options, "window", None, 1, 100_000)
+    horizon = int_option(where, options, "horizon", 1, 1, 100_000)
+    time_column = str_option(where, options, "time_column")
+    value_column = str_option(where, options, "value_column")
+    if time_column is not None:
+        _column(where, "time_column", time_column, raw, table)
+        table = table.sort_values(time_column, kind="stable", key=lambda c: _times(at, c))
+    if value_column is None:
+        numeric = [c for c in table.columns if c != time_column and _numeric(table[c])]
+        if len(numeric) != 1:
+            has = (f"{len(numeric)} numeric columns ({', '.join(numeric)})" if numeric
+                   else "no numeric column")
+            raise UserError(f"{where} value_column: required because {raw} has {has}; name the "
+                            f'series column, e.g. value_column = '
+                            f'"{(numeric or list(table.columns))[0]}"')
+        value_column = numeric[0]
+    _column(where, "value_column", value_column, raw, table)
+    col = table[value_column]
+    if not _numeric(col):
+        raise UserError(f"{at}: value column {value_column!r} is not numeric; name a numeric "
+                        f"column with value_column")
+    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    # data rows in file order, so the message points at the line to fix
+    rows = table.index.to_numpy()
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise UserError(f"{at}: {int(bad.sum())} missing or infinite value(s) in the value column "
+                        f"{value_column!r} (first: data row {int(rows[bad].min()) + 1}); fill "
+                        f"or drop them")
+    order = f", sorted by {time_column!r}" if time_column else ""
+    return make_forecast_splits(values, name=name, split=split, window=window, horizon=horizon,
+                                where=at, notes=f"series {value_column!r} from {raw}{order}")
+
+
+def _times(at: str, col):
+    """Sort keys of a time column: numbers as they are, anything else parsed as dates."""
+    import pandas as pd
+
+    if col.isna().any():
+        raise UserError(f"{at}: time column {col.name!r} has {int(col.isna().sum())} missing "
+                        f"value(s); fill or drop those rows")
+    if col.duplicated().any():
+        again = str(col[col.duplicated()].iloc[0])
+        raise UserError(f"{at}: time column {col.name!r} repeats {again!r}; a series needs one "
+                        f"value per time; drop or merge the repeated rows")
+    if _numeric(col):
+        return col
+    try:
+        with warnings.catch_warnings():  # "could not infer format": the message below says more
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(col)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{at}: could not read time column {col.name!r} as dates ({_why(e)}); "
+                        f"use ISO dates like 2020-01-31 or numbers") from None

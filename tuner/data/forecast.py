@@ -1,0 +1,112 @@
+"""Forecasting: one series → windows of past values (x) and the values that follow (y).
+
+The series is split chronologically BEFORE windowing, so every window's targets lie inside its
+own split; inputs of a valid or test window may reach back into earlier values (the past, not
+leakage). Scaling uses the training part only.
+
+    >>> s = make_forecast_splits(np.arange(10.0), name="toy", split=(0.6, 0.2, 0.2), window=3,
+    ...                          horizon=1, where="[data]")
+    >>> len(s.x_train), len(s.x_valid), len(s.x_test), s.x_train.shape[1:], s.y_train.shape[1:]
+    (3, 2, 2, (3, 1), (1,))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuner.data.options import check_options, int_option
+from tuner.data.splits import Splits
+from tuner.errors import UserError
+
+OPTIONS = ("window", "horizon")
+
+
+def chronological_bounds(n: int, split) -> tuple[int, int]:
+    """(end of train, end of valid) for n values split by the fractions in `split`."""
+    n_train = int(round(n * split[0]))
+    n_valid = int(round(n * split[1]))
+    return n_train, n_train + n_valid
+
+
+def make_forecast_splits(values, *, name: str, split, window: int, horizon: int, where: str,
+                         notes: str = "") -> Splits:
+    """Splits of (window past values → horizon next values), split in time, scaled on train.
+
+    x is float32 (N, window, 1) and y float32 (N, horizon), both scaled with the training
+    part's mean and std (`target_scale`); `naive_mae` is the in-sample MAE of the one-step
+    naive forecast over the training part, in original units (the MASE denominator).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise UserError(f"{where}: a series must be one-dimensional, but got shape {v.shape}")
+    bad = np.flatnonzero(~np.isfinite(v))
+    if len(bad):
+        raise UserError(f"{where}: the series has {len(bad)} NaN or infinite value(s) (first at "
+                        f"position {bad[0]}); fill or drop them")
+    n = len(v)
+    end_train, end_valid = chronological_bounds(n, split)
+    sizes = {"train": end_train, "valid": end_valid - end_train, "test": n - end_valid}
+    # train windows need `window` inputs of their own; later splits borrow inputs from the past
+    need = {"train": window + horizon, "valid": horizon, "test": horizon}
+    for part in ("train", "valid", "test"):
+        if sizes[part] < need[part]:
+            what = f"window {window} + horizon {horizon}" if part == "train" else \
+                f"horizon {horizon}"
+            raise UserError(
+                f"{where}: the {part} split has {sizes[part]} of the series' {n} values, too few "
+                f"for {what} (needs at least {need[part]}); lower [data] window or horizon, "
+                f"change [data] split, or use a longer series"
+            )
+    train = v[:end_train]
+    mean, std = float(train.mean()), float(train.std())
+    std = std if std > 0 else 1.0  # a constant series: scaling by 1 keeps it finite
+    naive = float(np.abs(np.diff(train)).mean())
+    scaled = ((v - mean) / std).astype(np.float32)
+
+    def windows(first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        # targets start at t = first .. stop - horizon, inputs are the `window` values before t
+        starts = np.arange(first, stop - horizon + 1)
+        x = np.stack([scaled[t - window : t] for t in starts])[:, :, None]
+        y = np.stack([scaled[t : t + horizon] for t in starts])
+        return x, y
+
+    x_tr, y_tr = windows(window, end_train)
+    x_va, y_va = windows(end_train, end_valid)
+    x_te, y_te = windows(end_valid, n)
+    where_split = (f"chronological split: values 0-{end_train - 1} train, "
+                   f"{end_train}-{end_valid - 1} valid, {end_valid}-{n - 1} test")
+    return Splits(
+        name, "forecasting", x_tr, y_tr, x_va, y_va, x_te, y_te,
+        target_scale=(mean, std),
+        naive_mae=naive if naive > 0 else None,
+        notes="; ".join(t for t in (notes, where_split) if t),
+    )
+
+
+def _options(where: str, options: dict, source: str) -> tuple[int, int]:
+    check_options(where, options, OPTIONS, source)
+    window = int_option(where, options, "window", None, 1, 100_000)
+    horizon = int_option(where, options, "horizon", 1, 1, 100_000)
+    return window, horizon
+
+
+def load_sunspots(*, split, seed: int, where: str, **options) -> Splits:
+    """Yearly sunspot numbers 1700-2008 (309 values) from statsmodels."""
+    from statsmodels.datasets import sunspots
+
+    window, horizon = _options(where, options, "sunspots")
+    values = sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
+    return make_forecast_splits(values, name="sunspots", split=split, window=window,
+                                horizon=horizon, where=where,
+                                notes="yearly sunspot numbers 1700-2008")
+
+
+def load_airline(*, split, seed: int, where: str, **options) -> Splits:
+    """Monthly airline passengers 1949-1960 (144 values), from aeon."""
+    from aeon.datasets import load_airline as aeon_airline
+
+    window, horizon = _options(where, options, "airline")
+    values = np.asarray(aeon_airline(), dtype=np.float64)
+    return make_forecast_splits(values, name="airline", split=split, window=window,
+                                horizon=horizon, where=where,
+                                notes="monthly airline passengers 1949-1960")
