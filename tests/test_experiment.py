@@ -232,15 +232,15 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[model]\nfactory = 'resnet'\n",
-            "[model] factory: unknown model factory 'resnet'; choose one of cnn, mlp",
+            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, mlp, rnn, transformer",
         ),
         (
             "[data]\nsource = 'mnist'\n",
-            "[data] source: unknown data source 'mnist'; choose one of digits",
+            "[data] source: unknown data source 'mnist'; choose one of aeon, airline, digits, file, sunspots",
         ),
         (
             "[space]\nmodule = 'cnnn'\n",
-            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: cnn, mlp "
+            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, mlp, rnn, transformer "
             "(or name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (

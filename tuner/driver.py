@@ -92,6 +92,10 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
     if root.exists() and not root.is_dir():
         raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
     data = load_spec_data(spec)
+    from tuner.models import check_compatible
+
+    check_compatible(spec.factory, data.input_shape, data.variable_length,
+                     where=f"{spec.path}: [model] factory")
     reported = TASK_METRICS[data.task]
     if spec.search.metric not in reported:
         raise UserError(

@@ -114,8 +114,8 @@ def stratified_holdout(y: np.ndarray, fraction: float, seed: int, *, where: str
         n_hold = max(1, int(np.floor(len(idx) * fraction + 0.5)))  # halves round up
         if len(idx) - n_hold < 1:
             raise UserError(
-                f"{where}: class {_label(c)} has only {len(idx)} training example(s), too few to carve "
-                f"out a validation split; lower [data] valid or use more data"
+                f"{where}: class {_label(c)} has only {len(idx)} training example(s), too few "
+                f"to carve out a validation split; lower [data] valid or use more data"
             )
         hold.append(idx[:n_hold])
         keep.append(idx[n_hold:])

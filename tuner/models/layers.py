@@ -1,6 +1,14 @@
-"""Small building blocks shared by the factories."""
+"""Small building blocks shared by the factories, including the padded-sequence helpers.
 
+Sequences arrive batch-first, (B, T, C), padded after each sequence's true length; `lengths`
+(B,) gives those lengths, or is None when every sequence fills all T steps.
+"""
+
+from __future__ import annotations
+
+import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -19,3 +27,69 @@ def activation(name: str) -> nn.Module:
 def per_layer(config: dict, name: str, count: int) -> list:
     """[config['units_1'], ..., config['units_<count>']]."""
     return [config[f"{name}_{i}"] for i in range(1, count + 1)]
+
+
+def choose(config: dict, key: str, options: tuple) -> str:
+    """config[key], checked against the options a factory understands."""
+    value = config[key]
+    if value not in options:
+        raise ValueError(f"{key} must be one of {list(options)}, but got {value!r}")
+    return value
+
+
+def sequence_shape(factory: str, input_shape: tuple) -> tuple[int, int]:
+    """(T, C) of sequence data, or InfeasibleConfig naming the factory and the data's shape."""
+    from tuner.models import InfeasibleConfig
+
+    if len(input_shape) != 2:
+        raise InfeasibleConfig(
+            f"the {factory} factory needs sequences shaped T×C (time steps × channels), but "
+            f"the data is {tuple(input_shape)}; use the mlp factory for flat features or cnn "
+            f"for images"
+        )
+    steps, channels = (int(n) for n in input_shape)
+    return steps, channels
+
+
+def true_lengths(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """(B,) int64 lengths on x's device; None means every sequence is full length."""
+    steps = x.shape[1]
+    if lengths is None:
+        return torch.full((x.shape[0],), steps, dtype=torch.long, device=x.device)
+    # An empty sequence would break packing and pooling: read it as one (zero) step.
+    return lengths.to(device=x.device, dtype=torch.long).clamp(1, steps)
+
+
+def step_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """(B, T) bool, True on each sequence's valid steps (those before its length)."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    # masked_fill, not a multiply: garbage (even NaN) in the padding must not leak as 0 × NaN
+    return x.masked_fill(~mask[..., None], 0.0)
+
+
+def masked_pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """Pool (B, T, F) over valid steps only: 'mean' / 'avg' or 'max'; returns (B, F)."""
+    valid = mask[..., None]
+    if how == "max":
+        return h.masked_fill(~valid, float("-inf")).amax(dim=1)
+    if how in ("mean", "avg"):
+        total = h.masked_fill(~valid, 0.0).sum(dim=1)
+        return total / valid.sum(dim=1).clamp(min=1).to(h.dtype)
+    raise ValueError(f"unknown pooling {how!r}; choose mean, avg or max")
+
+
+def run_recurrent(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """All steps' outputs (B, T, H × directions) of a batch-first RNN, zeros after each length.
+
+    With lengths, the batch is packed so that each direction reads exactly the valid steps: the
+    backward direction starts at a sequence's own last step, not at the padding.
+    """
+    if lengths is None:
+        return rnn(x)[0]
+    # pack_padded_sequence wants the lengths on the CPU, whatever device the batch is on
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, _ = rnn(packed)
+    return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
