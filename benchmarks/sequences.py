@@ -66,7 +66,7 @@ def main() -> None:
             value = m[key]
             ok = value >= target if op == ">=" else value <= target
             others = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in m.items()
-                               if k.startswith("test_") and k != key)
+                               if k.startswith("test_") and k not in (key, "test_examples"))
             print(f"{name}: tuning {wall:.0f} s wall ({done.group(2)} trials, "
                   f"{done.group(4)} stopped early), best valid {best.group(2)} "
                   f"{float(best.group(3)):.4f}; final {m['epochs']} epochs: "

@@ -162,7 +162,7 @@ def test_control_characters_are_not_toml(tmp_path):
         ),
         (
             "[data]\nsplits = [0.7, 0.15, 0.15]\n",
-            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, dataset, valid, path, task, target, window, horizon, time_column, value_column",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, dataset, valid, path, task, target, window, horizon, time_column, value_column, transform",
         ),
         (
             "[resources]\ngpus = 1\n",

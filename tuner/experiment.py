@@ -22,7 +22,7 @@ SCHEDULERS = ("asha", "hyperband", "median", "fifo")
 METRICS = MODES
 # [data] keys beside source and split; each data source checks the ones it uses
 DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon",
-                "time_column", "value_column")
+                "time_column", "value_column", "transform")
 _FLAGS = {"max_epochs": "epochs"}  # CLI flag names that differ from file keys
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 

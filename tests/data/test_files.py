@@ -293,7 +293,7 @@ def test_unknown_and_misplaced_options():
     table().to_csv("t.csv", index=False)
     assert message("d.npz", dataset="x") == (f"{WHERE} dataset: not used by data source 'file'; "
                                              f"it takes: path, task, target, window, horizon, "
-                                             f"time_column, value_column")
+                                             f"time_column, value_column, transform")
     assert message("d.npz", target="y") == (f"{WHERE} target: not used for .npz arrays (it takes: "
                                             f"path, task); X and y are read from the file")
     assert message("d.npz", window=3) == (f"{WHERE} window: not used for .npz arrays (it takes: "
@@ -303,7 +303,7 @@ def test_unknown_and_misplaced_options():
         f"to forecast a series instead")
     assert message("t.csv", window=3, target="price") == (
         f"{WHERE} target: not used for a time series (it takes: path, task, window, horizon, "
-        f"time_column, value_column); window is set; name the series column with value_column")
+        f"time_column, value_column, transform); window is set; name the series column with value_column")
     assert message("t.csv", window=3, task="regression", value_column="price") == (
         f"{WHERE} task: window is set, which makes t.csv a series to forecast, but task = "
         f"'regression'; drop window to read a table, or drop task")

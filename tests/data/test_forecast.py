@@ -125,7 +125,7 @@ def test_seed_does_not_change_a_chronological_split():
         ("sunspots", {}, f"{WHERE} window: required for this data source, e.g. window = 12"),
         ("airline", {"window": 0}, f"{WHERE} window: must be an integer between 1 and 100000, but got 0"),
         ("airline", {"window": 3, "horizon": 2.5}, f"{WHERE} horizon: must be an integer between 1 and 100000, but got 2.5"),
-        ("airline", {"window": 3, "dataset": "x"}, f"{WHERE} dataset: not used by data source 'airline'; it takes: window, horizon"),
+        ("airline", {"window": 3, "dataset": "x"}, f"{WHERE} dataset: not used by data source 'airline'; it takes: window, horizon, transform"),
         ("sunspots", {"window": 300}, f"{WHERE}: the train split has 216 of the series' 309 values, too few for window 300 + horizon 1 (needs at least 301); lower [data] window or horizon, change [data] split, or use a longer series"),
         ("airline", {"window": 3, "horizon": 30}, f"{WHERE}: the valid split has 22 of the series' 144 values, too few for horizon 30 (needs at least 30); lower [data] window or horizon, change [data] split, or use a longer series"),
     ],
@@ -146,3 +146,34 @@ def test_bad_series_messages():
     assert str(e.value) == (f"{WHERE}: the valid split has 1 of the series' 10 values, too few "
                             f"for horizon 2 (needs at least 2); lower [data] window or horizon, "
                             f"change [data] split, or use a longer series")
+
+
+@pytest.mark.parametrize("transform", ["sqrt", "log"])
+def test_transformed_series_reports_metrics_in_original_units(transform):
+    import torch
+
+    from tuner.data.forecast import TRANSFORMS
+    from tuner.training.tasks import evaluate
+
+    values = np.arange(1.0, 41.0) ** 2
+    s = make_forecast_splits(values, name="toy", split=(0.6, 0.2, 0.2), window=4, horizon=1,
+                             where="exp.toml: [data]", transform=transform)
+    assert s.target_transform == transform
+    forward, _ = TRANSFORMS[transform]
+    mean, std = s.target_scale
+    assert mean == pytest.approx(forward(values[:24]).mean())
+    # a perfect forecast has zero error; one off by +1 in original units has MAE 1
+    y = torch.as_tensor(s.y_test)
+    assert evaluate(y, y, s)["mae"] == pytest.approx(0, abs=1e-3)
+    truth = values[32:]
+    shifted = (torch.as_tensor(forward(truth + 1.0)).float() - mean) / std
+    m = evaluate(shifted.reshape(y.shape), y, s)
+    assert m["mae"] == pytest.approx(1.0, rel=1e-3)
+    assert m["mase"] == pytest.approx(1.0 / np.abs(np.diff(values[:24])).mean(), rel=1e-3)
+
+
+def test_transform_needs_a_non_negative_series():
+    with pytest.raises(UserError, match="transform: sqrt needs a non-negative series, but its "
+                                        "minimum is -1"):
+        make_forecast_splits(np.arange(-1.0, 39.0), name="toy", split=(0.6, 0.2, 0.2), window=4,
+                             horizon=1, where="exp.toml: [data]", transform="sqrt")

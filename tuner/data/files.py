@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuner.data.forecast import make_forecast_splits
+from tuner.data.forecast import make_forecast_splits, transform_option
 from tuner.data.options import check_options, int_option, str_option
 from tuner.data.splits import Splits, stratified_split
 from tuner.errors import UserError, did_you_mean
@@ -29,12 +29,14 @@ EXTENSIONS = (".npz", ".csv", ".parquet")
 MAX_INFERRED_CLASSES = 20
 NPZ_ARRAYS = ("X", "y", "lengths")
 X_SHAPES = "(N, features), (N, T, channels) or (N, C, H, W)"
-OPTIONS = ("path", "task", "target", "window", "horizon", "time_column", "value_column")
+OPTIONS = ("path", "task", "target", "window", "horizon", "time_column", "value_column",
+           "transform")
 # the keys each kind of file takes; the others are rejected, never ignored
 KIND_OPTIONS = {
     ".npz arrays": ("path", "task"),
     "a table": ("path", "task", "target"),
-    "a time series": ("path", "task", "window", "horizon", "time_column", "value_column"),
+    "a time series": ("path", "task", "window", "horizon", "time_column", "value_column",
+                      "transform"),
 }
 KIND_HINTS = {
     ".npz arrays": "X and y are read from the file",
@@ -447,7 +449,8 @@ def _from_series(where, at, raw, name, table, options, split) -> Splits:
                         f"or drop them")
     order = f", sorted by {time_column!r}" if time_column else ""
     return make_forecast_splits(values, name=name, split=split, window=window, horizon=horizon,
-                                where=at, notes=f"series {value_column!r} from {raw}{order}")
+                                where=at, notes=f"series {value_column!r} from {raw}{order}",
+                                transform=transform_option(where, options))
 
 
 def _times(at: str, col):

@@ -18,7 +18,22 @@ from tuner.data.options import check_options, int_option
 from tuner.data.splits import Splits
 from tuner.errors import UserError
 
-OPTIONS = ("window", "horizon")
+OPTIONS = ("window", "horizon", "transform")
+# variance-stabilizing transforms of a non-negative series (counts, sunspots, passengers):
+# the model learns on the transformed scale, metrics are computed back in original units
+TRANSFORMS = {
+    "none": (lambda v: v, lambda t: t),
+    "sqrt": (np.sqrt, lambda t: np.square(np.clip(t, 0, None))),
+    "log": (np.log1p, np.expm1),
+}
+
+
+def transform_option(where: str, options: dict) -> str:
+    t = options.get("transform", "none")
+    if t not in TRANSFORMS:
+        raise UserError(f"{where} transform: must be one of {', '.join(TRANSFORMS)}, "
+                        f"but got {t!r}")
+    return t
 
 
 def chronological_bounds(n: int, split) -> tuple[int, int]:
@@ -29,7 +44,7 @@ def chronological_bounds(n: int, split) -> tuple[int, int]:
 
 
 def make_forecast_splits(values, *, name: str, split, window: int, horizon: int, where: str,
-                         notes: str = "") -> Splits:
+                         notes: str = "", transform: str = "none") -> Splits:
     """Splits of (window past values → horizon next values), split in time, scaled on train.
 
     x is float32 (N, window, 1) and y float32 (N, horizon), both scaled with the training
@@ -57,11 +72,15 @@ def make_forecast_splits(values, *, name: str, split, window: int, horizon: int,
                 f"for {what} (needs at least {need[part]}); lower [data] window or horizon, "
                 f"change [data] split, or use a longer series"
             )
-    train = v[:end_train]
+    if transform != "none" and v.min() < 0:
+        raise UserError(f"{where} transform: {transform} needs a non-negative series, but its "
+                        f"minimum is {v.min():g}; use transform = \"none\"")
+    naive = float(np.abs(np.diff(v[:end_train])).mean())  # in original units
+    tv = TRANSFORMS[transform][0](v)
+    train = tv[:end_train]
     mean, std = float(train.mean()), float(train.std())
     std = std if std > 0 else 1.0  # a constant series: scaling by 1 keeps it finite
-    naive = float(np.abs(np.diff(train)).mean())
-    scaled = ((v - mean) / std).astype(np.float32)
+    scaled = ((tv - mean) / std).astype(np.float32)
 
     def windows(first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         # targets start at t = first .. stop - horizon, inputs are the `window` values before t
@@ -78,6 +97,7 @@ def make_forecast_splits(values, *, name: str, split, window: int, horizon: int,
     return Splits(
         name, "forecasting", x_tr, y_tr, x_va, y_va, x_te, y_te,
         target_scale=(mean, std),
+        target_transform=transform,
         naive_mae=naive if naive > 0 else None,
         notes="; ".join(t for t in (notes, where_split) if t),
     )
@@ -98,6 +118,7 @@ def load_sunspots(*, split, seed: int, where: str, **options) -> Splits:
     values = sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
     return make_forecast_splits(values, name="sunspots", split=split, window=window,
                                 horizon=horizon, where=where,
+                                transform=transform_option(where, options),
                                 notes="yearly sunspot numbers 1700-2008")
 
 
@@ -109,4 +130,5 @@ def load_airline(*, split, seed: int, where: str, **options) -> Splits:
     values = np.asarray(aeon_airline(), dtype=np.float64)
     return make_forecast_splits(values, name="airline", split=split, window=window,
                                 horizon=horizon, where=where,
+                                transform=transform_option(where, options),
                                 notes="monthly airline passengers 1949-1960")

@@ -38,6 +38,7 @@ class Splits:
     # regression / forecasting: y_original = y * std + mean, and the MASE denominator (mean
     # absolute error of the naive forecast on the training data, in original units)
     target_scale: tuple[float, float] = (0.0, 1.0)
+    target_transform: str = "none"  # none | sqrt | log (see tuner.data.forecast.TRANSFORMS)
     naive_mae: float | None = None
     notes: str = ""
 

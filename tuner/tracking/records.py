@@ -36,7 +36,13 @@ class TrialRecord:
         }
         self.last = metrics
         for m in TRACKED:
-            if m in metrics and is_better(m, metrics[m], self.best.get(m)):
+            if m not in metrics:
+                continue
+            tie = m == metric and metrics[m] == self.best.get(m) and metrics.get(
+                "val_loss", math.inf) < self.at_best.get("val_loss", math.inf)
+            # an equal score at a lower validation loss is a better epoch: accuracy on a small
+            # validation split saturates early, and final training reuses this epoch count
+            if is_better(m, metrics[m], self.best.get(m)) or tie:
                 self.best[m] = metrics[m]
                 self.best_epoch[m] = epoch
                 if m == metric:

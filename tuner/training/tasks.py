@@ -25,13 +25,23 @@ def regression_metrics(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> 
     """val_loss (MSE, scaled), MAE and RMSE in original units, and MASE when a naive MAE exists."""
     outputs = outputs.float().reshape(y.shape)
     loss = float(nn.functional.mse_loss(outputs, y))
-    _, std = data.target_scale
-    err = (outputs - y) * std
+    err = original_units(outputs, data) - original_units(y, data)
     mae = float(err.abs().mean())
     out = {"val_loss": loss, "mae": mae, "rmse": math.sqrt(float((err**2).mean()))}
     if data.naive_mae:
         out["mase"] = mae / data.naive_mae
     return out
+
+
+def original_units(t: torch.Tensor, data: Splits) -> torch.Tensor:
+    """Undo the target's standardization (and its sqrt / log transform, if any)."""
+    mean, std = data.target_scale
+    t = t * std + mean
+    if data.target_transform == "sqrt":
+        return t.clamp(min=0) ** 2
+    if data.target_transform == "log":
+        return torch.expm1(t)
+    return t
 
 
 def evaluate(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
