@@ -32,18 +32,9 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
-    from tuner.data.streamer import DataStreamer
-    from tuner.models import build_model
-    from tuner.training.loop import (
-        LRSchedule,
-        config_seed,
-        make_optimizer,
-        pick_device,
-        predict,
-        seed_everything,
-        train_epoch,
-    )
-    from tuner.training.tasks import evaluate, loss_function
+    from tuner.training.loop import config_seed, pick_device, predict, seed_everything, train_epoch
+    from tuner.training.tasks import evaluate
+    from tuner.training.trial import build_training
 
     seed = config_seed(spec.search.seed, active)
     seed_everything(seed)
@@ -53,12 +44,10 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         a, b = data.part("train")[i], data.part("valid")[i]
         return None if a is None else torch.as_tensor(np.concatenate([a, b])).to(device)
 
-    x, y, lengths = joined(0), joined(1), joined(2)
-    batches = DataStreamer(x, y, lengths, batch_size=active["batch_size"], seed=seed)
-    model = build_model(spec.factory, active, data.input_shape, data.n_outputs).to(device)
-    optimizer = make_optimizer(model, active)
-    schedule = LRSchedule(optimizer, active, epochs)
-    loss_fn = loss_function(data.task)
+    x = joined(0)
+    parts = build_training(spec.factory, active, data, (x, joined(1), joined(2)),
+                           epochs=epochs, seed=seed, device=device)
+    model, optimizer, schedule = parts.model, parts.optimizer, parts.schedule
 
     if target.exists():
         shutil.rmtree(target)
@@ -69,7 +58,7 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         lr = schedule.lr
-        loss = train_epoch(model, batches, optimizer, loss_fn)
+        loss = train_epoch(model, parts.batches, optimizer, parts.loss_fn)
         writer.add_scalar("loss/train", loss, epoch)
         writer.add_scalar("lr", lr, epoch)
         if not np.isfinite(loss):

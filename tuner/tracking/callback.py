@@ -99,8 +99,7 @@ class TunerCallback(tune.Callback):
 
     def on_experiment_end(self, trials, **info):
         for r in self.records.values():
-            if r.status == "running":
-                r.status = "stopped early" if r.epochs < self.max_epochs else "completed"
+            r.finish(self.max_epochs)
         self._save()
         self.summary.close()
 

@@ -72,6 +72,7 @@ def experiment_summary(space: SearchSpace, best: tuple[str, ...] = BEST):
 
 def trial_summaries(config: dict, status: str, space: SearchSpace, trial_name: str):
     """Session start (hyperparameters + status) and session end protos for one trial."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
     from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
     from tensorboard.plugins.hparams import summary_v2 as hp
 
@@ -90,14 +91,10 @@ def trial_summaries(config: dict, status: str, space: SearchSpace, trial_name: s
         "errored": api_pb2.STATUS_FAILURE,
     }.get(status, api_pb2.STATUS_RUNNING)
     info = plugin_data_pb2.SessionEndInfo(status=code, end_time_secs=time.time())
-    end = metadata.create_summary_metadata
-    from tensorboard.compat.proto.summary_pb2 import Summary
-
     content = plugin_data_pb2.HParamsPluginData(session_end_info=info, version=0)
-    end_pb = Summary(
-        value=[Summary.Value(tag=metadata.SESSION_END_INFO_TAG, metadata=end(content))]
-    )
-    return start, end_pb
+    end = Summary(value=[Summary.Value(tag=metadata.SESSION_END_INFO_TAG,
+                                       metadata=metadata.create_summary_metadata(content))])
+    return start, end
 
 
 class TrialBoard:

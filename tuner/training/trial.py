@@ -31,22 +31,39 @@ class TrialSetup:
     gpu: float = 0.0
 
 
+@dataclass
+class TrainingParts:
+    """What one training run is made of; the same for a tuning trial and final training."""
+
+    batches: object  # DataStreamer
+    model: object  # torch.nn.Module
+    optimizer: object
+    schedule: object  # LRSchedule
+    loss_fn: object
+
+
+def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, epochs: int,
+                   seed: int, device) -> TrainingParts:
+    """Batches of `tensors` (x, y, lengths), model on `device`, optimizer, LR schedule, loss."""
+    from tuner.data.streamer import DataStreamer
+    from tuner.models import build_model
+    from tuner.training.loop import LRSchedule, make_optimizer
+    from tuner.training.tasks import loss_function
+
+    batches = DataStreamer(*tensors, batch_size=config["batch_size"], seed=seed)
+    model = build_model(factory, config, data.input_shape, data.n_outputs).to(device)
+    optimizer = make_optimizer(model, config)
+    return TrainingParts(batches, model, optimizer, LRSchedule(optimizer, config, epochs),
+                         loss_function(data.task))
+
+
 class Trial:
     """The state of one trial's training; `run` drives it, `Trial.epoch` is one step."""
 
     def __init__(self, config: dict, data: Splits, setup: TrialSetup):
         import torch
 
-        from tuner.data.streamer import DataStreamer
-        from tuner.models import build_model
-        from tuner.training.loop import (
-            LRSchedule,
-            config_seed,
-            make_optimizer,
-            pick_device,
-            seed_everything,
-        )
-        from tuner.training.tasks import loss_function
+        from tuner.training.loop import config_seed, pick_device, seed_everything
 
         self.config = config
         self.setup = setup
@@ -59,14 +76,11 @@ class Trial:
             return None if a is None else torch.as_tensor(a).to(self.device)
 
         self.valid = tuple(as_t(a) for a in data.part("valid"))
-        x, y, lengths = (as_t(a) for a in data.part("train"))
-        self.batches = DataStreamer(x, y, lengths, batch_size=config["batch_size"],
-                                    seed=self.seed)
-        self.model = build_model(setup.factory, config, data.input_shape, data.n_outputs)
-        self.model.to(self.device)
-        self.optimizer = make_optimizer(self.model, config)
-        self.schedule = LRSchedule(self.optimizer, config, setup.max_epochs)
-        self.loss_fn = loss_function(data.task)
+        parts = build_training(setup.factory, config, data,
+                               tuple(as_t(a) for a in data.part("train")),
+                               epochs=setup.max_epochs, seed=self.seed, device=self.device)
+        self.batches, self.model, self.optimizer = parts.batches, parts.model, parts.optimizer
+        self.schedule, self.loss_fn = parts.schedule, parts.loss_fn
         self.epoch = 0
 
     def train_one_epoch(self) -> dict:
