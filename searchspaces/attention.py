@@ -22,6 +22,7 @@ def space() -> SearchSpace:
             "heads": Choice([1, 2, 4]),
             "head_dim": Choice([8, 16, 32]),
             "pooling": Choice(["mean", "max"]),
+            "downsample": common.downsample(),
             "dropout": common.dropout(0.3),
             **common.training(),
             # attention trains well with Adam-family optimizers at small steps; plain SGD and the

@@ -20,6 +20,7 @@ def space() -> SearchSpace:
             "layers": IntRange(1, 3),
             "bidirectional": Choice([False, True]),
             "pooling": Choice(["last", "mean", "max"]),
+            "downsample": common.downsample(),
             # between stacked layers and before the head; above ~0.3 recurrent nets underfit
             "dropout": common.dropout(0.3),
             **common.training(),

@@ -22,6 +22,7 @@ def space() -> SearchSpace:
             "dropout": common.dropout(0.3),
             "positional": Choice(["sinusoidal", "learned"]),
             "pooling": Choice(["mean", "cls"]),
+            "downsample": common.downsample(),
             **common.training(),
             # transformers train well with Adam-family optimizers at small steps; plain SGD and
             # the top of the shared range mostly waste trials (momentum drops out with SGD)

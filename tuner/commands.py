@@ -28,7 +28,7 @@ def _spec(path: str, args=None):
 
 
 def cmd_run(args) -> int:
-    from tuner.driver import prepare, run
+    from tuner.driver import batch_size_note, prepare, run
 
     spec = _spec(args.experiment, args)
     if args.dry_run:
@@ -41,6 +41,9 @@ def cmd_run(args) -> int:
             f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}"
         )
         print(f"output:  {exp_dir}")
+        note = batch_size_note(space, len(data.x_train))
+        if note:
+            print(f"note:    {note}")
         print("dry run: valid; nothing started")
         return 0
     return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite)

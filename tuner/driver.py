@@ -105,6 +105,27 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
     return space, data, exp_dir
 
 
+def batch_size_note(space, n_train: int) -> str | None:
+    """A hint when the largest batch size leaves two or fewer updates per epoch, else None.
+
+    Small sets (a few hundred series) are common in this course's work; the shared prior's
+    32-256 suits thousands of examples and would make most sampled trials barely train.
+    """
+    prior = space.priors.get("batch_size")
+    if prior is None or not prior.discrete:
+        return None
+    largest = max(int(v) for v in prior.values())
+    updates = -(-n_train // largest)
+    if updates > 2:
+        return None
+    top = max(2, 1 << max(0, (n_train // 4).bit_length() - 1))  # ≥ 4 updates per epoch
+    suggest = ", ".join(str(b) for b in (top // 4, top // 2, top) if b >= 1)
+    return (f"batch_size up to {largest} on {n_train} training examples leaves "
+            f"{'only one update' if updates == 1 else f'{updates} updates'} per epoch; "
+            f"smaller batches train more per epoch, e.g. in [space]: "
+            f"batch_size = {{ choice = [{suggest}] }}")
+
+
 def run(
     spec: ExperimentSpec,
     *,
@@ -135,6 +156,9 @@ def run(
         file=out,
     )
     print(f"  output {exp_dir}", file=out)
+    note = batch_size_note(space, len(data.x_train))
+    if note:
+        print(f"  note   {note}", file=out)
     out.flush()
 
     _quiet_ray()

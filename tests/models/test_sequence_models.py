@@ -25,10 +25,15 @@ VARIANTS = {
         "pooling": ["last", "mean", "max"],
         "bidirectional": [False, True],
         "cell": ["gru", "lstm", "rnn"],
+        "downsample": [1, 3],
     },
     "conv1d": {"global_pool": ["avg", "max"], "causal": [False, True], "batch_norm": [True]},
-    "attention": {"pooling": ["mean", "max"], "bidirectional": [False, True]},
-    "transformer": {"pooling": ["mean", "cls"], "positional": ["sinusoidal", "learned"]},
+    "attention": {"pooling": ["mean", "max"], "bidirectional": [False, True], "downsample": [1, 3]},
+    "transformer": {
+        "pooling": ["mean", "cls"],
+        "positional": ["sinusoidal", "learned"],
+        "downsample": [1, 3],
+    },
 }
 
 
@@ -173,6 +178,34 @@ def test_padding_never_leaks_in_training_either(factory, variant):
     x = torch.cat([padded(VAR_SHAPE, VAR_LENGTHS, seed=1), torch.zeros(4, 20, 2)], dim=1)
     x = torch.where(torch.arange(60)[None, :, None] < lengths[:, None, None], x, 1e3)
     torch.testing.assert_close(model(x, lengths), want, atol=1e-5, rtol=1e-4, msg=str(config))
+
+
+def test_downsample_averages_valid_steps_only_and_shortens_lengths():
+    from tuner.models.layers import downsample
+
+    x = torch.tensor([[1.0, 2, 3, 4, 5, 99, 99], [1, 1, 2, 2, 3, 3, 4]])[..., None]
+    out, lengths = downsample(x, torch.tensor([5, 7]), 2)
+    # windows (1,2) (3,4) (5) and padding; the padding's 99s never enter a mean
+    assert out[0, :3, 0].tolist() == [1.5, 3.5, 5.0]
+    assert out[1, :, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert lengths.tolist() == [3, 4]
+    # full-length batches stay without lengths; a factor of 1 changes nothing
+    assert downsample(x, None, 2)[1] is None
+    assert downsample(x, None, 1)[0] is x
+
+
+def test_downsample_factor_must_be_positive():
+    config = {**load_space("rnn").sample(random.Random(0)), "downsample": 0}
+    with pytest.raises(ValueError, match="downsample must be an integer ≥ 1, but got 0"):
+        build_model("rnn", config, (10, 2), 3)
+
+
+def test_learned_positions_cover_the_downsampled_length():
+    config = {**load_space("transformer").sample(random.Random(0)), "positional": "learned",
+              "downsample": 4}
+    model = build_model("transformer", config, (30, 2), 3)
+    assert model.positions.table.shape[0] == 8  # ceil(30 / 4)
+    assert model(torch.randn(2, 30, 2)).shape == (2, 3)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])

@@ -2,8 +2,9 @@
 heads × head_dim, multi-head self-attention (padded steps masked as keys) is added back
 (residual) and layer-normalized, then masked pooling (mean | max) and a linear head.
 
-Config keys: hidden_size, gru_layers, bidirectional, heads, head_dim, pooling, dropout. The
-attention width is heads × head_dim, so it always divides by the number of heads.
+Config keys: hidden_size, gru_layers, bidirectional, heads, head_dim, pooling, dropout,
+downsample (average every k steps before the GRU; default 1). The attention width is
+heads × head_dim, so it always divides by the number of heads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from torch import nn
 
 from tuner.models.layers import (
     choose,
+    downsample,
+    factor_of,
     masked_pool,
     run_recurrent,
     sequence_shape,
@@ -25,11 +28,12 @@ POOLING = ("mean", "max")
 
 class AttentionNet(nn.Module):
     def __init__(
-        self, gru: nn.GRU, heads: int, head_dim: int, pooling: str, dropout: float, n_outputs: int
+        self, gru: nn.GRU, heads: int, head_dim: int, pooling: str, dropout: float, n_outputs: int,
+        factor: int = 1,
     ):
         super().__init__()
         width = heads * head_dim
-        self.gru, self.pooling = gru, pooling
+        self.gru, self.pooling, self.factor = gru, pooling, factor
         self.proj = nn.Linear(gru.hidden_size * (2 if gru.bidirectional else 1), width)
         self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
         self.norm = nn.LayerNorm(width)
@@ -38,6 +42,7 @@ class AttentionNet(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         full = lengths is None
+        x, lengths = downsample(x, lengths, self.factor)
         lengths = true_lengths(x, lengths)
         mask = step_mask(lengths, x.shape[1])
         h = self.proj(run_recurrent(self.gru, x, None if full else lengths))
@@ -66,4 +71,5 @@ def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
         choose(config, "pooling", POOLING),
         dropout,
         n_outputs,
+        factor_of(config),
     )

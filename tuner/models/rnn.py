@@ -2,7 +2,8 @@
 pooled over time (last valid step, or masked mean / max), then a linear head.
 
 Config keys: cell (gru | lstm | rnn), hidden_size, layers, dropout, bidirectional, pooling
-(last | mean | max). Padded batches are packed, so the padding never enters the recurrence.
+(last | mean | max), downsample (average every k steps first; default 1). Padded batches are
+packed, so the padding never enters the recurrence.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from torch import nn
 
 from tuner.models.layers import (
     choose,
+    downsample,
+    factor_of,
     masked_pool,
     run_recurrent,
     sequence_shape,
@@ -24,15 +27,18 @@ POOLING = ("last", "mean", "max")
 
 
 class RecurrentNet(nn.Module):
-    def __init__(self, rnn: nn.RNNBase, pooling: str, dropout: float, n_outputs: int):
+    def __init__(
+        self, rnn: nn.RNNBase, pooling: str, dropout: float, n_outputs: int, factor: int = 1
+    ):
         super().__init__()
-        self.rnn, self.pooling = rnn, pooling
+        self.rnn, self.pooling, self.factor = rnn, pooling, factor
         self.hidden = rnn.hidden_size
         width = rnn.hidden_size * (2 if rnn.bidirectional else 1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(width, n_outputs)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x, lengths = downsample(x, lengths, self.factor)
         lengths = true_lengths(x, lengths)
         out = run_recurrent(self.rnn, x, lengths)
         if self.pooling == "last":
@@ -63,4 +69,5 @@ def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
     )
     # The same rate before the head, so that `dropout` regularizes one-layer nets too instead
     # of being a dimension the searcher tunes for nothing.
-    return RecurrentNet(rnn, choose(config, "pooling", POOLING), dropout, n_outputs)
+    return RecurrentNet(rnn, choose(config, "pooling", POOLING), dropout, n_outputs,
+                        factor_of(config))

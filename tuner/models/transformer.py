@@ -3,7 +3,8 @@
 masked mean pooling or a CLS token → linear head.
 
 Config keys: heads, head_dim, blocks, ff_mult (feed-forward width = ff_mult × d_model), dropout,
-positional, pooling (mean | cls). d_model is a product, so it always divides by the heads.
+positional, pooling (mean | cls), downsample (average every k steps before the embedding;
+default 1). d_model is a product, so it always divides by the heads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import math
 import torch
 from torch import nn
 
-from tuner.models.layers import choose, masked_pool, sequence_shape, step_mask, true_lengths
+from tuner.models.layers import (
+    choose,
+    downsample,
+    factor_of,
+    masked_pool,
+    sequence_shape,
+    step_mask,
+    true_lengths,
+)
 
 POSITIONAL = ("sinusoidal", "learned")
 POOLING = ("mean", "cls")
@@ -59,6 +68,8 @@ class TransformerNet(nn.Module):
         self.d_model = heads * int(config["head_dim"])
         dropout = float(config.get("dropout", 0.0))
         self.pooling = choose(config, "pooling", POOLING)
+        self.factor = factor_of(config)
+        steps = -(-steps // self.factor)  # what the encoder sees after downsampling
         self.embed = nn.Linear(channels, self.d_model)
         self.positions = Positions(choose(config, "positional", POSITIONAL), steps, self.d_model)
         self.cls = (
@@ -84,6 +95,7 @@ class TransformerNet(nn.Module):
         self.head = nn.Linear(self.d_model, n_outputs)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x, lengths = downsample(x, lengths, self.factor)
         mask = step_mask(true_lengths(x, lengths), x.shape[1])
         # masked_fill, not a multiply: garbage (even NaN) in the padding must not reach attention
         h = self.positions(self.embed(x.masked_fill(~mask[..., None], 0.0)))
