@@ -1,5 +1,5 @@
-"""GRU + self-attention priors: the GRU's size, attention heads and width per head, pooling,
-plus training priors for attention models.
+"""GRU + self-attention priors: an optional conv front end, the GRU's size, attention heads and
+width per head, pooling, plus training priors for attention models.
 
 Show the priors and the size of the space with:
 
@@ -7,12 +7,17 @@ Show the priors and the size of the space with:
 """
 
 from searchspaces import common
-from tuner.spaces import Choice, IntRange, LogUniform, SearchSpace
+from tuner.spaces import Choice, IntRange, LogUniform, PerLayer, SearchSpace
 
 
 def space() -> SearchSpace:
     return SearchSpace(
         {
+            # 0 reads the raw channels; 1-2 conv blocks first extract local shapes (peaks,
+            # slopes) for the GRU, the DeepConvLSTM recipe for accelerometer and sensor data
+            "conv_blocks": IntRange(0, 2),
+            "conv_filters": PerLayer(IntRange(16, 64, step=16), count="conv_blocks"),
+            "conv_kernel": PerLayer(Choice([3, 5, 7]), count="conv_blocks"),
             # the GRU feeds a projection to at most 4 × 32 = 128 wide; wider GRUs cost time
             # (the recurrence is the slow part on CPUs) for features the projection squeezes out
             "hidden_size": IntRange(32, 128, step=32),

@@ -28,13 +28,27 @@ VARIANTS = {
         "downsample": [1, 3],
     },
     "conv1d": {"global_pool": ["avg", "max"], "causal": [False, True], "batch_norm": [True]},
-    "attention": {"pooling": ["mean", "max"], "bidirectional": [False, True], "downsample": [1, 3]},
+    "attention": {
+        "pooling": ["mean", "max"],
+        "bidirectional": [False, True],
+        "downsample": [1, 3],
+        "conv_blocks": [0, 1],
+    },
     "transformer": {
         "pooling": ["mean", "cls"],
         "positional": ["sinusoidal", "learned"],
         "downsample": [1, 3],
     },
 }
+
+
+def with_variant(config: dict, variant: dict) -> dict:
+    """The sampled config with the variant's choices and what they switch on."""
+    config = {**config, **variant}
+    for i in range(1, int(config.get("conv_blocks", 0)) + 1):
+        config.setdefault(f"conv_filters_{i}", 8)
+        config.setdefault(f"conv_kernel_{i}", 3)
+    return config
 
 
 def variants(factory: str) -> list[dict]:
@@ -141,7 +155,7 @@ def test_a_sequence_factory_rejects_flat_or_image_data(factory):
     ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v,
 )
 def test_padding_never_leaks(factory, variant, seed):
-    config = {**load_space(factory).sample(random.Random(seed)), **variant}
+    config = with_variant(load_space(factory).sample(random.Random(seed)), variant)
     torch.manual_seed(seed)
     model = build_model(factory, config, VAR_SHAPE[1:], 5).eval()
     lengths = torch.tensor(VAR_LENGTHS)
@@ -169,7 +183,7 @@ def test_padding_never_leaks(factory, variant, seed):
 def test_padding_never_leaks_in_training_either(factory, variant):
     """With dropout off, training mode too: neither garbage in the padding nor more of it
     changes the outputs (batch norm takes its statistics from valid steps only)."""
-    config = {**load_space(factory).sample(random.Random(1)), **variant, "dropout": 0.0}
+    config = with_variant(load_space(factory).sample(random.Random(1)), {**variant, "dropout": 0.0})
     torch.manual_seed(1)
     longer = (VAR_SHAPE[0], 60, VAR_SHAPE[2])
     model = build_model(factory, config, longer[1:], 5).train()

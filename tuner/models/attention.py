@@ -1,10 +1,12 @@
-"""GRU + self-attention factory: a GRU reads each sequence, a Linear projects its outputs to
+"""GRU + self-attention factory: optional 1-D conv blocks extract local features (the
+DeepConvLSTM recipe for sensor data), a GRU reads them, a Linear projects its outputs to
 heads × head_dim, multi-head self-attention (padded steps masked as keys) is added back
 (residual) and layer-normalized, then masked pooling (mean | max) and a linear head.
 
 Config keys: hidden_size, gru_layers, bidirectional, heads, head_dim, pooling, dropout,
-downsample (average every k steps before the GRU; default 1). The attention width is
-heads × head_dim, so it always divides by the number of heads.
+downsample (average every k steps first; default 1), conv_blocks (default 0) with
+conv_filters_i and conv_kernel_i per block. The attention width is heads × head_dim, so it
+always divides by the number of heads.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tuner.models.conv1d import ConvBlock
 from tuner.models.layers import (
     choose,
     downsample,
     factor_of,
     masked_pool,
+    per_layer,
     run_recurrent,
     sequence_shape,
     step_mask,
     true_lengths,
+    zero_padding,
 )
 
 POOLING = ("mean", "max")
@@ -30,10 +35,12 @@ class AttentionNet(nn.Module):
     def __init__(
         self, gru: nn.GRU, heads: int, head_dim: int, pooling: str, dropout: float, n_outputs: int,
         factor: int = 1,
+        convs: list[ConvBlock] | None = None,
     ):
         super().__init__()
         width = heads * head_dim
         self.gru, self.pooling, self.factor = gru, pooling, factor
+        self.convs = nn.ModuleList(convs or [])
         self.proj = nn.Linear(gru.hidden_size * (2 if gru.bidirectional else 1), width)
         self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
         self.norm = nn.LayerNorm(width)
@@ -45,6 +52,10 @@ class AttentionNet(nn.Module):
         x, lengths = downsample(x, lengths, self.factor)
         lengths = true_lengths(x, lengths)
         mask = step_mask(lengths, x.shape[1])
+        if self.convs and not full:
+            x = zero_padding(x, mask)  # a kernel at a sequence's end must see zeros, not padding
+        for conv in self.convs:  # each keeps every step and zeroes the padding again
+            x = conv(x, None if full else mask)
         h = self.proj(run_recurrent(self.gru, x, None if full else lengths))
         a, _ = self.attn(h, h, h, key_padding_mask=None if full else ~mask, need_weights=False)
         h = self.norm(h + self.drop(a))
@@ -56,6 +67,15 @@ def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
     _, channels = sequence_shape("attention", input_shape)
     layers = int(config["gru_layers"])
     dropout = float(config.get("dropout", 0.0))
+    blocks = int(config.get("conv_blocks", 0))
+    convs = []
+    for filters, kernel in zip(
+        per_layer(config, "conv_filters", blocks), per_layer(config, "conv_kernel", blocks),
+        strict=True,
+    ):
+        convs.append(ConvBlock(channels, int(filters), int(kernel), 1, causal=False,
+                               batch_norm=True, act="relu", dropout=dropout))
+        channels = int(filters)
     gru = nn.GRU(
         channels,
         int(config["hidden_size"]),
@@ -72,4 +92,5 @@ def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
         dropout,
         n_outputs,
         factor_of(config),
+        convs,
     )
