@@ -1,7 +1,7 @@
 """Sequence and forecasting figures: each shipped experiment with its shipped budget, then
 final training with the best config and one test evaluation.
 
-    python benchmarks/sequences.py                       # all four (about 25 minutes on 2 cores)
+    python benchmarks/sequences.py                       # all four (about 12 minutes on 2 cores)
     python benchmarks/sequences.py --only vowels_gru     # one
     python benchmarks/sequences.py --samples 4 --epochs 5   # a quick smoke run
 
