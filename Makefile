@@ -1,6 +1,6 @@
 # make demo   set up and tune the default experiment (CNN on scikit-learn's digits)
 # make test   set up and run the test suite
-# make bench  the benchmarks (prints figures; see BENCHMARKS.md)
+# make bench  CPU speed benchmark: overhead ratio, plain Ray Tune comparison, startup (BENCHMARKS.md)
 PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -24,7 +24,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python benchmarks/foundation.py
+	$(BIN)/python benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -47,6 +47,16 @@ def test_run_exits_zero_and_prints_summary(tuned):
     assert "Trial status" not in out and "INFO" not in out
 
 
+def test_timing_records_where_the_wall_time_went(tuned):
+    import json
+
+    _, _, exp, _ = tuned
+    t = json.loads((exp / "timing.json").read_text())
+    assert (t["started_at"] <= t["ray_ready_at"] <= t["search_started_at"] <= t["first_result_at"]
+            <= t["finished_at"])
+    assert t["slots"] >= 1
+
+
 def test_every_trial_is_recorded_with_status(tuned):
     _, _, exp, _ = tuned
     records = load_records(exp)

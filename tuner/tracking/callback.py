@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ray import tune
@@ -43,12 +44,13 @@ class TunerCallback(tune.Callback):
         self.best_metrics = best_metrics
         self.records: dict[str, TrialRecord] = {}
         self.boards: dict[str, TrialBoard] = {}
+        self.first_result_at: float | None = None  # time.time() of this run's first result
 
     def __getstate__(self):
         # Tune pickles callbacks with the experiment (for `tuner resume`): keep the settings,
         # not the open writers or the terminal; setup() rebuilds records from trials.json.
         state = dict(self.__dict__)
-        state.update(records={}, boards={}, summary=None)
+        state.update(records={}, boards={}, summary=None, first_result_at=None)
         return state
 
     def __setstate__(self, state):
@@ -77,6 +79,8 @@ class TunerCallback(tune.Callback):
         r.status = "running"
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
+        if self.first_result_at is None:
+            self.first_result_at = time.time()
         r = self._record(trial)
         r.update(result, self.metric)
         step = r.epochs
