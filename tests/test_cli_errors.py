@@ -146,7 +146,7 @@ def test_experiment_folder_instead_of_file(capsys, store, inputs):
             "[search]\nsample = 3\n",
             "[search] sample: unknown key (did you mean 'samples'?); allowed: searcher, scheduler, "
             "metric, mode, samples, max_epochs, seed, grace_period, reduction_factor, "
-            "max_concurrent, initial_points, max_failures",
+            "max_concurrent, initial_points, max_failures, time_budget",
         ),
         (
             "[data]\nsplit = [0.5, 0.5, 0.5]\n",

@@ -236,3 +236,16 @@ def test_resume_unknown_name_lists_experiments(tuned, tuner_cli):
     code, _, err = tuner_cli("resume", "digits_cn", "--storage", storage)
     assert code == 2
     assert "no experiment of that name" in err and "did you mean 'digits_cnn'?" in err
+
+
+def test_time_budget_ends_the_search(ray_session, tmp_path, tuner_cli):
+    import json
+
+    code, out, err = tuner_cli("run", EXPERIMENTS / "digits_mlp.toml", "--samples", "500",
+                               "--epochs", "2", "--time-budget", "4", "--storage", tmp_path)
+    assert code == 0, err + out
+    assert "500 trials × ≤2 epochs within 4 s" in out
+    records = load_records(tmp_path / "digits_mlp")
+    assert 1 <= len(records) < 500
+    t = json.loads((tmp_path / "digits_mlp" / "timing.json").read_text())
+    assert t["finished_at"] - t["search_started_at"] < 30

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.toml"))
 SEARCH_KEYS = (
     "searcher, scheduler, metric, mode, samples, max_epochs, seed, grace_period, "
-    "reduction_factor, max_concurrent, initial_points, max_failures"
+    "reduction_factor, max_concurrent, initial_points, max_failures, time_budget"
 )
 
 
@@ -162,11 +162,25 @@ def test_control_characters_are_not_toml(tmp_path):
         ),
         (
             "[data]\nsplits = [0.7, 0.15, 0.15]\n",
-            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, dataset, valid, path, task, target, window, horizon, time_column, value_column, transform",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, dataset, valid, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes",
         ),
         (
             "[resources]\ngpus = 1\n",
-            "[resources] gpus: unknown key (did you mean 'gpu'?); allowed: cpu, gpu",
+            "[resources] gpus: unknown key (did you mean 'gpu'?); allowed: cpu, gpu, device",
+        ),
+        (
+            "[resources]\ndevice = 'gpu'\n",
+            "[resources] device: unknown device 'gpu'; for a GPU write device = \"cuda\" (or "
+            '"auto": CUDA where there is one)',
+        ),
+        (
+            "[resources]\ndevice = 'mps'\n",
+            "[resources] device: unknown device 'mps'; choose one of auto, cuda, cpu",
+        ),
+        (
+            "[resources]\ndevice = 'cpu'\ngpu = 0.5\n",
+            '[resources] gpu = 0.5 asks for a GPU but device = "cpu" rules it out; remove one of '
+            "them",
         ),
         (
             "name = 'a b'\n",
@@ -236,7 +250,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[data]\nsource = 'mnist'\n",
-            "[data] source: unknown data source 'mnist'; choose one of aeon, airline, digits, file, sunspots",
+            "[data] source: unknown data source 'mnist'; choose one of aeon, airline, digits, file, sunspots, synthetic",
         ),
         (
             "[space]\nmodule = 'cnnn'\n",
@@ -423,6 +437,11 @@ def spec():
             "command line: --max-concurrent: must be between 0 and 10000, but got -1; 0 means as "
             "many as fit",
         ),
+        (
+            {"time_budget": -60},
+            "command line: --time-budget: must be between 0 and 100000000, but got -60; seconds; "
+            "0 means no limit",
+        ),
     ],
 )
 def test_with_overrides_revalidates(spec, values, message):
@@ -438,6 +457,7 @@ def test_with_overrides_applies_values_and_keeps_the_rest(spec):
     assert new.search.grace_period == 1  # shrinks with a shorter budget instead of failing
     assert new.search.searcher == "hyperopt"
     assert new.space_overrides == spec.space_overrides and new.path == spec.path
+    assert new.search.time_budget == 0 and spec.with_overrides(time_budget=90).search.time_budget == 90
     assert spec.search.samples == 24  # the original is unchanged
     assert spec.with_overrides() == spec
 

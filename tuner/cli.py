@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--mode", choices=("min", "max"))
     r.add_argument("--seed", type=_seed)
     r.add_argument("--max-concurrent", type=_positive, help="trials at a time (default: all CPUs)")
+    r.add_argument("--time-budget", type=_positive, metavar="SECONDS",
+                   help="stop the search after this many seconds of wall time")
     r.add_argument("--name", help="experiment name (default: the file's name)")
     r.add_argument("--storage", help="results root (default: $TUNER_STORAGE or ./results)")
     r.add_argument(

@@ -23,6 +23,7 @@ def _spec(path: str, args=None):
         mode=args.mode,
         seed=args.seed,
         max_concurrent=args.max_concurrent,
+        time_budget=args.time_budget,
         name=args.name,
     )
 
@@ -37,7 +38,8 @@ def cmd_run(args) -> int:
         print(f"\ndata:    {data.summary()}")
         s = spec.search
         print(
-            f"search:  {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + "
+            f"search:  {s.samples} trials × ≤{s.max_epochs} epochs"
+            f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + "
             f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}"
         )
         print(f"output:  {exp_dir}")

@@ -151,7 +151,8 @@ def run(
     )
     sched = "hyperband (BOHB)" if s.searcher == "bohb" else s.scheduler
     print(
-        f"  search {s.samples} trials × ≤{s.max_epochs} epochs, {s.searcher} + {sched}, "
+        f"  search {s.samples} trials × ≤{s.max_epochs} epochs"
+        f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + {sched}, "
         f"{s.mode} {s.metric}, seed {s.seed}",
         file=out,
     )
@@ -187,20 +188,25 @@ def run(
         reduction_factor=s.reduction_factor,
         searcher=s.searcher,
     )
+    if address is None and spec.resources.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(f'{spec.path}: [resources] device = "cuda", but torch sees no GPU on '
+                            f'this machine; use device = "auto" to fall back to the CPU')
     started = time.monotonic()
     timing = {"started_at": time.time()}
     init_ray(address)
     import ray
 
     timing["ray_ready_at"] = time.time()
+    gpu = gpu_share(spec, ray.cluster_resources(), out)
 
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_spec(spec, exp_dir)
 
-    slots = s.max_concurrent or _slots(
-        ray.cluster_resources(), spec.resources.cpu, spec.resources.gpu
-    )
-    trainable = _trainable(spec, space, data)
+    slots = s.max_concurrent or _slots(ray.cluster_resources(), spec.resources.cpu, gpu)
+    trainable = _trainable(spec, space, data, gpu)
     callback = TunerCallback(
         exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out),
         best_metrics=tuple(m for m in TASK_METRICS[data.task] if m in TRACKED),
@@ -220,6 +226,7 @@ def run(
             # source from the experiment seed and its config; only imports and the read-only
             # data carry over (the same seed gives the same trials: tested).
             reuse_actors=True,
+            time_budget_s=s.time_budget or None,
             trial_name_creator=TrialNamer(exp_dir),
             trial_dirname_creator=TrialNamer(exp_dir),
         ),
@@ -234,7 +241,7 @@ def run(
     )
     print(
         f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
-        f"{f' + {spec.resources.gpu:g} GPU' if spec.resources.gpu else ''} each",
+        f"{f' + {gpu:g} GPU' if gpu else ''} each",
         file=out,
     )
     out.flush()
@@ -253,19 +260,40 @@ def write_timing(exp_dir: Path, timing: dict) -> None:
     (exp_dir / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
 
 
-def _trainable(spec: ExperimentSpec, space, data):
+def gpu_share(spec: ExperimentSpec, cluster: dict, out=None) -> float:
+    """The share of a GPU each trial asks Ray for, from [resources] and the cluster's GPUs.
+
+    device = "auto": a GPU per trial (or the `gpu` share) when the cluster has GPUs, else the
+    CPU (said once); "cuda": GPUs required; "cpu": none.
+    """
+    res = spec.resources
+    gpus = float(cluster.get("GPU", 0))
+    if res.device == "cpu":
+        return 0.0
+    if gpus <= 0:
+        if res.device == "cuda":
+            raise UserError(
+                f'{spec.path}: [resources] device = "cuda", but the Ray cluster has no GPU; '
+                f'use device = "auto" to fall back to the CPU, or join a cluster with GPUs'
+            )
+        if res.gpu > 0:
+            print(f"  note   [resources] gpu = {res.gpu:g}, but the Ray cluster has no GPU: "
+                  f"trials run on the CPU", file=out or sys.stdout)
+        return 0.0
+    return res.gpu or 1.0
+
+
+def _trainable(spec: ExperimentSpec, space, data, gpu: float):
     """The trial function with the data (train + valid only) and setup sent to workers once."""
     from ray import tune
 
     from tuner.training.trial import TrialSetup, run_trial
 
     s = spec.search
-    setup = TrialSetup(
-        spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu, spec.resources.gpu
-    )
+    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu, gpu)
     return tune.with_resources(
         tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
-        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+        {"cpu": spec.resources.cpu, "gpu": gpu},
     )
 
 
@@ -299,9 +327,11 @@ def resume(
 
     started = time.monotonic()
     init_ray(address)
+    import ray
+
     tuner = tune.Tuner.restore(
         str(exp_dir),
-        trainable=_trainable(spec, space, data),
+        trainable=_trainable(spec, space, data, gpu_share(spec, ray.cluster_resources(), out)),
         resume_unfinished=True,
         resume_errored=False,
     )

@@ -22,7 +22,8 @@ SCHEDULERS = ("asha", "hyperband", "median", "fifo")
 METRICS = MODES
 # [data] keys beside source and split; each data source checks the ones it uses
 DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon",
-                "time_column", "value_column", "transform")
+                "time_column", "value_column", "transform", "examples", "size", "classes")
+DEVICES = ("auto", "cuda", "cpu")
 _FLAGS = {"max_epochs": "epochs"}  # CLI flag names that differ from file keys
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -54,12 +55,17 @@ class SearchSpec:
     initial_points: int = 0
     # retries of a trial after a crash (resumes from its last checkpoint)
     max_failures: int = 0
+    # wall-clock budget of the search in seconds: no new trials after it, running ones stop;
+    # 0 = no limit (samples and max_epochs bound the search)
+    time_budget: int = 0
 
 
 @dataclass(frozen=True)
 class Resources:
     cpu: float = 1.0
-    gpu: float = 0.0
+    gpu: float = 0.0  # a share of one GPU per trial: 0.125 packs 8 trials on each GPU
+    # auto: CUDA when the cluster has GPUs (one per trial unless `gpu` says a share), else CPU
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -296,12 +302,21 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     _range(vals["max_concurrent"], 0, 10_000, key("max_concurrent"), "0 means as many as fit")
     _range(vals["initial_points"], 0, 100_000, key("initial_points"), "0 means automatic")
     _range(vals["max_failures"], 0, 1000, key("max_failures"), "0 means no retries")
+    _range(vals["time_budget"], 0, 10**8, key("time_budget"), "seconds; 0 means no limit")
 
-    r = _section(raw, "resources", path, {"cpu": 0, "gpu": 0})
+    r = _section(raw, "resources", path, {"cpu": 0, "gpu": 0, "device": 0})
     cpu = _typed(r, "cpu", 1.0, f"{path}: [resources] cpu")
     gpu = _typed(r, "gpu", 0.0, f"{path}: [resources] gpu")
     _range(cpu, 0.01, 1024, f"{path}: [resources] cpu", "CPUs per trial, e.g. 1")
     _range(gpu, 0, 64, f"{path}: [resources] gpu", "GPUs per trial, e.g. 0.25 to share one")
+    device = _typed(r, "device", "auto", f"{path}: [resources] device")
+    if device == "gpu":  # torch's name for it is what people mean
+        raise UserError(f'{path}: [resources] device: unknown device \'gpu\'; for a GPU write '
+                        f'device = "cuda" (or "auto": CUDA where there is one)')
+    _choice(device, DEVICES, f"{path}: [resources] device", "device")
+    if device == "cpu" and gpu > 0:
+        raise UserError(f"{path}: [resources] gpu = {gpu:g} asks for a GPU but device = \"cpu\" "
+                        f"rules it out; remove one of them")
 
     spec = ExperimentSpec(
         name=name,
@@ -313,7 +328,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
         space_module=module,
         space_overrides=s,
         search=SearchSpec(**vals),
-        resources=Resources(cpu=cpu, gpu=gpu),
+        resources=Resources(cpu=cpu, gpu=gpu, device=device),
     )
     spec.space()  # validates the module and every override now, not inside a trial
     return spec

@@ -38,7 +38,10 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
 
     seed = config_seed(spec.search.seed, active)
     seed_everything(seed)
-    device = pick_device(spec.resources.gpu)
+    # one model, one process: the whole GPU when there is one, unless the file says "cpu"
+    device = pick_device(0.0 if spec.resources.device == "cpu" else 1.0)
+    if spec.resources.device == "cuda" and device.type != "cuda":
+        print('device = "cuda", but torch sees no GPU here: training on the CPU', file=out)
 
     def joined(i):
         a, b = data.part("train")[i], data.part("valid")[i]

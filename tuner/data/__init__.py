@@ -15,6 +15,7 @@ SOURCES: dict[str, str] = {
     "digits": "tuner.data.digits:load",
     "file": "tuner.data.files:load",
     "sunspots": "tuner.data.forecast:load_sunspots",
+    "synthetic": "tuner.data.synthetic:load",
 }
 
 

@@ -57,12 +57,44 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
                          loss_function(data.task))
 
 
+# (key, train tensors, valid tensors) of the data this worker process last put on a device
+_ON_DEVICE: tuple = ()
+
+
+def _data_key(data: Splits, device) -> tuple:
+    """What identifies one experiment's data in a worker: Ray hands every trial a fresh copy of
+    the object, so identity can't, but names, shapes and a strided sample of values can."""
+    x = data.x_train.reshape(-1)
+    sample = x[:: max(1, len(x) // 4096)].tobytes()
+    return (data.name, data.task, str(device), data.x_train.shape, data.x_valid.shape,
+            hash(sample), hash(data.y_train[:: max(1, len(data.y_train) // 4096)].tobytes()))
+
+
+def device_tensors(data: Splits, device) -> tuple[tuple, tuple]:
+    """(x, y, lengths) of train and of valid as tensors on `device`, copied there once per
+    worker process: with one worker per slot serving trial after trial, every later trial of
+    the experiment finds its data already on the GPU."""
+    import torch
+
+    global _ON_DEVICE
+    key = _data_key(data, device)
+    if _ON_DEVICE and _ON_DEVICE[0] == key:
+        return _ON_DEVICE[1], _ON_DEVICE[2]
+    _ON_DEVICE = ()  # let the previous experiment's tensors go before copying these
+
+    def as_t(a):
+        return None if a is None else torch.as_tensor(a).to(device)
+
+    train = tuple(as_t(a) for a in data.part("train"))
+    valid = tuple(as_t(a) for a in data.part("valid"))
+    _ON_DEVICE = (key, train, valid)
+    return train, valid
+
+
 class Trial:
     """The state of one trial's training; `run` drives it, `Trial.epoch` is one step."""
 
     def __init__(self, config: dict, data: Splits, setup: TrialSetup):
-        import torch
-
         from tuner.training.loop import config_seed, pick_device, seed_everything
 
         self.config = config
@@ -72,12 +104,12 @@ class Trial:
         seed_everything(self.seed)
         self.device = pick_device(setup.gpu)
 
-        def as_t(a):
-            return None if a is None else torch.as_tensor(a).to(self.device)
+        if self.device.type == "cuda":
+            import torch
 
-        self.valid = tuple(as_t(a) for a in data.part("valid"))
-        parts = build_training(setup.factory, config, data,
-                               tuple(as_t(a) for a in data.part("train")),
+            torch.cuda.reset_peak_memory_stats(self.device)  # per trial, in a reused worker
+        train, self.valid = device_tensors(data, self.device)
+        parts = build_training(setup.factory, config, data, train,
                                epochs=setup.max_epochs, seed=self.seed, device=self.device)
         self.batches, self.model, self.optimizer = parts.batches, parts.model, parts.optimizer
         self.schedule, self.loss_fn = parts.schedule, parts.loss_fn
@@ -98,8 +130,14 @@ class Trial:
         if not math.isfinite(metrics["val_loss"]):
             return self.diverged(metrics["val_loss"], lr, time.perf_counter() - start)
         self.schedule.step(metrics["val_loss"])
-        return {"train_loss": train_loss, **metrics, "lr": lr, "epoch": self.epoch,
-                "epoch_time_s": time.perf_counter() - start, "diverged": 0}
+        out = {"train_loss": train_loss, **metrics, "lr": lr, "epoch": self.epoch,
+               "epoch_time_s": time.perf_counter() - start, "diverged": 0}
+        if self.device.type == "cuda":
+            import torch
+
+            # what this trial's process holds on the GPU (its data included), CUDA context aside
+            out["gpu_memory_mb"] = torch.cuda.max_memory_reserved(self.device) / 2**20
+        return out
 
     def diverged(self, loss: float, lr: float, seconds: float) -> dict:
         from tuner.training.tasks import diverged_metrics
