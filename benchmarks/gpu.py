@@ -16,16 +16,14 @@ Without a GPU it runs on the CPU (device = "auto" falls back) and says so.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import run, trial_results
 
 EXPERIMENT = """name = "gpu_{k}"
 description = "cnn on synthetic 1x28x28 images, {k} trial(s) per GPU"
@@ -68,17 +66,12 @@ def run_setting(k: int, args, tmp: Path) -> dict:
                                      epochs=args.epochs, cpu=args.cpu, gpu=round(1 / k, 6)))
     cmd = [sys.executable, "-m", "tuner", "run", str(exp), "--storage", str(tmp / "results"),
            "--max-concurrent", str(k)]
-    p = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, check=False)
-    if p.returncode:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-3000:]}")
+    run(cmd)
     folder = tmp / "results" / f"gpu_{k}"
     timing = json.loads((folder / "timing.json").read_text())
     search = timing["finished_at"] - timing["search_started_at"]
     epochs, memory, compute = 0, [], 0.0
-    for progress in folder.glob("trial_*/progress.csv"):
-        with open(progress, newline="") as f:
-            rows = list(csv.DictReader(f))
+    for rows in trial_results(folder):
         epochs += len(rows)
         compute += sum(float(r["epoch_time_s"]) for r in rows)
         memory += [float(r["gpu_memory_mb"]) for r in rows if r.get("gpu_memory_mb")]

@@ -17,18 +17,17 @@ budget on a good day.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import run, trial_results
+
 PY = sys.executable
 # experiment -> default budget in seconds
 TASKS = {"digits_cnn": 60, "vowels_gru": 90}
@@ -44,19 +43,12 @@ def search(experiment: str, metric: str, searcher: str, scheduler: str, seed: in
     cmd = [PY, "-m", "tuner", "run", f"experiments/{experiment}.toml", "--searcher", searcher,
            "--scheduler", scheduler, "--seed", str(seed), "--samples", "1000", "--metric", metric,
            "--time-budget", str(budget), "--storage", str(storage), "--name", name]
-    p = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, check=False)
-    if p.returncode:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-3000:]}")
+    run(cmd)
     exp = storage / name
     start = json.loads((exp / "timing.json").read_text())["search_started_at"]
-    points = []
-    for progress in exp.glob("trial_*/progress.csv"):
-        with open(progress, newline="") as f:
-            for row in csv.DictReader(f):
-                if row.get(metric) not in (None, ""):
-                    points.append((float(row["timestamp"]) - start, float(row[metric])))
-    return sorted(points)
+    return sorted((float(row["timestamp"]) - start, float(row[metric]))
+                  for rows in trial_results(exp) for row in rows
+                  if row.get(metric) not in (None, ""))
 
 
 def best_by(points: list[tuple[float, float]], t: float, mode: str) -> float:

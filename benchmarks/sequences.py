@@ -15,13 +15,12 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import run
+
 TUNER = [sys.executable, "-m", "tuner"]
 # experiment -> (metric in final/metrics.json, comparison, target)
 TARGETS = {
@@ -30,15 +29,6 @@ TARGETS = {
     "gestures_attention": ("test_accuracy", ">=", 0.80),
     "sunspots_forecast": ("test_mase", "<=", 0.70),
 }
-
-
-def run(cmd: list[str], env: dict) -> tuple[float, str]:
-    start = time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, check=False)
-    if p.returncode:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-3000:]}")
-    return time.perf_counter() - start, p.stdout
 
 
 def main() -> None:

@@ -20,26 +20,22 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import run
+
+from tuner.results import load_records
+
 PY = sys.executable
 
 
 def launch(cmd: list[str], env: dict) -> tuple[float, float, str]:
     """(time.time() at launch, wall seconds, stdout) of a command that must succeed."""
     at = time.time()
-    start = time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, check=False)
-    wall = time.perf_counter() - start
-    if p.returncode:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-3000:]}")
-    return at, wall, p.stdout
+    return (at, *run(cmd, env))
 
 
 def tuner_search(samples: int, epochs: int, storage: Path, env: dict) -> dict:
@@ -48,9 +44,8 @@ def tuner_search(samples: int, epochs: int, storage: Path, env: dict) -> dict:
                           "--overwrite"], env)
     exp = storage / "digits_cnn"
     timing = json.loads((exp / "timing.json").read_text())
-    trials = json.loads((exp / "trials.json").read_text())
-    trials = trials["trials"] if isinstance(trials, dict) else trials
-    compute = sum(t["compute_s"] for t in trials)
+    trials = load_records(exp)
+    compute = sum(t.compute_s for t in trials)
     search = timing["finished_at"] - timing["search_started_at"]
     return {
         "wall_s": wall,
@@ -60,9 +55,9 @@ def tuner_search(samples: int, epochs: int, storage: Path, env: dict) -> dict:
         "ratio": search / (compute / timing["slots"]),
         "first_result_s": timing["first_result_at"] - at,
         "ray_start_s": timing["ray_ready_at"] - timing["started_at"],
-        "best_accuracy": max(t["best"].get("accuracy", 0.0) for t in trials),
+        "best_accuracy": max(t.best.get("accuracy", 0.0) for t in trials),
         "trials": len(trials),
-        "epochs": sum(t["epochs"] for t in trials),
+        "epochs": sum(t.epochs for t in trials),
     }
 
 

@@ -200,12 +200,13 @@ def run(
     import ray
 
     timing["ray_ready_at"] = time.time()
-    gpu = gpu_share(spec, ray.cluster_resources(), out)
+    cluster = ray.cluster_resources()
+    gpu = gpu_share(spec, cluster, out)
 
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_spec(spec, exp_dir)
 
-    slots = s.max_concurrent or _slots(ray.cluster_resources(), spec.resources.cpu, gpu)
+    slots = s.max_concurrent or _slots(cluster, spec.resources.cpu, gpu)
     trainable = _trainable(spec, space, data, gpu)
     callback = TunerCallback(
         exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out),

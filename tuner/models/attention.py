@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tuner.models.conv1d import ConvBlock
+from tuner.models.conv1d import ConvBlock, run_blocks
 from tuner.models.layers import (
     choose,
     downsample,
@@ -25,7 +25,6 @@ from tuner.models.layers import (
     sequence_shape,
     step_mask,
     true_lengths,
-    zero_padding,
 )
 
 POOLING = ("mean", "max")
@@ -52,10 +51,8 @@ class AttentionNet(nn.Module):
         x, lengths = downsample(x, lengths, self.factor)
         lengths = true_lengths(x, lengths)
         mask = step_mask(lengths, x.shape[1])
-        if self.convs and not full:
-            x = zero_padding(x, mask)  # a kernel at a sequence's end must see zeros, not padding
-        for conv in self.convs:  # each keeps every step and zeroes the padding again
-            x = conv(x, None if full else mask)
+        if self.convs:  # each keeps every step, so the mask still holds after them
+            x = run_blocks(self.convs, x, None if full else mask)
         h = self.proj(run_recurrent(self.gru, x, None if full else lengths))
         a, _ = self.attn(h, h, h, key_padding_mask=None if full else ~mask, need_weights=False)
         h = self.norm(h + self.drop(a))

@@ -62,6 +62,15 @@ class ConvBlock(nn.Module):
         return h if mask is None else zero_padding(h, mask)
 
 
+def run_blocks(blocks, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """(B, T, C) through conv blocks; padded steps (mask False) are zero before the first block,
+    so a kernel at a sequence's end sees zeros as in a trimmed sequence, and after each."""
+    h = x if mask is None else zero_padding(x, mask)
+    for block in blocks:
+        h = block(h, mask)
+    return h
+
+
 class Conv1dNet(nn.Module):
     def __init__(self, blocks: list[ConvBlock], head: nn.Sequential, pooling: str):
         super().__init__()
@@ -70,10 +79,7 @@ class Conv1dNet(nn.Module):
     def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Per-step features before pooling, (B, T, filters of the last block)."""
         mask = None if lengths is None else step_mask(true_lengths(x, lengths), x.shape[1])
-        h = x if mask is None else zero_padding(x, mask)
-        for block in self.blocks:
-            h = block(h, mask)
-        return h
+        return run_blocks(self.blocks, x, mask)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         mask = step_mask(true_lengths(x, lengths), x.shape[1])
