@@ -226,7 +226,9 @@ def run(
             # trial builds its model, optimizer and batch order afresh and seeds every random
             # source from the experiment seed and its config; only imports and the read-only
             # data carry over (the same seed gives the same trials: tested).
-            reuse_actors=True,
+            # Hyperband (and BOHB) pause trials and resume them later; resuming a paused trial
+            # in a reused worker hung a test run, so those schedulers start a worker per trial.
+            reuse_actors=s.scheduler in ("asha", "median", "fifo") and s.searcher != "bohb",
             time_budget_s=s.time_budget or None,
             trial_name_creator=TrialNamer(exp_dir),
             trial_dirname_creator=TrialNamer(exp_dir),
