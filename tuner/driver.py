@@ -44,12 +44,15 @@ class TrialNamer:
         return names[trial.trial_id]
 
 
-def init_ray(address: str | None, *, quiet: bool = True) -> None:
-    """Join a cluster at `address`, or start a local Ray bound to 127.0.0.1 only."""
+def init_ray(address: str | None, *, quiet: bool = True) -> bool:
+    """Join a cluster at `address`, or start a local Ray bound to 127.0.0.1 only.
+
+    True when this call started a local Ray, which `stop_ray` then stops.
+    """
     import ray
 
     if ray.is_initialized():
-        return
+        return False
     level = logging.ERROR if quiet else logging.INFO
     if address:
         ray.init(address=address, logging_level=level, log_to_driver=not quiet)
@@ -61,6 +64,25 @@ def init_ray(address: str | None, *, quiet: bool = True) -> None:
             log_to_driver=not quiet,
             configure_logging=True,
         )
+    return not address
+
+
+def stop_ray(started: bool) -> None:
+    """Stop the local Ray that `init_ray` started (not a cluster that was joined)."""
+    if not started:
+        return
+    import ray
+
+    try:
+        from ray._private import ray_constants, worker
+
+        # The autoscaler's monitor outlives SIGTERM by the full second Ray then waits for it;
+        # on one machine it has nothing to save, so it goes first, without the wait.
+        worker._global_node._kill_process_type(
+            ray_constants.PROCESS_TYPE_MONITOR, allow_graceful=False, check_alive=False)
+    except Exception:  # another Ray version's internals: the plain shutdown still works
+        pass
+    ray.shutdown()
 
 
 def _quiet_ray() -> None:
@@ -163,12 +185,7 @@ def run(
     out.flush()
 
     _quiet_ray()
-    from ray import tune
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
-
     from tuner.search import build_scheduler, build_searcher
-    from tuner.tracking.callback import TunerCallback
-    from tuner.tracking.progress import LiveSummary
 
     searcher, param_space = build_searcher(
         s.searcher,
@@ -194,11 +211,26 @@ def run(
         if not torch.cuda.is_available():
             raise UserError(f'{spec.path}: [resources] device = "cuda", but torch sees no GPU on '
                             f'this machine; use device = "auto" to fall back to the CPU')
-    started = time.monotonic()
     timing = {"started_at": time.time()}
-    init_ray(address)
-    import ray
+    started_ray = init_ray(address)
+    try:
+        return _search(spec, space, data, exp_dir, (searcher, param_space, scheduler), timing,
+                       out)
+    finally:
+        stop_ray(started_ray)
 
+
+def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
+    """Tuner.fit on a started Ray; the searcher and scheduler come built (and validated)."""
+    import ray
+    from ray import tune
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    from tuner.tracking.callback import TunerCallback
+    from tuner.tracking.progress import LiveSummary
+
+    searcher, param_space, scheduler = search
+    s = spec.search
     timing["ray_ready_at"] = time.time()
     cluster = ray.cluster_resources()
     gpu = gpu_share(spec, cluster, out)
@@ -252,7 +284,7 @@ def run(
     tuner.fit()
     timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
     write_timing(exp_dir, timing)
-    return report(exp_dir, spec, time.monotonic() - started, out)
+    return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out)
 
 
 def write_timing(exp_dir: Path, timing: dict) -> None:
@@ -329,17 +361,21 @@ def resume(
     from ray import tune
 
     started = time.monotonic()
-    init_ray(address)
-    import ray
+    started_ray = init_ray(address)
+    try:
+        import ray
 
-    tuner = tune.Tuner.restore(
-        str(exp_dir),
-        trainable=_trainable(spec, space, data, gpu_share(spec, ray.cluster_resources(), out)),
-        resume_unfinished=True,
-        resume_errored=False,
-    )
-    tuner.fit()
-    return report(exp_dir, spec, time.monotonic() - started, out)
+        gpu = gpu_share(spec, ray.cluster_resources(), out)
+        tuner = tune.Tuner.restore(
+            str(exp_dir),
+            trainable=_trainable(spec, space, data, gpu),
+            resume_unfinished=True,
+            resume_errored=False,
+        )
+        tuner.fit()
+        return report(exp_dir, spec, time.monotonic() - started, out)
+    finally:
+        stop_ray(started_ray)
 
 
 def _slots(resources: dict, cpu: float, gpu: float) -> int:

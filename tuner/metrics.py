@@ -1,5 +1,7 @@
 """Metric names, their better direction, and which task reports which (no torch import)."""
 
+import math
+
 MODES = {
     "val_loss": "min",
     "train_loss": "min",
@@ -22,3 +24,9 @@ TASK_METRICS = {
 
 def higher_is_better(metric: str) -> bool:
     return MODES.get(metric) == "max"
+
+
+def is_better(metric: str, new: float, old: float | None) -> bool:
+    if old is None or not math.isfinite(old):
+        return math.isfinite(new)
+    return new > old if higher_is_better(metric) else new < old

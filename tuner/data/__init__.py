@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 
 from tuner.data.splits import Splits, stratified_split
-from tuner.data.streamer import DataStreamer
 from tuner.errors import UserError, did_you_mean
 
 # name -> "module:function"; imported on use so `tuner --help` stays fast
@@ -39,3 +38,12 @@ def load_data(source: str, *, split, seed: int, where: str = "[data]", **options
 
 
 __all__ = ["SOURCES", "DataStreamer", "Splits", "load_data", "stratified_split"]
+
+
+def __getattr__(name: str):
+    # the streamer needs torch; the driver only loads and splits data, so import it on use
+    if name == "DataStreamer":
+        from tuner.data.streamer import DataStreamer
+
+        return DataStreamer
+    raise AttributeError(f"module 'tuner.data' has no attribute {name!r}")

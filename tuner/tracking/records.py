@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from tuner.training.loop import is_better
+from tuner.metrics import is_better
 
 # metrics whose best value (and its epoch) each record keeps
 TRACKED = ("val_loss", "accuracy", "f1", "train_loss", "mae", "rmse", "mase")

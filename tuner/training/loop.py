@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from tuner.data.streamer import DataStreamer
-from tuner.metrics import higher_is_better
 
 
 def seed_everything(seed: int) -> None:
@@ -157,7 +156,3 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
     }
 
 
-def is_better(metric: str, new: float, old: float | None) -> bool:
-    if old is None or not math.isfinite(old):
-        return math.isfinite(new)
-    return new > old if higher_is_better(metric) else new < old
