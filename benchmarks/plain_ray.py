@@ -20,6 +20,9 @@ import os
 import tempfile
 import time
 
+# a local Ray on 127.0.0.1 only (Ray 2.60 on Linux otherwise listens on every interface)
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 
 def load_digits_splits(seed: int = 0):
     import numpy as np

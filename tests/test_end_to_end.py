@@ -242,9 +242,9 @@ def test_time_budget_ends_the_search(ray_session, tmp_path, tuner_cli):
     import json
 
     code, out, err = tuner_cli("run", EXPERIMENTS / "digits_mlp.toml", "--samples", "500",
-                               "--epochs", "2", "--time-budget", "4", "--storage", tmp_path)
+                               "--epochs", "2", "--time-budget", "8", "--storage", tmp_path)
     assert code == 0, err + out
-    assert "500 trials × ≤2 epochs within 4 s" in out
+    assert "500 trials × ≤2 epochs within 8 s" in out
     records = load_records(tmp_path / "digits_mlp")
     assert 1 <= len(records) < 500
     t = json.loads((tmp_path / "digits_mlp" / "timing.json").read_text())

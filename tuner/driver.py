@@ -85,7 +85,20 @@ def stop_ray(started: bool) -> None:
     ray.shutdown()
 
 
-def _quiet_ray() -> None:
+def loopback_only() -> None:
+    """Make the local Ray this process starts listen on 127.0.0.1 only.
+
+    On Linux, Ray 2.60 swaps 127.0.0.1 given as the node address for the machine's outward
+    address and its servers listen on every interface. With multi-node mode off (the setting
+    macOS and Windows get by default), a local Ray keeps to loopback. Must run before `ray`
+    is imported; never for a driver joining a cluster, whose nodes must reach it.
+    """
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def _quiet_ray(address: str | None = None) -> None:
+    if address is None:
+        loopback_only()
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # we add CSV/JSON; TB is ours
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "100")
@@ -184,7 +197,7 @@ def run(
         print(f"  note   {note}", file=out)
     out.flush()
 
-    _quiet_ray()
+    _quiet_ray(address)
     from tuner.search import build_scheduler, build_searcher
 
     searcher, param_space = build_searcher(
@@ -281,10 +294,12 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     )
     out.flush()
     timing["search_started_at"] = time.time()
-    tuner.fit()
+    with CtrlC() as ctrl_c:
+        tuner.fit()
     timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
     write_timing(exp_dir, timing)
-    return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out)
+    return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
+                  interrupted=ctrl_c.pressed)
 
 
 def write_timing(exp_dir: Path, timing: dict) -> None:
@@ -347,17 +362,19 @@ def resume(
             f"{exp_dir}: Ray Tune saved no state there, so there is nothing to "
             f"resume; start it again with `tuner run ... --overwrite`"
         )
-    records = load_records(exp_dir)
-    done = [r for r in records if r.status != "running"]
     space = spec.space()
     data = load_spec_data(spec)
+    for name in drop_unsaved_trials(exp_dir):
+        print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
+              f"as a new trial", file=out)
+    done = [r for r in load_records(exp_dir) if r.status != "running"]
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
         f"from {exp_dir}",
         file=out,
     )
     out.flush()
-    _quiet_ray()
+    _quiet_ray(address)
     from ray import tune
 
     started = time.monotonic()
@@ -372,10 +389,73 @@ def resume(
             resume_unfinished=True,
             resume_errored=False,
         )
-        tuner.fit()
-        return report(exp_dir, spec, time.monotonic() - started, out)
+        with CtrlC() as ctrl_c:
+            tuner.fit()
+        return report(exp_dir, spec, time.monotonic() - started, out, interrupted=ctrl_c.pressed)
     finally:
         stop_ray(started_ray)
+
+
+class CtrlC:
+    """Whether Ctrl-C (SIGINT) ended `Tuner.fit` early.
+
+    Ray Tune catches the first Ctrl-C itself: it stops the trials, saves the experiment and
+    returns as if the search were done, putting back the handler it found. So the handler in
+    place after `fit` tells: Tune's own means no Ctrl-C came, the one from before means it did.
+    """
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.pressed = False
+        self.watching = (threading.current_thread() is threading.main_thread()
+                         and os.environ.get("TUNE_DISABLE_SIGINT_HANDLER", "0") == "0")
+        self.before = signal.getsignal(signal.SIGINT) if self.watching else None
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.watching:
+            self.pressed = signal.getsignal(signal.SIGINT) is self.before
+            signal.signal(signal.SIGINT, self.before)
+        return False
+
+
+def tune_trial_dirs(exp_dir: Path) -> set[str] | None:
+    """Folder names of the trials in Ray Tune's latest saved experiment state, or None when
+    it can't be read (then nothing is cleaned)."""
+    import json
+
+    states = sorted(exp_dir.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    if not states:
+        return None
+    try:
+        trials = json.loads(states[-1].read_text())["trial_data"]
+        return {json.loads(t[0])["relative_logdir"] for t in trials}
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def drop_unsaved_trials(exp_dir: Path) -> list[str]:
+    """Remove the folders and records of trials that started after Ray Tune's last saved state.
+
+    A driver killed mid-search leaves them behind; Tune does not know them and starts their
+    work again as new trials, so keeping them would show each twice in TensorBoard and in
+    the records. Returns the names removed.
+    """
+    from tuner.results import save_records
+
+    known = tune_trial_dirs(exp_dir)
+    if known is None:
+        return []
+    orphans = sorted(p.name for p in exp_dir.glob("trial_*") if p.is_dir() and p.name not in known)
+    for name in orphans:
+        shutil.rmtree(exp_dir / name, ignore_errors=True)
+    if orphans:
+        save_records(exp_dir, [r for r in load_records(exp_dir) if r.trial not in orphans])
+    return orphans
 
 
 def _slots(resources: dict, cpu: float, gpu: float) -> int:
@@ -385,8 +465,10 @@ def _slots(resources: dict, cpu: float, gpu: float) -> int:
     return max(n, 1)
 
 
-def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out) -> int:
-    """Print the end-of-run summary; 0 when some trial produced a result, else 1."""
+def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
+           interrupted: bool = False) -> int:
+    """Print the end-of-run summary; 0 when some trial produced a result, 1 when none did,
+    130 when Ctrl-C stopped the search (state saved for `tuner resume`)."""
     from tuner.results import best_record
     from tuner.tracking.progress import counts, short_config
 
@@ -394,14 +476,26 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out) -> int:
     s = spec.search
     c = counts(records)
     best = best_record(records, s.metric, s.mode)
+    unfinished = sum(r.status == "running" for r in records)
     print(
-        f"\ndone in {wall_s:.0f} s: {len(records)} trials · {c['completed']} completed · "
+        f"\n{'interrupted after' if interrupted else 'done in'} {wall_s:.0f} s: "
+        f"{len(records)} trials · {c['completed']} completed · "
         f"{c['stopped early']} stopped early · {c['diverged']} diverged · "
-        f"{c['errored']} errored",
+        f"{c['errored']} errored{f' · {unfinished} unfinished' if unfinished else ''}",
         file=out,
     )
-    for r in [r for r in records if r.status == "errored"][:5]:
-        print(f"  {r.trial} errored: {r.reason}", file=out)
+    failed = [r for r in records if r.status in ("errored", "diverged")]
+    for r in failed[:8]:
+        print(f"  {r.trial} {r.status}: {r.reason}", file=out)
+    if len(failed) > 8:
+        print(f"  ... and {len(failed) - 8} more: tuner status {spec.name}", file=out)
+    if interrupted:
+        again = (spec.name if exp_dir.parent.resolve() == storage_root(None).resolve()
+                 else str(exp_dir))
+        print(f"stopped by Ctrl-C; Ray Tune saved the experiment: finished trials are kept, "
+              f"unfinished ones continue from their last checkpoint with\n"
+              f"       tuner resume {again}", file=out)
+        return 130
     if best is None:
         print(
             f"no trial produced a result: every trial diverged or errored; see the reasons "

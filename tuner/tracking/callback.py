@@ -102,8 +102,12 @@ class TunerCallback(tune.Callback):
         self.summary.status(self.line())
 
     def on_experiment_end(self, trials, **info):
+        # Trials Tune ended are finished; any other (running, paused or pending when Ctrl-C
+        # stopped the run) stays "running" for `tuner resume` to continue.
+        ended = {t.trial_id for t in trials if t.status in ("TERMINATED", "ERROR")}
         for r in self.records.values():
-            r.finish(self.max_epochs)
+            if r.trial_id in ended:
+                r.finish(self.max_epochs)
         self._save()
         self.summary.close()
 

@@ -103,8 +103,11 @@ class TrialBoard:
     def __init__(self, logdir: Path, first_step: int):
         from torch.utils.tensorboard import SummaryWriter
 
-        # purge_step drops curve points a crashed run wrote after its last checkpoint
-        self.writer = SummaryWriter(str(logdir), purge_step=first_step if first_step > 1 else None)
+        # A trial continued by `tuner resume` writes its run again from `first_step` (the
+        # epoch after its last checkpoint, or 1 when it had none): purge_step makes readers
+        # drop what the interrupted run wrote from there on, so no epoch appears twice.
+        resumed = any(Path(logdir).glob("events.out.tfevents.*"))
+        self.writer = SummaryWriter(str(logdir), purge_step=first_step if resumed else None)
 
     def curves(self, result: dict, step: int) -> None:
         for key, tag in CURVES.items():

@@ -1,0 +1,137 @@
+"""A tuning job survives its driver: SIGKILL or Ctrl-C halfway, then `tuner resume` finishes it.
+
+Each test runs `tuner run` as a real process with its own local Ray, as a user would.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tuner.results import load_records
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = 12
+
+EXPERIMENT = """
+name = "{name}"
+[data]
+source = "digits"
+[model]
+factory = "cnn"
+[space]
+module = "cnn"
+[search]
+samples = {samples}
+max_epochs = 4
+grace_period = 1
+reduction_factor = 2
+seed = 3
+[resources]
+cpu = 1
+"""
+
+
+def _tuner(*args) -> list[str]:
+    return [sys.executable, "-m", "tuner", *map(str, args)]
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _finished(exp: Path) -> int:
+    try:
+        return sum(r.status != "running" for r in load_records(exp))
+    except (OSError, ValueError):  # being replaced right now
+        return 0
+
+
+def _start_and_wait(cmd, exp: Path, at_least: int, timeout: float = 240) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while _finished(exp) < at_least:
+        if proc.poll() is not None:
+            pytest.fail(f"tuner run ended early ({proc.returncode}):\n{proc.stdout.read()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"fewer than {at_least} trials finished in {timeout} s")
+        time.sleep(0.2)
+    return proc
+
+
+def _kill_orphans(before: set[int]) -> None:
+    """Ray processes of a SIGKILLed driver that outlive it (its agents, for a minute)."""
+    time.sleep(1)
+    for p in psutil.process_iter(["pid", "ppid", "name"]):
+        if p.info["pid"] not in before and p.info["ppid"] == 1 and (
+                (p.info["name"] or "").startswith("ray::")):
+            p.kill()
+
+
+def _check_complete(exp: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    records = load_records(exp)
+    names = [f"trial_{i:03d}" for i in range(1, SAMPLES + 1)]
+    assert [r.trial for r in records] == names  # the number asked for, no gap, no duplicate
+    assert all(r.status in ("completed", "stopped early") for r in records)
+    assert sorted(p.name for p in exp.glob("trial_*")) == names  # one TensorBoard run each
+    for r in records:
+        acc = EventAccumulator(str(exp / r.trial)).Reload()
+        steps = [e.step for e in acc.Scalars("loss/val")]
+        assert steps == list(range(1, r.epochs + 1)), r.trial  # no epoch written twice
+
+
+def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
+    (tmp_path / "killed.toml").write_text(EXPERIMENT.format(name="killed", samples=SAMPLES))
+    exp = tmp_path / "results" / "killed"
+    before = set(psutil.pids())
+    proc = _start_and_wait(_tuner("run", tmp_path / "killed.toml", "--storage",
+                                  tmp_path / "results"), exp, SAMPLES // 2 - 1)
+    finished = {r.trial: r for r in load_records(exp) if r.status != "running"}
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    _kill_orphans(before)
+
+    done = subprocess.run(_tuner("resume", "killed", "--storage", tmp_path / "results"),
+                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "done in" in done.stdout and f"{SAMPLES} trials" in done.stdout
+    _check_complete(exp)
+    after = {r.trial: r for r in load_records(exp)}
+    for name, r in finished.items():  # what had finished before the kill is kept as it was
+        assert after[name].epochs == r.epochs and after[name].best == r.best
+
+    best = subprocess.run(_tuner("best", "killed", "--storage", tmp_path / "results"),
+                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    assert best.returncode == 0
+    top = max(after.values(), key=lambda r: (r.best["accuracy"], -r.best_epoch["accuracy"]))
+    assert f"{top.best['accuracy']:.4f}" in best.stdout
+
+
+def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):
+    (tmp_path / "stopped.toml").write_text(EXPERIMENT.format(name="stopped", samples=SAMPLES))
+    exp = tmp_path / "results" / "stopped"
+    proc = _start_and_wait(_tuner("run", tmp_path / "stopped.toml", "--storage",
+                                  tmp_path / "results"), exp, 3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "interrupted after" in out and "stopped by Ctrl-C" in out
+    assert f"tuner resume {exp}" in out
+    assert "Traceback" not in out
+    state = json.loads((exp / "trials.json").read_text())
+    assert 3 <= sum(r["status"] != "running" for r in state) < SAMPLES
+
+    done = subprocess.run(_tuner("resume", exp), cwd=ROOT, env=_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _check_complete(exp)
