@@ -105,6 +105,9 @@ def _quiet_ray(address: str | None = None) -> None:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     for name in ("ray", "ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # A failing trial is tuner's to report (status, reason, and the traceback in the trial's
+    # error.txt); Tune would also print each traceback in the middle of the live summary.
+    logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module="ray")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -489,6 +492,10 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
         print(f"  {r.trial} {r.status}: {r.reason}", file=out)
     if len(failed) > 8:
         print(f"  ... and {len(failed) - 8} more: tuner status {spec.name}", file=out)
+    errored = [r for r in failed if r.status == "errored"]
+    if errored:
+        print(f"  full tracebacks: error.txt in each errored trial's folder, e.g. "
+              f"{exp_dir / errored[0].trial / 'error.txt'}", file=out)
     if interrupted:
         again = (spec.name if exp_dir.parent.resolve() == storage_root(None).resolve()
                  else str(exp_dir))
