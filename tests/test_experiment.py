@@ -197,7 +197,7 @@ def test_control_characters_are_not_toml(tmp_path):
         ("[search]\nsearcher = 1\n", "[search] searcher: must be a string, but got 1"),
         ("[resources]\ncpu = 'one'\n", "[resources] cpu: must be a number, but got 'one'"),
         ("[resources]\ngpu = true\n", "[resources] gpu: must be a number, but got True"),
-        ("[resources]\ncpu = inf\n", "[resources] cpu: must be a number, but got inf"),
+        ("[resources]\ncpu = inf\n", "[resources] cpu: must be a finite number, but got inf"),
         (
             "[resources]\ncpu = 0\n",
             "[resources] cpu: must be between 0.01 and 1024, but got 0.0; CPUs per trial, e.g. 1",
@@ -246,7 +246,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[model]\nfactory = 'resnet'\n",
-            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, mlp, rnn, transformer",
+            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, mlp, rnn, transformer, or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
         (
             "[data]\nsource = 'mnist'\n",

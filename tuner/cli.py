@@ -14,6 +14,7 @@ EPILOG = """examples:
   tuner run experiments/digits_cnn.toml              tune the default experiment
   tuner run experiments/digits_cnn.toml --samples 8 --epochs 5 --dry-run
   tuner resume digits_cnn                            continue an interrupted run
+  tuner submit experiments/digits_cnn.toml --address http://HEAD:8265 --follow
   tuner status                                       experiments and their trials
   tuner best digits_cnn -o best.toml                 the best config with its metrics
   tuner train experiments/digits_cnn.toml --config best.toml
@@ -50,6 +51,40 @@ def _seed(text: str) -> int:
     return v
 
 
+def _share(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, but got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, but got {text!r}")
+    return v
+
+
+# what `tuner train` writes into its output folder, which it replaces on the next run
+_FINAL_FILES = ("model.pt", "config.toml", "metrics.json", "events.out.tfevents")
+
+
+def _out_folder(text: str) -> str:
+    """--out of `tuner train`: replaced on every run, so it must be new, empty or its own."""
+    from pathlib import Path
+
+    try:
+        p = Path(text).expanduser()
+        if p.exists() and not p.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a file; give a folder for the model")
+        other = sorted(q.name for q in p.iterdir() if not q.name.startswith(_FINAL_FILES)) \
+            if p.is_dir() else []
+    except (OSError, RuntimeError, ValueError) as e:  # unreadable, ~unknown_user, NUL byte
+        raise argparse.ArgumentTypeError(f"{text!r} is no usable folder ({e})") from None
+    if other:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} holds files tuner did not write (e.g. {other[0]!r}) and would be "
+            f"replaced; give a new or empty folder"
+        )
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tuner.experiment import SCHEDULERS, SEARCHERS
 
@@ -62,29 +97,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version="tuner 0.1.0")
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
 
-    r = sub.add_parser("run", help="tune an experiment file")
-    r.add_argument("experiment", help="experiment file, e.g. experiments/digits_cnn.toml")
-    r.add_argument("--samples", type=_positive, help="number of trials")
-    r.add_argument("--epochs", type=_positive, help="max epochs per trial")
-    r.add_argument("--searcher", choices=SEARCHERS)
-    r.add_argument("--scheduler", choices=SCHEDULERS)
-    r.add_argument("--metric", help="metric to optimize (val_loss, accuracy, f1)")
-    r.add_argument("--mode", choices=("min", "max"))
-    r.add_argument("--seed", type=_seed)
-    r.add_argument("--max-concurrent", type=_positive, help="trials at a time (default: all CPUs)")
-    r.add_argument("--time-budget", type=_positive, metavar="SECONDS",
-                   help="stop the search after this many seconds of wall time")
-    r.add_argument("--name", help="experiment name (default: the file's name)")
+    # what `run` and `submit` share: the experiment and the flags that override it
+    fl = argparse.ArgumentParser(add_help=False)
+    fl.add_argument("experiment", help="experiment file, e.g. experiments/digits_cnn.toml")
+    fl.add_argument("--samples", type=_positive, help="number of trials")
+    fl.add_argument("--epochs", type=_positive, help="max epochs per trial")
+    fl.add_argument("--searcher", choices=SEARCHERS)
+    fl.add_argument("--scheduler", choices=SCHEDULERS)
+    fl.add_argument("--metric", help="metric to optimize (val_loss, accuracy, f1)")
+    fl.add_argument("--mode", choices=("min", "max"))
+    fl.add_argument("--seed", type=_seed)
+    fl.add_argument("--max-concurrent", type=_positive,
+                    help="trials at a time (default: all CPUs)")
+    fl.add_argument("--time-budget", type=_positive, metavar="SECONDS",
+                    help="stop the search after this many seconds of wall time")
+    fl.add_argument("--max-failures", type=_seed, metavar="N",
+                    help="retries of a trial whose worker or node died, from its last checkpoint")
+    fl.add_argument("--cpus-per-trial", type=_share, metavar="N",
+                    help="CPUs each trial asks Ray for (default: [resources] cpu, else 1)")
+    fl.add_argument("--gpus-per-trial", type=_share, metavar="N",
+                    help="GPUs each trial asks for, 0.25 packs four on one (default: [resources] "
+                         "gpu)")
+    fl.add_argument("--name", help="experiment name (default: the file's name)")
+    fl.add_argument(
+        "--overwrite", action="store_true", help="replace an existing experiment folder"
+    )
+
+    r = sub.add_parser("run", parents=[fl], help="tune an experiment file")
     r.add_argument("--storage", help="results root (default: $TUNER_STORAGE or ./results)")
     r.add_argument(
         "--address", help="join a running Ray cluster: auto, HOST:PORT or ray://HOST:PORT"
     )
     r.add_argument(
-        "--overwrite", action="store_true", help="replace an existing experiment folder"
-    )
-    r.add_argument(
         "--dry-run", action="store_true", help="validate and print the plan; start nothing"
     )
+
+    sb = sub.add_parser("submit", parents=[fl], help="run an experiment as a Ray Job on a cluster")
+    sb.add_argument("--address", help="the cluster's Ray Jobs API, e.g. http://HEAD:8265")
+    sb.add_argument("--storage", help="results root as the cluster sees it, e.g. a shared "
+                                      "folder (default: $TUNER_STORAGE or ./results, absolute)")
+    sb.add_argument("--follow", action="store_true",
+                    help="stream the job's output until it ends; exit with its outcome")
 
     rs = sub.add_parser("resume", help="continue an interrupted experiment")
     rs.add_argument("name", help="experiment name or folder")
@@ -102,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="experiments, their trials and the best so far")
     st.add_argument("name", nargs="?")
     st.add_argument("--storage")
+    st.add_argument("--jobs", action="store_true",
+                    help="only the jobs `tuner submit` started, with their state on the cluster")
 
     t = sub.add_parser("train", help="final training with a config; one test-set evaluation")
     t.add_argument("experiment", help="experiment file")
@@ -113,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--seed", type=_seed)
     t.add_argument("--storage")
-    t.add_argument("--out", help="output folder (default: <experiment folder>/final)")
+    t.add_argument("--out", type=_out_folder,
+                   help="output folder, replaced (default: <experiment folder>/final)")
 
     bd = sub.add_parser("board", help="TensorBoard on 127.0.0.1 for one experiment or all")
     bd.add_argument("name", nargs="?")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from tuner.errors import UserError
@@ -25,6 +26,9 @@ def _spec(path: str, args=None):
         max_concurrent=args.max_concurrent,
         time_budget=args.time_budget,
         name=args.name,
+        max_failures=getattr(args, "max_failures", None),
+        cpu=getattr(args, "cpus_per_trial", None),
+        gpu=getattr(args, "gpus_per_trial", None),
     )
 
 
@@ -42,19 +46,76 @@ def cmd_run(args) -> int:
             f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + "
             f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}"
         )
+        r = spec.resources
+        print(f"trials:  {r.cpu:g} CPU{f' + {r.gpu:g} GPU' if r.gpu else ''} each, "
+              f"device {r.device}")
         print(f"output:  {exp_dir}")
         note = batch_size_note(space, len(data.x_train))
         if note:
             print(f"note:    {note}")
         print("dry run: valid; nothing started")
         return 0
-    return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite)
+    with _joining(args.address):
+        return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite)
 
 
 def cmd_resume(args) -> int:
     from tuner.driver import resume
 
-    return resume(args.name, storage=args.storage, address=args.address)
+    with _joining(args.address):
+        return resume(args.name, storage=args.storage, address=args.address)
+
+
+@contextmanager
+def _joining(address: str | None):
+    """A cluster that cannot be joined (none there, a missing or wrong token): one line."""
+    try:
+        yield
+    except Exception as e:
+        if not address or not isinstance(e, ConnectionError) and type(e).__name__ != (
+                "AuthenticationError"):
+            raise
+        from tuner.jobs import cluster_error
+
+        err = cluster_error(address, e)
+        if err is None:
+            raise
+        raise err from None
+
+
+def cmd_submit(args) -> int:
+    from tuner import jobs
+    from tuner.results import storage_root
+
+    spec = _spec(args.experiment, args)
+    jobs.check_address(args.address)
+    storage = storage_root(args.storage)
+    exp_dir = storage / spec.name
+    if (exp_dir / "experiment.json").exists() and not args.overwrite:
+        raise UserError(
+            f"{exp_dir}: an experiment named {spec.name!r} already exists; start another with "
+            f"--name NEW_NAME, or replace it with --overwrite"
+        )
+    client, job_id = jobs.submit(spec, args.address, storage, _forwarded(args))
+    if args.follow:
+        return jobs.follow(client, job_id, storage)
+    where = f" --storage {args.storage}" if args.storage else ""
+    mode = "RAY_AUTH_MODE=token " if jobs.sends_token() else ""  # the Ray CLI sends it only so
+    print(f"follow  {mode}ray job logs {job_id} --address {args.address} --follow")
+    print(f"status  tuner status --jobs{where}")
+    return 0
+
+
+def _forwarded(args) -> list[str]:
+    """The run flags given to `tuner submit`, for the job's `tuner run`."""
+    flags = []
+    for name in ("samples", "epochs", "searcher", "scheduler", "metric", "mode", "seed",
+                 "max_concurrent", "time_budget", "max_failures", "cpus_per_trial",
+                 "gpus_per_trial", "name"):
+        v = getattr(args, name)
+        if v is not None:
+            flags += [f"--{name.replace('_', '-')}", f"{v:g}" if isinstance(v, float) else str(v)]
+    return flags + (["--overwrite"] if args.overwrite else [])
 
 
 def print_space(space, name: str, out=None) -> None:
@@ -127,6 +188,8 @@ def cmd_status(args) -> int:
     from tuner.results import best_record, find_experiment, load_records, storage_root
     from tuner.tracking.progress import counts
 
+    if args.jobs:
+        return print_jobs(storage_root(args.storage), always=True)
     if args.name:
         exps = [find_experiment(args.name, args.storage)]
     else:
@@ -138,7 +201,7 @@ def cmd_status(args) -> int:
         )
         if not exps:
             print(f"no experiments under {root} yet; start one with `tuner run FILE`")
-            return 0
+            return print_jobs(root)
     for exp in exps:
         s = load_saved(exp).search.__dict__
         records = load_records(exp)
@@ -162,6 +225,23 @@ def cmd_status(args) -> int:
                 print(
                     f"  {r.trial}  {r.status:<13} {r.epochs:>4} epochs  {s['metric']} {val}{why}"
                 )
+    return 0 if args.name else print_jobs(root)
+
+
+def print_jobs(root: Path, *, always: bool = False) -> int:
+    """The jobs `tuner submit` recorded under `root`, with their state asked of the cluster."""
+    from tuner.jobs import JOBS_FILE, current_states
+
+    shown = current_states(root)
+    if not shown:
+        if always:
+            print(f"no jobs recorded in {root / JOBS_FILE}; submit one with "
+                  f"`tuner submit FILE --address http://HEAD:8265`")
+        return 0
+    print(f"\njobs submitted from here ({root / JOBS_FILE}):")
+    for job, state in shown:
+        print(f"  {job['job_id']:<28} {job['experiment']:<24} {state:<10} {job['address']}  "
+              f"submitted {job['submitted'].replace('T', ' ')}")
     return 0
 
 

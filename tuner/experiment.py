@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuner.errors import UserError, did_you_mean
+from tuner.errors import UserError, did_you_mean, parse_problem
 from tuner.metrics import MODES
 
 SEARCHERS = ("hyperopt", "optuna", "bohb", "random")
@@ -25,6 +25,7 @@ DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon
                 "time_column", "value_column", "transform", "examples", "size", "classes")
 DEVICES = ("auto", "cuda", "cpu")
 _FLAGS = {"max_epochs": "epochs"}  # CLI flag names that differ from file keys
+_RESOURCE_FLAGS = {"cpu": "cpus-per-trial", "gpu": "gpus-per-trial"}  # [resources] key -> flag
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -90,8 +91,10 @@ class ExperimentSpec:
         )
 
     def with_overrides(self, **values: Any) -> ExperimentSpec:
-        """A copy with command-line values (None = keep) for search keys, re-validated."""
+        """A copy with command-line values (None = keep) for search keys and `cpu` / `gpu`
+        per trial ([resources]), re-validated."""
         search = dict(dataclasses.asdict(self.search))
+        resources = dict(dataclasses.asdict(self.resources))
         top: dict[str, Any] = {}
         for k, v in values.items():
             if v is None:
@@ -105,6 +108,8 @@ class ExperimentSpec:
                 top["name"] = v
             elif k in search:
                 search[k] = v
+            elif k in _RESOURCE_FLAGS:
+                resources[k] = v
             else:  # pragma: no cover - programming error in the CLI
                 raise KeyError(k)
         if values.get("metric") and not values.get("mode"):
@@ -114,6 +119,7 @@ class ExperimentSpec:
             search["grace_period"] = min(search["grace_period"], values["max_epochs"])
         raw = self.to_dict()
         raw["search"] = search
+        raw["resources"] = resources
         raw.update(top)
         return from_dict(raw, path=self.path, where_prefix="command line")
 
@@ -134,6 +140,9 @@ def load(path: str | Path) -> ExperimentSpec:
     """Read and validate an experiment file, e.g. `load("experiments/digits_cnn.toml")`."""
     import tomllib
 
+    if not str(path).strip():
+        raise UserError("experiment file: the path is empty; give a file such as "
+                        "experiments/digits_cnn.toml")
     p = Path(path)
     if not p.exists():
         hint = ""
@@ -155,6 +164,9 @@ def load(path: str | Path) -> ExperimentSpec:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: is not valid TOML ({e}); fix the syntax at that line") from None
+    except (ValueError, RecursionError) as e:  # a 5000-digit number, arrays nested 1000 deep
+        raise UserError(f"{path}: is not valid TOML ({parse_problem(e)}); an experiment file "
+                        f"holds short values, see experiments/ for examples") from None
     return from_dict(raw, path=str(path))
 
 
@@ -175,8 +187,10 @@ def _typed(sec: dict, key: str, default: Any, label: str) -> Any:
     v = sec.get(key, default)
     want = type(default)
     if want is float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise UserError(f"{label}: must be a number, but got {v!r}")
+        if not math.isfinite(v):
+            raise UserError(f"{label}: must be a finite number, but got {v!r}")
         return float(v)
     if want is int:
         if isinstance(v, bool) or not isinstance(v, int):
@@ -205,7 +219,7 @@ def _range(value, lo, hi, where: str, fix: str) -> None:
 def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> ExperimentSpec:
     """Validate a parsed experiment (see `load`)."""
     from tuner.data import SOURCES
-    from tuner.models import FACTORIES
+    from tuner.models import FACTORIES, check_factory, is_user_factory
 
     if not isinstance(raw, dict):
         raise UserError(f"{path}: an experiment must be a TOML table, but got {raw!r}")
@@ -255,12 +269,25 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
 
     m = _section(raw, "model", path, {"factory": 0})
     factory = _typed(m, "factory", "cnn", f"{path}: [model] factory")
-    _choice(factory, sorted(FACTORIES), f"{path}: [model] factory", "model factory")
+    if is_user_factory(factory):  # your own function: imported and checked here, before Ray
+        check_factory(factory, where=f"{path}: [model] factory")
+    elif factory not in FACTORIES:
+        raise UserError(
+            f"{path}: [model] factory: unknown model factory {factory!r}"
+            f"{did_you_mean(factory, sorted(FACTORIES))}; choose one of "
+            f"{', '.join(sorted(FACTORIES))}, or name your own as 'module:function' "
+            f"(e.g. 'mypkg.models:build')"
+        )
 
     s = raw.get("space", {})
     if not isinstance(s, dict):
         raise UserError(f"{path}: [space] must be a table, but got {s!r}")
     s = dict(s)
+    if "module" not in s and is_user_factory(factory):
+        raise UserError(
+            f"{path}: [space] module: required with your own factory {factory!r}; name the "
+            f"module that defines its space(), e.g. module = \"mypkg.spaces\""
+        )
     module = s.pop("module", factory)
     if not isinstance(module, str):
         raise UserError(f"{path}: [space] module: must be a string, but got {module!r}")
@@ -305,15 +332,22 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
     _range(vals["time_budget"], 0, 10**8, key("time_budget"), "seconds; 0 means no limit")
 
     r = _section(raw, "resources", path, {"cpu": 0, "gpu": 0, "device": 0})
-    cpu = _typed(r, "cpu", 1.0, f"{path}: [resources] cpu")
-    gpu = _typed(r, "gpu", 0.0, f"{path}: [resources] gpu")
-    _range(cpu, 0.01, 1024, f"{path}: [resources] cpu", "CPUs per trial, e.g. 1")
-    _range(gpu, 0, 64, f"{path}: [resources] gpu", "GPUs per trial, e.g. 0.25 to share one")
+    if where_prefix is None:
+        rkey = lambda k: f"{path}: [resources] {k}"
+    else:
+        rkey = lambda k: f"{where_prefix}: --{_RESOURCE_FLAGS[k]}"
+    cpu = _typed(r, "cpu", 1.0, rkey("cpu"))
+    gpu = _typed(r, "gpu", 0.0, rkey("gpu"))
+    _range(cpu, 0.01, 1024, rkey("cpu"), "CPUs per trial, e.g. 1")
+    _range(gpu, 0, 64, rkey("gpu"), "GPUs per trial, e.g. 0.25 to share one")
     device = _typed(r, "device", "auto", f"{path}: [resources] device")
     if device == "gpu":  # torch's name for it is what people mean
         raise UserError(f'{path}: [resources] device: unknown device \'gpu\'; for a GPU write '
                         f'device = "cuda" (or "auto": CUDA where there is one)')
     _choice(device, DEVICES, f"{path}: [resources] device", "device")
+    if device == "cpu" and gpu > 0 and where_prefix is not None:  # the flag, on a valid file
+        raise UserError(f"{rkey('gpu')}: {gpu:g} asks for a GPU but {path}: [resources] "
+                        f"device = \"cpu\" rules it out; drop the flag or set device = \"auto\"")
     if device == "cpu" and gpu > 0:
         raise UserError(f"{path}: [resources] gpu = {gpu:g} asks for a GPU but device = \"cpu\" "
                         f"rules it out; remove one of them")
@@ -346,10 +380,15 @@ def save_spec(spec: ExperimentSpec, exp_dir: Path) -> None:
 def load_saved(exp_dir: Path) -> ExperimentSpec:
     """The ExperimentSpec saved by `save_spec`; its path is the original experiment file."""
     f = Path(exp_dir) / SAVED
+    fix = "tuner wrote it: restore it, or run the experiment again with --overwrite"
     try:
         doc = json.loads(f.read_text())
-        return from_dict(doc["experiment"], path=doc["file"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise UserError(
-            f"{f}: unreadable saved experiment ({e}); was the folder edited?"
-        ) from None
+    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        reason = e.strerror if isinstance(e, OSError) else f"not JSON: {parse_problem(e)}"
+        raise UserError(f"{f}: unreadable saved experiment ({reason}); {fix}") from None
+    if not (isinstance(doc, dict) and isinstance(doc.get("file"), str)
+            and isinstance(doc.get("experiment"), dict)):
+        raise UserError(f'{f}: must hold {{"file": PATH, "experiment": {{...}}}}; {fix}')
+    # errors name this file (its keys are the experiment file's), the spec keeps the original
+    raw = {"name": Path(exp_dir).name, **doc["experiment"]}
+    return dataclasses.replace(from_dict(raw, path=str(f)), path=doc["file"])

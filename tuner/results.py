@@ -15,18 +15,37 @@ import math
 import os
 from pathlib import Path
 
-from tuner.errors import UserError, did_you_mean
+from tuner.errors import UserError, did_you_mean, parse_problem
 from tuner.tracking.records import TrialRecord
 
 
 def storage_root(storage: str | None = None) -> Path:
-    """--storage, else $TUNER_STORAGE, else ./results."""
-    return Path(storage or os.environ.get("TUNER_STORAGE") or "results").expanduser().resolve()
+    """--storage, else $TUNER_STORAGE, else ./results: a folder (or one that can be made)."""
+    env = os.environ.get("TUNER_STORAGE")
+    label = "--storage" if storage else "$TUNER_STORAGE" if env else "storage root"
+    raw = storage or env or "results"
+    root = _expand(raw, label).resolve()
+    # the nearest existing part must be a folder, or results could never be written there
+    for part in (root, *root.parents):
+        if part.exists():
+            if not part.is_dir():
+                at = "is a file" if part == root else f"lies under {part}, which is a file"
+                raise UserError(f"{label} {raw}: {at}, not a folder; give a folder path")
+            break
+    return root
+
+
+def _expand(raw: str, label: str) -> Path:
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:  # ~user for a user this machine does not know
+        raise UserError(f"{label} {raw}: cannot expand {raw.split('/')[0]!r}: no such user's "
+                        f"home folder; give the full path") from None
 
 
 def find_experiment(name_or_dir: str, storage: str | None = None) -> Path:
     """The folder of an experiment by name (under the storage root) or by path."""
-    p = Path(name_or_dir).expanduser()
+    p = _expand(name_or_dir, "experiment")
     if p.is_dir() and (p / "experiment.json").exists():
         return p.resolve()
     root = storage_root(storage)
@@ -46,10 +65,62 @@ def find_experiment(name_or_dir: str, storage: str | None = None) -> Path:
 
 
 def load_records(exp: Path) -> list[TrialRecord]:
+    """The trial records of an experiment folder ([] before the first trial)."""
     f = Path(exp) / "trials.json"
     if not f.exists():
         return []
-    return [TrialRecord.from_dict(d) for d in json.loads(f.read_text())]
+    try:
+        docs = json.loads(f.read_text())
+    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        reason = e.strerror if isinstance(e, OSError) else f"not JSON: {parse_problem(e)}"
+        raise UserError(f"{f}: unreadable trial records ({reason}); {_RECORDS_FIX}") from None
+    if not isinstance(docs, list):
+        raise UserError(f"{f}: must hold a list of trial records, but holds "
+                        f"{type(docs).__name__}; {_RECORDS_FIX}")
+    return [_record(f, i, d) for i, d in enumerate(docs, 1)]
+
+
+_RECORDS_FIX = "tuner wrote it: restore it, or run the experiment again with --overwrite"
+_STATUSES = ("running", "completed", "stopped early", "diverged", "errored")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _record(f: Path, i: int, d) -> TrialRecord:
+    """One record of trials.json, checked field by field (a hand-edited file says where)."""
+
+    def bad(key: str, rule: str, got) -> UserError:
+        return UserError(f"{f}: record {i}: {key} must be {rule}, but got {got!r}; "
+                         f"{_RECORDS_FIX}")
+
+    if not isinstance(d, dict):
+        raise bad("each record", "a table", d)
+    for key in ("trial", "trial_id"):
+        if not isinstance(d.get(key), str):
+            raise bad(key, "a string", d.get(key))
+    if not isinstance(d.get("config"), dict):
+        raise bad("config", "a table of hyperparameters", d.get("config"))
+    if d.get("status", "running") not in _STATUSES:
+        raise bad("status", f"one of {', '.join(_STATUSES)}", d.get("status"))
+    if not isinstance(d.get("reason", ""), str):
+        raise bad("reason", "a string", d.get("reason"))
+    epochs = d.get("epochs", 0)
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise bad("epochs", "a non-negative integer", epochs)
+    if not _is_number(d.get("compute_s", 0.0)):
+        raise bad("compute_s", "a number", d.get("compute_s"))
+    for key in ("best", "at_best", "last"):
+        table = d.get(key, {})
+        if not isinstance(table, dict) or not all(map(_is_number, table.values())):
+            raise bad(key, "a table of metric values", table)
+    table = d.get("best_epoch", {})
+    if not isinstance(table, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in table.values()
+    ):
+        raise bad("best_epoch", "a table of epochs (integers from 1)", table)
+    return TrialRecord.from_dict(d)
 
 
 def save_records(exp: Path, records: list[TrialRecord]) -> None:
@@ -180,7 +251,12 @@ def write_best(path: Path, doc: dict) -> None:
         raise UserError(f"{path}: is a directory; give a file name such as best.toml")
     if not path.parent.exists():
         raise UserError(f"{path}: folder {path.parent} does not exist; create it first")
-    path.write_text(text)
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: {path.parent} is a file, not a folder; give another path")
+    try:
+        path.write_text(text)
+    except OSError as e:
+        raise UserError(f"{path}: cannot write it ({e.strerror}); give another path") from None
 
 
 def read_config_file(path: str | Path) -> dict:
@@ -192,13 +268,23 @@ def read_config_file(path: str | Path) -> dict:
         raise UserError(
             f"{path}: no such config file; write one with `tuner best NAME -o best.toml`"
         )
+    kind = "JSON" if p.suffix == ".json" else "TOML"
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
         doc = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(
-            f"{path}: cannot parse it as {'JSON' if p.suffix == '.json' else 'TOML'} ({e})"
-        ) from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read it ({e.strerror})") from None
+    except (ValueError, RecursionError) as e:  # parse errors, UnicodeDecodeError, deep nesting
+        raise UserError(f"{path}: cannot parse it as {kind} ({parse_problem(e)}); fix it or "
+                        f"write it again with `tuner best NAME -o {p.name}`") from None
     if not isinstance(doc, dict):
-        raise UserError(f"{path}: must hold a table of hyperparameters")
+        raise UserError(f"{path}: must hold a table of hyperparameters, but holds "
+                        f"{type(doc).__name__}")
+    if "config" in doc and not isinstance(doc["config"], dict):
+        raise UserError(f"{path}: config must be a table of hyperparameters ([config]), but "
+                        f"got {doc['config']!r}")
+    epoch = doc.get("best_epoch", 1)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 1 <= epoch <= 100_000:
+        raise UserError(f"{path}: best_epoch must be an integer between 1 and 100000, but got "
+                        f"{epoch!r}; fix it, or give the epochs with --epochs N")
     return doc

@@ -150,7 +150,15 @@ def _only(where: str, options: dict, kind: str) -> None:
 
 
 def _existing(where: str, raw: str) -> Path:
-    path = Path(raw).expanduser()
+    if not raw.strip():
+        raise UserError(f"{where} path: is empty; name your data file, e.g. path = "
+                        f"\"data/train.csv\"")
+    try:
+        path = Path(raw).expanduser()
+        path.exists()
+    except (RuntimeError, ValueError, OSError) as e:  # ~unknown_user, a NUL byte, too long
+        raise UserError(f"{where} path: {raw!r} is not a usable file path ({_why(e)}); check "
+                        f"the path") from None
     if not path.exists():
         raise UserError(f"{where} path: {raw}: no such file (relative paths are relative to the "
                         f"current directory, {Path.cwd()}); check the path")

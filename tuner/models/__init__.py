@@ -3,13 +3,18 @@
 A factory only builds modules; it never trains or reads data. Registered lazily so that
 `tuner --help` does not import torch. Models of sequences take `model(x, lengths)` for padded
 variable-length batches and `model(x)` when every sequence is full length.
+
+Your own factory is named as 'module:function' (`[model] factory = "mypkg.models:build"`): a
+function of the same signature in a module Python can import (installed, or on PYTHONPATH, in
+the driver and in every Ray worker). Nothing else in an experiment file names code.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 
-from tuner.errors import UserError, did_you_mean
+from tuner.errors import UserError, did_you_mean, import_user_module, is_module_name
 
 FACTORIES: dict[str, str] = {
     "mlp": "tuner.models.mlp:build",
@@ -43,7 +48,53 @@ class InfeasibleConfig(ValueError):
     """A config that cannot build a model for this data (the trial reports the reason)."""
 
 
+def is_user_factory(name) -> bool:
+    """True for your own factory, named as 'module:function' (e.g. 'mypkg.models:build')."""
+    return isinstance(name, str) and ":" in name
+
+
+def user_factory(name: str, *, where: str = "[model] factory"):
+    """The function a 'module:function' factory names: imported, and checked to take
+    (config, input_shape, n_outputs) like the built-in factories."""
+    modname, _, fn = name.partition(":")
+    form = "build(config, input_shape, n_outputs) -> nn.Module"
+    if not is_module_name(modname) or not fn.isidentifier():
+        raise UserError(
+            f"{where}: {name!r} is not 'module:function'; name your own factory like "
+            f"'mypkg.models:build', a function {form}"
+        )
+    module = import_user_module(modname, where=where)
+    func = getattr(module, fn, None)
+    if func is None:
+        public = [n for n in vars(module) if not n.startswith("_")]
+        raise UserError(
+            f"{where}: module {modname!r} has no {fn!r}{did_you_mean(fn, public)}; define "
+            f"{form.replace('build', fn, 1)} in it"
+        )
+    if not callable(func):
+        raise UserError(
+            f"{where}: {name} is not a function (its type is {type(func).__name__}); name a "
+            f"function {form}"
+        )
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # no signature to read (a builtin): calling it will tell
+        return func
+    try:
+        signature.bind({}, (1,), 2)
+    except TypeError:
+        raise UserError(
+            f"{where}: {name} must take (config, input_shape, n_outputs) like the built-in "
+            f"factories, but its signature is {fn}{signature}"
+        ) from None
+    return func
+
+
 def check_factory(name: str, *, where: str = "[model] factory") -> None:
+    """UserError unless `name` is a built-in factory or an importable 'module:function'."""
+    if is_user_factory(name):
+        user_factory(name, where=where)
+        return
     if name not in FACTORIES:
         raise UserError(
             f"{where}: unknown model factory {name!r}{did_you_mean(name, FACTORIES)}; "
@@ -67,6 +118,8 @@ def check_compatible(
 (time steps × channels); use mlp, rnn, conv1d, attention or transformer
     """
     check_factory(factory, where=where)
+    if is_user_factory(factory):  # your own factory: what it takes is yours to check
+        return
     shape = "×".join(str(n) for n in input_shape)
     if len(input_shape) not in _KINDS:
         raise UserError(
@@ -89,7 +142,15 @@ def check_compatible(
 
 
 def build_model(name: str, config: dict, input_shape: tuple, n_outputs: int):
-    """Build the torch module for one trial's config."""
+    """Build the torch module for one trial's config (a built-in or your own factory)."""
+    if is_user_factory(name):
+        model = user_factory(name)(config, tuple(input_shape), int(n_outputs))
+        from torch import nn
+
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"[model] factory {name} returned {type(model).__name__}, not a "
+                            f"torch.nn.Module")
+        return model
     check_factory(name)
     mod, fn = FACTORIES[name].split(":")
     return getattr(importlib.import_module(mod), fn)(config, tuple(input_shape), int(n_outputs))
@@ -102,4 +163,6 @@ __all__ = [
     "build_model",
     "check_compatible",
     "check_factory",
+    "is_user_factory",
+    "user_factory",
 ]

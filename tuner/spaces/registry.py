@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 
-from tuner.errors import UserError, did_you_mean
+from tuner.errors import (
+    UserError,
+    did_you_mean,
+    exception_origin,
+    import_user_module,
+    is_module_name,
+)
 from tuner.spaces.space import SearchSpace
 
 
@@ -38,30 +43,45 @@ SPACES = _Spaces()
 def load_space(name: str, *, where: str = "[space] module") -> SearchSpace:
     """The SearchSpace of a built-in module (`cnn`) or a user's importable module (`pkg.space`).
 
-    A user module must define `space() -> SearchSpace`; nothing is loaded from experiment text.
+    A user module must define `space() -> SearchSpace`; nothing is loaded from experiment text,
+    only a module that Python can import (installed, or on PYTHONPATH) is run.
     """
     if not isinstance(name, str) or not name:
         raise UserError(f"{where}: must be a module name such as 'cnn', but got {name!r}")
-    if "." in name:
-        modname = name
-    elif name in SPACES:
+    if name in SPACES:
         modname = f"searchspaces.{name}"
+    elif "." in name or ":" in name:
+        if not is_module_name(name):
+            raise UserError(
+                f"{where}: {name!r} is not a module name; give a built-in space "
+                f"({', '.join(SPACES.names())}) or your own module's dotted name, e.g. "
+                f"'mypkg.spaces' (not a file path)"
+            )
+        modname = name
     else:
         raise UserError(
             f"{where}: unknown search space {name!r}{did_you_mean(name, SPACES.names())}; "
             f"built in: {', '.join(SPACES.names())} (or name your own importable module, "
             f"e.g. 'mypkg.myspace')"
         )
-    try:
-        module = importlib.import_module(modname)
-    except ImportError as e:
-        raise UserError(
-            f"{where}: cannot import {modname!r} ({e}); check it is on PYTHONPATH"
-        ) from None
+    module = import_user_module(modname, where=where)
     factory = getattr(module, "space", None)
     if not callable(factory):
-        raise UserError(f"{where}: module {modname!r} must define space() -> SearchSpace")
-    space = factory()
+        raise UserError(
+            f"{where}: module {modname!r} defines no space() function; add "
+            f"`def space() -> SearchSpace` to it (see searchspaces/cnn.py)"
+        )
+    try:
+        space = factory()
+    except UserError as e:
+        raise UserError(f"{where}: {modname}.space(): {e}") from None
+    except Exception as e:
+        raise UserError(
+            f"{where}: {modname}.space() failed ({exception_origin(e)}); fix the module"
+        ) from None
     if not isinstance(space, SearchSpace):
-        raise UserError(f"{where}: {modname}.space() must return a SearchSpace, got {space!r}")
+        raise UserError(
+            f"{where}: {modname}.space() must return a SearchSpace, but returned "
+            f"{type(space).__name__}"
+        )
     return space

@@ -42,6 +42,54 @@ class When:
 Entry = Prior | PerLayer | When
 
 
+def _bounds(p: Prior) -> list:
+    return p.values() if p.discrete else [p.low, p.high]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_kind(where: str, base: Prior, new: Prior) -> None:
+    """An override keeps the kind of value the model reads, as the space module's prior says:
+    one of its categories, integers for an integer prior, numbers of the same sign otherwise.
+
+    >>> from tuner.spaces import Choice
+    >>> _check_kind("[space] batch_size", Choice([32, 64]), Fixed(0))
+    Traceback (most recent call last):
+    ...
+    tuner.errors.UserError: [space] batch_size: must be > 0 like the space's prior \
+choice(32, 64), but got 0
+    """
+    old, got = _bounds(base), _bounds(new)
+    if any(isinstance(v, (str, bool)) for v in old):  # categories: the model knows these only
+        if isinstance(base, Fixed):  # one category fixed by the module: the type must match
+            odd = [v for v in got if type(v) is not type(base.value)]
+            if odd:
+                raise UserError(f"{where}: must be a {type(base.value).__name__} like the "
+                                f"space's {base.describe()}, but got {odd[0]!r}")
+            return
+        odd = [v for v in got if not any(type(v) is type(o) and v == o for o in old)]
+        if odd:
+            raise UserError(f"{where}: {odd[0]!r} is not one of the options the model takes: "
+                            f"{', '.join(map(repr, old))}")
+        return
+    integers = base.discrete and all(_is_int(v) for v in old)
+    if integers and not new.discrete:
+        raise UserError(f"{where}: takes integers (the space's prior is {base.describe()}), so "
+                        f"write {{ int = [low, high] }} or a choice, not {new.kind}")
+    what = "an integer" if integers else "a finite number"
+    for v in got:
+        number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if not number or (integers and not _is_int(v)):
+            raise UserError(f"{where}: must be {what} like the space's prior {base.describe()}, "
+                            f"but got {v!r}")
+    low, lowest = min(old), min(got)
+    if (low > 0 and lowest <= 0) or (low >= 0 and lowest < 0):
+        raise UserError(f"{where}: must be {'> 0' if low > 0 else '>= 0'} like the space's "
+                        f"prior {base.describe()}, but got {lowest!r}")
+
+
 class SearchSpace:
     """An ordered set of priors with conditions; see the module docstring."""
 
@@ -105,6 +153,7 @@ class SearchSpace:
     def override(self, overrides: Mapping[str, Any], *, where: str = "[space]") -> SearchSpace:
         """A new space with some priors replaced by experiment-file forms (see prior_from_dict)."""
         entries = dict(self.entries)
+        kinds = []  # (where, the module's prior, the override): checked once the space holds
         for key in sorted(overrides):
             raw = overrides[key]
             target = key
@@ -119,11 +168,10 @@ class SearchSpace:
                     f"{where} {key}: unknown hyperparameter{did_you_mean(key, entries)}; "
                     f"this space has: {', '.join(entries)}"
                 )
-            try:
-                prior = prior_from_dict(f"{where} {key}", raw)
-            except UserError:
-                raise
+            prior = prior_from_dict(f"{where} {key}", raw)
             old = entries[target]
+            kinds.append((f"{where} {key}", old.prior if isinstance(old, PerLayer | When) else old,
+                          prior))
             if isinstance(old, PerLayer):
                 entries[target] = PerLayer(prior, old.count)
             elif isinstance(old, When):
@@ -131,9 +179,12 @@ class SearchSpace:
             else:
                 entries[target] = prior
         try:
-            return SearchSpace(entries, description=self.description)
+            space = SearchSpace(entries, description=self.description)
         except UserError as e:
             raise UserError(f"{where}: {e}") from None
+        for args in kinds:
+            _check_kind(*args)
+        return space
 
     # -- using ------------------------------------------------------------------------------
     def order(self) -> list[str]:

@@ -168,6 +168,7 @@ class Trial:
 
 def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
     """Ray Tune function trainable: `tune.with_parameters(run_trial, data=..., setup=...)`."""
+    import ray
     import torch
     from ray import tune
 
@@ -178,10 +179,13 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
             trial.load_state_dict(torch.load(os.path.join(d, CHECKPOINT_FILE), weights_only=True))
+    # the Ray node this trial runs on: on a cluster, results show where each epoch ran
+    node = ray.get_runtime_context().get_node_id()
     while trial.epoch < setup.max_epochs:
         metrics = trial.train_one_epoch()
         with tempfile.TemporaryDirectory() as d:
             torch.save(trial.state_dict(), os.path.join(d, CHECKPOINT_FILE))
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
+            tune.report({**metrics, "node": node},
+                        checkpoint=tune.Checkpoint.from_directory(d))
         if metrics["diverged"]:
             return
