@@ -47,7 +47,7 @@ def test_metric_the_task_does_not_report_is_refused(tuner_cli, tmp_path):
                    '[model]\nfactory = "mlp"\n[search]\nmetric = "accuracy"\n')
     code, out, err = tuner_cli("run", exp, "--storage", tmp_path / "r")
     assert code == 2
-    assert err.strip() == (f"tuner: error: {exp}: [search] metric: forecasting trials report "
+    assert err.strip() == (f"tuner: error: {exp}: [search] metric (or --metric): forecasting trials report "
                            f"val_loss, mae, rmse, mase, train_loss, not 'accuracy'; pick one of "
                            f"those")
 

@@ -137,7 +137,7 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
     reported = TASK_METRICS[data.task]
     if spec.search.metric not in reported:
         raise UserError(
-            f"{spec.path}: [search] metric: {data.task} trials report "
+            f"{spec.path}: [search] metric (or --metric): {data.task} trials report "
             f"{', '.join(reported)}, not {spec.search.metric!r}; pick one of those"
         )
     return space, data, exp_dir
