@@ -69,3 +69,18 @@ def test_data_goes_to_the_device_once_per_worker():
     replaced = trial.device_tensors(other, cpu)
     assert replaced[0][0] is not train[0]
     assert torch.equal(replaced[0][0], torch.as_tensor(other.x_train))
+
+
+def test_a_trial_larger_than_every_node_is_refused_before_it_waits_forever():
+    from tuner.driver import check_fits_a_node
+    from tuner.experiment import load
+
+    spec = load(EXPERIMENTS / "digits_cnn.toml").with_overrides(cpu=4)
+    nodes = [{"Alive": True, "Resources": {"CPU": 2.0}},
+             {"Alive": True, "Resources": {"CPU": 2.0}}, {"Alive": False, "Resources": {"CPU": 8.0}}]
+    with pytest.raises(UserError) as e:
+        check_fits_a_node(spec, 0.0, nodes)
+    assert str(e.value) == (f"{spec.path}: [resources] cpu = 4 per trial (or --cpus-per-trial), "
+                            f"but the largest Ray node has 2 CPUs and a trial runs on one node; "
+                            f"ask for at most 2")
+    check_fits_a_node(spec.with_overrides(cpu=2), 0.0, nodes)  # fits: no error

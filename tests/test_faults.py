@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tuner.results import load_records
+from tuner.results import best_record, load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = 12
@@ -113,8 +113,8 @@ def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
     best = subprocess.run(_tuner("best", "killed", "--storage", tmp_path / "results"),
                           cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert best.returncode == 0
-    top = max(after.values(), key=lambda r: (r.best["accuracy"], -r.best_epoch["accuracy"]))
-    assert f"{top.best['accuracy']:.4f}" in best.stdout
+    top = best_record(list(after.values()), "accuracy", "max")  # over all 12 trials
+    assert f'trial = "{top.trial}"' in best.stdout
 
 
 def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):

@@ -49,7 +49,7 @@ BASES = {
 FAST = ("digits_cnn", "digits_mlp", "sunspots_forecast")  # bases whose data loads in ms
 SECTIONS = ("data", "model", "space", "search", "resources")
 SOURCES_USE = {  # the [data] keys each base's source reads
-    "digits": (),
+    "digits": ("classes",),
     "sunspots": ("window", "horizon", "transform"),
     "aeon": ("dataset", "valid"),
 }
@@ -194,7 +194,25 @@ def shared(tmp_path_factory):
     empty.mkdir()
     save_spec(spec, empty)
     return {"root": root, "config": config, "best": root / "best.toml", "store": store,
-            "spec": spec}
+            "spec": spec, "source": finetune_source(root / "digits04_cnn" / "final")}
+
+
+def finetune_source(folder: Path) -> Path:
+    """What `tuner train` writes for a cnn (untrained weights will do): the shipped finetune
+    experiment's [model] weights points here, so only its mutation is wrong in a case."""
+    import torch
+
+    from tuner.models import build_model
+    from tuner.results import to_toml as write_toml
+
+    config = {"conv_blocks": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3,
+              "batch_norm": True, "dense_units": 16, "activation": "relu", "dropout": 0.0}
+    folder.mkdir(parents=True)
+    torch.save(build_model("cnn", config, (1, 8, 8), 5).state_dict(), folder / "model.pt")
+    (folder / "config.toml").write_text(write_toml(
+        {"experiment": "digits04_cnn", "factory": "cnn", "input_shape": [1, 8, 8],
+         "classes": ["0", "1", "2", "3", "4"], "config": config}, "a test source"))
+    return folder
 
 
 @pytest.fixture
@@ -430,7 +448,7 @@ def m_unknown_key(draw, raw):
     elif where == "data":
         known = {"source", "split", *DATA_OPTIONS}
     else:
-        known = {"model": {"factory"}, "resources": {"cpu", "gpu", "device"},
+        known = {"model": {"factory", "weights"}, "resources": {"cpu", "gpu", "device"},
                  "search": set(SEARCH_INTS) | set(SEARCH_NAMES)}[where]
     key = draw(st.one_of(IDENT, TEXT.filter(str.strip)).filter(lambda k: k not in known))
     value = draw(VALUE)
@@ -462,7 +480,8 @@ def m_misplaced(draw, raw):
     if to == "space" and key in space_of(raw).entries:
         to = "search"
     allowed = {None: {"name", "description", *SECTIONS}, "data": {"source", "split",
-               *DATA_OPTIONS}, "model": {"factory"}, "resources": {"cpu", "gpu", "device"},
+               *DATA_OPTIONS}, "model": {"factory", "weights"},
+               "resources": {"cpu", "gpu", "device"},
                "search": set(SEARCH_INTS) | set(SEARCH_NAMES), "space": set()}[to]
     assume(key not in allowed and key not in SECTIONS)
     value = raw[key] if sec is None else raw[sec].pop(key)
@@ -611,7 +630,8 @@ def m_data(draw, raw, base: str, work: Path):
     wrong = {"cnn": ["rnn", "conv1d", "attention", "transformer"],
              "mlp": ["rnn", "conv1d", "attention", "transformer"],
              "rnn": ["cnn"] if base == "sunspots_forecast" else ["cnn", "mlp"],
-             "conv1d": ["cnn"], "attention": ["cnn", "mlp"]}[factory]
+             "conv1d": ["cnn"], "attention": ["cnn", "mlp"],
+             "finetune": ["rnn", "conv1d", "attention", "transformer"]}[factory]
     raw.setdefault("model", {})["factory"] = draw(st.sampled_from(wrong))
     raw.setdefault("space", {}).setdefault("module", factory)
     return ["[model] factory"]
@@ -626,6 +646,8 @@ def test_mutated_experiment_files(capfd, guard, shared, data):
     test = "test_mutated_experiment_files"
     base = data.draw(st.sampled_from(sorted(BASES)), label="base")
     raw = tomllib.loads(to_toml(BASES[base]))  # a deep copy
+    if "weights" in raw.get("model", {}):  # digits59_finetune: a source that exists
+        raw["model"]["weights"] = str(shared["source"])
     with workdir(guard) as work:
         level = data.draw(st.sampled_from(["file"] * 4 + ["data"]), label="level")
         if level == "data":

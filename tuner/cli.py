@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--dry-run", action="store_true", help="validate and print the plan; start nothing"
     )
+    r.add_argument("--warm-start", metavar="NAME",
+                   help="seed the searcher (hyperopt, optuna) with an earlier experiment's best "
+                        "trials and their results")
+    r.add_argument("--top", type=_positive, default=10, metavar="K",
+                   help="how many of its best trials --warm-start reuses (default 10)")
 
     sb = sub.add_parser("submit", parents=[fl], help="run an experiment as a Ray Job on a cluster")
     sb.add_argument("--address", help="the cluster's Ray Jobs API, e.g. http://HEAD:8265")
@@ -151,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("name", help="experiment name or folder")
     b.add_argument("-o", "--output", help="write it to FILE (.toml or .json)")
     b.add_argument("--storage")
+
+    rp = sub.add_parser("report", help="an HTML report of what the search learned, with advice "
+                                       "on the space")
+    rp.add_argument("name", help="experiment name or folder")
+    rp.add_argument("--storage")
+    rp.add_argument("--out", help="output folder (default: <experiment folder>/report)")
+
+    rs_ = sub.add_parser("results", help="one row per trial as a table (CSV or Parquet)")
+    rs_.add_argument("name", help="experiment name or folder")
+    rs_.add_argument("-o", "--output", required=True, help="trials.csv or trials.parquet")
+    rs_.add_argument("--storage")
 
     st = sub.add_parser("status", help="experiments, their trials and the best so far")
     st.add_argument("name", nargs="?")

@@ -53,10 +53,17 @@ def cmd_run(args) -> int:
         note = batch_size_note(space, len(data.x_train))
         if note:
             print(f"note:    {note}")
+        if args.warm_start:
+            from tuner.search.warmstart import load_warm_start
+
+            warm = load_warm_start(args.warm_start, args.storage, space, metric=s.metric,
+                                   mode=s.mode, top=args.top, searcher=s.searcher)
+            print(f"warm:    {warm.summary()}")
         print("dry run: valid; nothing started")
         return 0
     with _joining(args.address):
-        return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite)
+        return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite,
+                   warm_start=args.warm_start, warm_top=args.top)
 
 
 def cmd_resume(args) -> int:
@@ -72,12 +79,10 @@ def _joining(address: str | None):
     try:
         yield
     except Exception as e:
-        if not address or not isinstance(e, ConnectionError) and type(e).__name__ != (
-                "AuthenticationError"):
-            raise
         from tuner.jobs import cluster_error
 
-        err = cluster_error(address, e)
+        joining = isinstance(e, ConnectionError) or type(e).__name__ == "AuthenticationError"
+        err = cluster_error(address, e) if address and joining else None
         if err is None:
             raise
         raise err from None
@@ -183,6 +188,26 @@ def cmd_best(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from tuner.report import write_report
+    from tuner.results import find_experiment
+
+    exp = find_experiment(args.name, args.storage)
+    html = write_report(exp, Path(args.out) if args.out else None)
+    print(f"wrote {html} (open it in a browser; the figures are also beside it as PNGs)")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from tuner.results import export_table, find_experiment, load_records
+
+    exp = find_experiment(args.name, args.storage)
+    records = load_records(exp)
+    export_table(Path(args.output), records)
+    print(f"wrote {args.output}: {len(records)} trials from {exp}")
+    return 0
+
+
 def cmd_status(args) -> int:
     from tuner.experiment import load_saved
     from tuner.results import best_record, find_experiment, load_records, storage_root
@@ -240,8 +265,9 @@ def print_jobs(root: Path, *, always: bool = False) -> int:
         return 0
     print(f"\njobs submitted from here ({root / JOBS_FILE}):")
     for job, state in shown:
-        print(f"  {job['job_id']:<28} {job['experiment']:<24} {state:<10} {job['address']}  "
-              f"submitted {job['submitted'].replace('T', ' ')}")
+        when = str(job.get("submitted", "?")).replace("T", " ")
+        print(f"  {job['job_id']:<28} {job.get('experiment', '?'):<24} {state:<10} "
+              f"{job.get('address', '?')}  submitted {when}")
     return 0
 
 

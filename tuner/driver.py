@@ -170,11 +170,22 @@ def run(
     storage: str | None = None,
     address: str | None = None,
     overwrite: bool = False,
+    warm_start: str | None = None,
+    warm_top: int = 10,
     out=None,
 ) -> int:
-    """Tune the experiment; returns the exit code (0 done, 1 every trial failed)."""
+    """Tune the experiment; returns the exit code (0 done, 1 every trial failed).
+
+    `warm_start` names an earlier experiment whose `warm_top` best trials seed the searcher.
+    """
     out = out or sys.stdout
     space, data, exp_dir = prepare(spec, storage, overwrite=overwrite)
+    warm = None
+    if warm_start:  # checked before anything is printed or started
+        from tuner.search.warmstart import load_warm_start
+
+        warm = load_warm_start(warm_start, storage, space, metric=spec.search.metric,
+                               mode=spec.search.mode, top=warm_top, searcher=spec.search.searcher)
     if overwrite and exp_dir.exists():
         shutil.rmtree(exp_dir)
     s = spec.search
@@ -212,6 +223,12 @@ def run(
         samples=s.samples,
         initial=s.initial_points,
     )
+    if warm:
+        from tuner.search.warmstart import seed_searcher
+
+        seed_searcher(searcher, s.searcher, space, warm)
+        print(f"  warm   {warm.summary()}", file=out)
+        out.flush()
     scheduler = build_scheduler(
         s.scheduler,
         metric=s.metric,
@@ -250,6 +267,7 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     timing["ray_ready_at"] = time.time()
     cluster = ray.cluster_resources()
     gpu = gpu_share(spec, cluster, out)
+    check_fits_a_node(spec, gpu, ray.nodes())
 
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_spec(spec, exp_dir)
@@ -301,6 +319,8 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
         tuner.fit()
     timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
     write_timing(exp_dir, timing)
+    if ctrl_c.pressed:
+        reopen_interrupted_trials(exp_dir)
     return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
                   interrupted=ctrl_c.pressed)
 
@@ -311,6 +331,19 @@ def write_timing(exp_dir: Path, timing: dict) -> None:
     import json
 
     (exp_dir / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+
+
+def check_fits_a_node(spec: ExperimentSpec, gpu: float, nodes: list[dict]) -> None:
+    """A trial runs on one node: asking more than the largest node has would wait forever."""
+    alive = [n.get("Resources", {}) for n in nodes if n.get("Alive")]
+    for kind, want, key in (("CPU", spec.resources.cpu, "cpu"), ("GPU", gpu, "gpu")):
+        largest = max((float(r.get(kind, 0)) for r in alive), default=0.0)
+        if want > largest:
+            raise UserError(
+                f"{spec.path}: [resources] {key} = {want:g} per trial (or --{key}s-per-trial), "
+                f"but the largest Ray node has {largest:g} {kind}s and a trial runs on one node; "
+                f"ask for at most {largest:g}"
+            )
 
 
 def gpu_share(spec: ExperimentSpec, cluster: dict, out=None) -> float:
@@ -370,6 +403,10 @@ def resume(
     for name in drop_unsaved_trials(exp_dir):
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
               f"as a new trial", file=out)
+    finished = mark_finished_trials(exp_dir)
+    if finished:
+        print(f"  {', '.join(finished)} had finished after Ray Tune last saved the experiment: "
+              f"kept as they ended", file=out)
     done = [r for r in load_records(exp_dir) if r.status != "running"]
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
@@ -394,6 +431,8 @@ def resume(
         )
         with CtrlC() as ctrl_c:
             tuner.fit()
+        if ctrl_c.pressed:
+            reopen_interrupted_trials(exp_dir)
         return report(exp_dir, spec, time.monotonic() - started, out, interrupted=ctrl_c.pressed)
     finally:
         stop_ray(started_ray)
@@ -426,16 +465,23 @@ class CtrlC:
         return False
 
 
+def _tune_state_file(exp_dir: Path) -> Path | None:
+    """Ray Tune's newest saved experiment state (the one `Tuner.restore` reads: newest by the
+    timestamp in its name)."""
+    states = sorted(exp_dir.glob("experiment_state-*.json"))
+    return states[-1] if states else None
+
+
 def tune_trial_dirs(exp_dir: Path) -> set[str] | None:
     """Folder names of the trials in Ray Tune's latest saved experiment state, or None when
     it can't be read (then nothing is cleaned)."""
     import json
 
-    states = sorted(exp_dir.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
-    if not states:
+    state = _tune_state_file(exp_dir)
+    if state is None:
         return None
     try:
-        trials = json.loads(states[-1].read_text())["trial_data"]
+        trials = json.loads(state.read_text())["trial_data"]
         return {json.loads(t[0])["relative_logdir"] for t in trials}
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
@@ -459,6 +505,69 @@ def drop_unsaved_trials(exp_dir: Path) -> list[str]:
     if orphans:
         save_records(exp_dir, [r for r in load_records(exp_dir) if r.trial not in orphans])
     return orphans
+
+
+def reopen_interrupted_trials(exp_dir: Path) -> None:
+    """After Ctrl-C: records of the trials Ray Tune saved as unfinished go back to "running".
+
+    Tune ends the trials it interrupts as terminated in memory (so the callbacks see them
+    finish) but saves them as running, to continue them on restore; the records follow the
+    saved state, which is what `tuner resume` will do.
+    """
+    import json
+
+    from tuner.results import save_records
+
+    state_file = _tune_state_file(exp_dir)
+    if state_file is None:
+        return
+    try:
+        saved = {}
+        for entry in json.loads(state_file.read_text())["trial_data"]:
+            trial = json.loads(entry[0])
+            saved[trial["relative_logdir"]] = trial["status"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return
+    records = load_records(exp_dir)
+    for r in records:
+        if saved.get(r.trial) not in (None, "TERMINATED", "ERROR") and r.status != "diverged":
+            r.status, r.reason = "running", ""
+    save_records(exp_dir, records)
+
+
+def mark_finished_trials(exp_dir: Path) -> list[str]:
+    """Tell Ray Tune's saved state about trials that finished after it was last saved.
+
+    Tune saves its state after each checkpoint, not when a trial ends, so a driver killed in
+    between leaves a finished trial (a stopped-early one included) marked running there, and
+    `Tuner.restore` would train it further. tuner's records are written as each trial ends:
+    they say which trials are done. Returns the names changed in the state file.
+    """
+    import json
+
+    state_file = _tune_state_file(exp_dir)
+    if state_file is None:
+        return []
+    ended = {"completed": "TERMINATED", "stopped early": "TERMINATED", "diverged": "TERMINATED",
+             "errored": "ERROR"}
+    done = {r.trial: ended[r.status] for r in load_records(exp_dir) if r.status in ended}
+    try:
+        state = json.loads(state_file.read_text())
+        changed = []
+        for entry in state["trial_data"]:
+            trial = json.loads(entry[0])
+            want = done.get(trial.get("relative_logdir"))
+            if want and trial.get("status") not in ("TERMINATED", "ERROR"):
+                trial["status"] = want
+                entry[0] = json.dumps(trial, indent=2)
+                changed.append(trial["relative_logdir"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return []
+    if changed:
+        tmp = state_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, state_file)
+    return sorted(changed)
 
 
 def _slots(resources: dict, cpu: float, gpu: float) -> int:

@@ -24,6 +24,7 @@ METRICS = MODES
 DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon",
                 "time_column", "value_column", "transform", "examples", "size", "classes")
 DEVICES = ("auto", "cuda", "cpu")
+FINETUNE = "finetune"  # the factory that reads [model] weights
 _FLAGS = {"max_epochs": "epochs"}  # CLI flag names that differ from file keys
 _RESOURCE_FLAGS = {"cpu": "cpus-per-trial", "gpu": "gpus-per-trial"}  # [resources] key -> flag
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -76,19 +77,28 @@ class ExperimentSpec:
     description: str = ""
     data: DataSpec = field(default_factory=DataSpec)
     factory: str = "cnn"
+    # [model] keys beside factory: `weights` (the source's final/ folder, absolute) for finetune
+    model_options: dict = field(default_factory=dict)
     space_module: str = "cnn"
     space_overrides: dict = field(default_factory=dict)
     search: SearchSpec = field(default_factory=SearchSpec)
     resources: Resources = field(default_factory=Resources)
 
-    def space(self):
-        """The SearchSpace: the module's priors with this file's overrides."""
+    def space(self, *, sources: bool = True):
+        """The SearchSpace: the module's priors with this file's overrides; for the finetune
+        factory fitted to its source model (`sources=False`: without reading the source)."""
         from tuner.spaces import load_space
 
         where = f"{self.path}: [space]"
-        return load_space(self.space_module, where=f"{where} module").override(
+        space = load_space(self.space_module, where=f"{where} module").override(
             self.space_overrides, where=where
         )
+        if sources and "weights" in self.model_options:
+            from tuner.models.source import fit_space
+
+            space = fit_space(space, self.model_options["weights"],
+                              user_set=set(self.space_overrides), path=self.path)
+        return space
 
     def with_overrides(self, **values: Any) -> ExperimentSpec:
         """A copy with command-line values (None = keep) for search keys and `cpu` / `gpu`
@@ -129,7 +139,7 @@ class ExperimentSpec:
             "description": self.description,
             "data": {"source": self.data.source, "split": list(self.data.split),
                      **self.data.options},
-            "model": {"factory": self.factory},
+            "model": {"factory": self.factory, **self.model_options},
             "space": {"module": self.space_module, **self.space_overrides},
             "search": dataclasses.asdict(self.search),
             "resources": dataclasses.asdict(self.resources),
@@ -216,8 +226,37 @@ def _range(value, lo, hi, where: str, fix: str) -> None:
         raise UserError(f"{where}: must be {bound}, but got {value!r}; {fix}")
 
 
-def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> ExperimentSpec:
-    """Validate a parsed experiment (see `load`)."""
+def _weights(m: dict, factory: str, path: str, sources: bool) -> dict:
+    """[model] weights: required by the finetune factory (the source's final/ folder, checked
+    now and kept as an absolute path: it resolves from the current directory), else an error."""
+    where = f"{path}: [model] weights"
+    if factory != FINETUNE:
+        if "weights" in m:
+            raise UserError(
+                f"{where}: only read by the finetune factory, but [model] factory = "
+                f"{factory!r}; remove weights, or set factory = \"finetune\" to fine-tune the "
+                f"model in that folder"
+            )
+        return {}
+    if "weights" not in m:
+        raise UserError(
+            f"{where}: required with factory = \"finetune\": the folder `tuner train` wrote for "
+            f"the source model, e.g. weights = \"results/digits04_cnn/final\""
+        )
+    from tuner.models.source import read_source
+
+    weights = m["weights"]
+    if sources:
+        return {"weights": str(read_source(weights, where=where).folder.resolve())}
+    if not isinstance(weights, str) or not weights.strip():
+        raise UserError(f"{where}: must be a folder path, but got {weights!r}")
+    return {"weights": weights}
+
+
+def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
+              sources: bool = True) -> ExperimentSpec:
+    """Validate a parsed experiment (see `load`); `sources=False` takes a finetune source
+    folder as given, unread (a saved experiment whose source may have moved since)."""
     from tuner.data import SOURCES
     from tuner.models import FACTORIES, check_factory, is_user_factory
 
@@ -267,7 +306,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
             f"{split!r}; e.g. [0.70, 0.15, 0.15]"
         )
 
-    m = _section(raw, "model", path, {"factory": 0})
+    m = _section(raw, "model", path, {"factory": 0, "weights": 0})
     factory = _typed(m, "factory", "cnn", f"{path}: [model] factory")
     if is_user_factory(factory):  # your own function: imported and checked here, before Ray
         check_factory(factory, where=f"{path}: [model] factory")
@@ -278,6 +317,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
             f"{', '.join(sorted(FACTORIES))}, or name your own as 'module:function' "
             f"(e.g. 'mypkg.models:build')"
         )
+    model_options = _weights(m, factory, path, sources)
 
     s = raw.get("space", {})
     if not isinstance(s, dict):
@@ -359,12 +399,13 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None) -> Exper
         data=DataSpec(source=source, split=tuple(float(f) for f in split),
                       options={k: v for k, v in d.items() if k in DATA_OPTIONS}),
         factory=factory,
+        model_options=model_options,
         space_module=module,
         space_overrides=s,
         search=SearchSpec(**vals),
         resources=Resources(cpu=cpu, gpu=gpu, device=device),
     )
-    spec.space()  # validates the module and every override now, not inside a trial
+    spec.space(sources=sources)  # validates the module and every override now, not in a trial
     return spec
 
 
@@ -391,4 +432,5 @@ def load_saved(exp_dir: Path) -> ExperimentSpec:
         raise UserError(f'{f}: must hold {{"file": PATH, "experiment": {{...}}}}; {fix}')
     # errors name this file (its keys are the experiment file's), the spec keeps the original
     raw = {"name": Path(exp_dir).name, **doc["experiment"]}
-    return dataclasses.replace(from_dict(raw, path=str(f)), path=doc["file"])
+    # `tuner status` and `tuner best` need no finetune source; `train` and `resume` check it
+    return dataclasses.replace(from_dict(raw, path=str(f), sources=False), path=doc["file"])

@@ -402,7 +402,10 @@ def load_jobs(storage: Path) -> list[dict]:
     except (OSError, ValueError) as e:
         raise UserError(f"{f}: unreadable jobs record ({e}); delete it to start a new one"
                         ) from None
-    return jobs if isinstance(jobs, list) else []
+    if not isinstance(jobs, list):
+        return []
+    return [j for j in jobs if isinstance(j, dict) and isinstance(j.get("job_id"), str)
+            and isinstance(j.get("address", ""), str)]
 
 
 def _save_jobs(storage: Path, jobs: list[dict]) -> None:

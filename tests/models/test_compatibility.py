@@ -72,7 +72,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "rnm",
             (30, 3),
             False,
-            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, mlp, rnn, transformer",
+            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, finetune, mlp, rnn, transformer",
         ),
     ],
 )

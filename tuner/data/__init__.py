@@ -19,9 +19,16 @@ SOURCES: dict[str, str] = {
 
 
 def load_spec_data(spec) -> Splits:
-    """The data of an ExperimentSpec, with errors naming its file."""
-    return load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
+    """The data of an ExperimentSpec, with errors naming its file (and, for a finetune
+    experiment, checked to fit the source model's inputs)."""
+    data = load_data(spec.data.source, split=spec.data.split, seed=spec.search.seed,
                      where=f"{spec.path}: [data]", **spec.data.options)
+    weights = getattr(spec, "model_options", {}).get("weights")
+    if weights is not None:
+        from tuner.models.source import check_data
+
+        check_data(weights, data.input_shape, where=f"{spec.path}: [model] weights")
+    return data
 
 
 def load_data(source: str, *, split, seed: int, where: str = "[data]", **options) -> Splits:

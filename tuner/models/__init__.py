@@ -23,6 +23,8 @@ FACTORIES: dict[str, str] = {
     "conv1d": "tuner.models.conv1d:build",
     "attention": "tuner.models.attention:build",
     "transformer": "tuner.models.transformer:build",
+    # a model `tuner train` wrote ([model] weights), first conv blocks frozen, new head
+    "finetune": "tuner.models.finetune:build",
 }
 
 # The kinds of input each factory takes: tabular (features,), sequence (T, C), image (C, H, W),
@@ -35,7 +37,11 @@ INPUTS: dict[str, set] = {
     "conv1d": {"sequence", "variable_length"},
     "attention": {"sequence", "variable_length"},
     "transformer": {"sequence", "variable_length"},
+    "finetune": {"image"},  # the cnn models it fine-tunes; the source's own shape, exactly
 }
+
+# what a "use ..." hint may name: finetune takes images too, but only with a trained source
+_SUGGESTED = [f for f in FACTORIES if f != "finetune"]
 
 _KINDS = {
     1: ("tabular", "tabular inputs", "features"),
@@ -128,13 +134,13 @@ def check_compatible(
         )
     kind, text, axes = _KINDS[len(input_shape)]
     if variable_length and "variable_length" not in INPUTS[factory]:
-        takers = [f for f in FACTORIES if "variable_length" in INPUTS[f]]
+        takers = [f for f in _SUGGESTED if "variable_length" in INPUTS[f]]
         raise UserError(
             f"{where}: factory {factory!r} cannot take variable-length sequences (padded, with "
             f"lengths); use {_either(takers)}"
         )
     if kind not in INPUTS[factory]:
-        takers = [f for f in FACTORIES if kind in INPUTS[f]]
+        takers = [f for f in _SUGGESTED if kind in INPUTS[f]]
         raise UserError(
             f"{where}: factory {factory!r} cannot take {text} shaped {shape} ({axes}); "
             f"use {_either(takers)}"

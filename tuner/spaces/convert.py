@@ -128,6 +128,31 @@ def to_optuna(space: SearchSpace) -> Callable:
     return OptunaSpace(space)
 
 
+def hyperopt_vals(space: SearchSpace, config: dict) -> dict[str, Any]:
+    """An active config as HyperOpt records a finished trial: label -> value, choices as the
+    index of the option (labels as `to_hyperopt` names them; inactive ones left out)."""
+
+    def val(p: Prior, v):
+        return list(p.options).index(v) if isinstance(p, Choice) else v
+
+    out: dict[str, Any] = {}
+    for name in space.order():
+        p = space.priors[name]
+        if p.when is not None or isinstance(p, Fixed):
+            continue
+        v = config[name]
+        kids = space.children(name)
+        if not kids:
+            out[name] = val(p, v)
+            continue
+        out[name] = list(p.values()).index(v)
+        for k in kids:
+            kp = space.priors[k]
+            if k in config and not isinstance(kp, Fixed) and kp.when.holds({name: v}):
+                out[f"{k}|{name}={v}"] = val(kp, config[k])
+    return out
+
+
 def points_for_hyperopt(space: SearchSpace, configs: list[dict]) -> list[dict]:
     """Active configs as HyperOpt `points_to_evaluate` (nested like `to_hyperopt`)."""
     out = []

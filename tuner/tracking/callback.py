@@ -85,7 +85,7 @@ class TunerCallback(tune.Callback):
         r.update(result, self.metric)
         step = r.epochs
         if trial.trial_id not in self.boards:
-            self.boards[trial.trial_id] = TrialBoard(Path(trial.local_path), step)
+            self.boards[trial.trial_id] = TrialBoard(self._run_dir(trial), step)
         self.boards[trial.trial_id].curves(result, step)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
@@ -112,6 +112,13 @@ class TunerCallback(tune.Callback):
         self.summary.close()
 
     # -- ours -------------------------------------------------------------------------------
+    def _run_dir(self, trial) -> Path:
+        """The trial's folder in the experiment folder. Not `trial.local_path`: that is Ray's
+        staging copy under /tmp/ray/session_*, synced to the experiment folder only now and
+        then and new for every run, so TensorBoard would show curves late and a resumed run
+        would not see what the interrupted one wrote."""
+        return self.exp_dir / Path(trial.local_path).name
+
     def best(self) -> TrialRecord | None:
         return best_record(list(self.records.values()), self.metric, self.mode)
 
@@ -127,7 +134,7 @@ class TunerCallback(tune.Callback):
     def _finished(self, trial, r: TrialRecord) -> None:
         board = self.boards.pop(trial.trial_id, None)
         if board is None:
-            board = TrialBoard(Path(trial.local_path), 1)
+            board = TrialBoard(self._run_dir(trial), 1)
         board.finish(r.config, r.status, r.best, r.epochs, self.space, r.trial)
         v = r.best.get(self.metric)
         shown = f"{self.metric} {v:.4f}" if v is not None else "no result"

@@ -39,7 +39,9 @@ def pick_device(gpu: float) -> torch.device:
 
 def make_optimizer(model: nn.Module, config: dict) -> torch.optim.Optimizer:
     name, lr, wd = config["optimizer"], config["lr"], config.get("weight_decay", 0.0)
-    params = model.parameters()
+    # frozen parameters (a fine-tuned model's first blocks) are left out: never updated, and
+    # never shrunk by weight decay either
+    params = [p for p in model.parameters() if p.requires_grad]
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=wd)
     if name == "adamw":
