@@ -249,3 +249,127 @@ def test_time_budget_ends_the_search(ray_session, tmp_path, tuner_cli):
     assert 1 <= len(records) < 500
     t = json.loads((tmp_path / "digits_mlp" / "timing.json").read_text())
     assert t["finished_at"] - t["search_started_at"] < 30
+
+
+def _board(exp, port):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "tuner", "board", str(exp), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _session_groups(url: str) -> list[str]:
+    import json
+    import urllib.request
+
+    body = json.dumps({"experimentName": "", "allowedStatuses": [
+        "STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+        "colParams": [], "startIndex": 0, "sliceSize": 100}).encode()
+    req = urllib.request.Request(f"{url}/data/plugin/hparams/session_groups", data=body,
+                                 headers={"Content-Type": "application/json",
+                                          "X-XSRF-Protected": "1"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return [g["name"] for g in json.loads(r.read())["sessionGroups"]]
+
+
+def test_tuner_board_lists_every_trial_in_the_hparams_api_and_stops_on_ctrl_c(tuned):
+    import signal
+    import time
+    import urllib.error
+
+    _, _, exp, _ = tuned
+    trials = {r.trial for r in load_records(exp)}
+    port = _free_port()
+    proc = _board(exp, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        names: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                names = _session_groups(url)
+                if trials <= set(names):
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.5)
+        assert trials <= set(names), names
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.startswith(f"TensorBoard for {exp}\n  http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+    assert "TensorBoard stopped" in out
+
+
+# The text of TensorBoard's HParams table, reached through its shadow roots and iframes.
+_HPARAMS_TABLE_TEXT = """
+function text(n) { let t = ''; if (!n) return t; if (n.shadowRoot) t += text(n.shadowRoot);
+  for (const c of n.childNodes || []) t += c.nodeType === 3 ? c.textContent + ' ' : text(c);
+  if (n.tagName === 'IFRAME') { try { t += text(n.contentDocument); } catch (e) {} }
+  return t; }
+const found = [];
+function find(n) { if (!n) return; if (n.tagName === 'TF-HPARAMS-TABLE-VIEW') found.push(n);
+  if (n.shadowRoot) find(n.shadowRoot); for (const c of n.children || []) find(c);
+  if (n.tagName === 'IFRAME') { try { find(n.contentDocument); } catch (e) {} } }
+find(document);
+return found.map(text).join(' ');
+"""
+
+
+def test_the_hparams_view_shows_the_trial_rows_in_a_browser(tuned):
+    """Headless Chromium (Debian's chromium and chromium-driver) opens `tuner board`'s HParams
+    tab and finds a row per trial in its table."""
+    import shutil
+    import time
+
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.skip("headless Chromium is not installed: apt-get install chromium "
+                    "chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
+    from selenium.webdriver.chrome.service import Service
+
+    _, _, exp, _ = tuned
+    trials = {r.trial for r in load_records(exp)}
+    port = _free_port()
+    proc = _board(exp, port)
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    options.binary_location = browser
+    page = None
+    table = ""
+    try:
+        page = webdriver.Chrome(service=Service(driver), options=options)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                page.get(f"http://127.0.0.1:{port}/#hparams")
+            except Exception:  # TensorBoard not listening yet
+                time.sleep(1)
+                continue
+            for _ in range(20):
+                table = page.execute_script(_HPARAMS_TABLE_TEXT)
+                if all(t in table for t in trials):
+                    break
+                time.sleep(1)
+            if all(t in table for t in trials):
+                break
+    finally:
+        if page is not None:
+            page.quit()
+        proc.terminate()
+        proc.wait(timeout=30)
+    missing = sorted(t for t in trials if t not in table)
+    assert not missing, f"the HParams table lacks {missing}"
