@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from tuner.errors import UserError
 from tuner.experiment import SearchSpec, load
@@ -48,7 +49,14 @@ def test_the_default_experiment_is_shipped():
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
-def test_every_shipped_experiment_is_valid(path):
+def test_every_shipped_experiment_is_valid(path, tmp_path, monkeypatch):
+    if "weights" in tomllib.loads(path.read_text()).get("model", {}):
+        # a fine-tuning experiment reads its source model, which `tuner train` writes first
+        from tests.test_fuzz_inputs import finetune_source
+
+        weights = tomllib.loads(path.read_text())["model"]["weights"]
+        finetune_source(tmp_path / weights)
+        monkeypatch.chdir(tmp_path)
     spec = load(path)
     assert spec.name == path.stem
     assert spec.space().size()["discrete_combinations"] > 1
@@ -154,7 +162,7 @@ def test_control_characters_are_not_toml(tmp_path):
         (
             "nmae = 'x'\n",
             "nmae: unknown key (did you mean 'name'?); allowed: name, description, data, model, "
-            "space, search, resources",
+            "space, search, resources, logging",
         ),
         (
             "[search]\nsample = 3\n",

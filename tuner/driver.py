@@ -129,6 +129,12 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
         )
     if root.exists() and not root.is_dir():
         raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
+    if spec.mlflow:
+        try:
+            import mlflow  # noqa: F401
+        except ImportError:
+            raise UserError(f"{spec.path}: [logging] mlflow needs MLflow, which is not "
+                            f"installed: pip install 'tuner[mlflow]'") from None
     data = load_spec_data(spec)
     from tuner.models import check_compatible
 
@@ -302,7 +308,8 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
         run_config=tune.RunConfig(
             name=spec.name,
             storage_path=str(exp_dir.parent),
-            callbacks=[callback, CSVLoggerCallback(), JsonLoggerCallback()],
+            callbacks=[callback, CSVLoggerCallback(), JsonLoggerCallback(),
+                       *mlflow_callbacks(spec)],
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             failure_config=tune.FailureConfig(max_failures=s.max_failures),
             verbose=0,
@@ -323,6 +330,18 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
         reopen_interrupted_trials(exp_dir)
     return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
                   interrupted=ctrl_c.pressed)
+
+
+def mlflow_callbacks(spec: ExperimentSpec) -> list:
+    """Ray Tune's own MLflow logger when [logging] mlflow names a tracking URI: one MLflow run
+    per trial (named like its TensorBoard run) with its config as params and every epoch's
+    metrics, in an MLflow experiment named after this one."""
+    if not spec.mlflow:
+        return []
+    from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+    return [MLflowLoggerCallback(tracking_uri=spec.mlflow, experiment_name=spec.name,
+                                 save_artifact=False)]
 
 
 def write_timing(exp_dir: Path, timing: dict) -> None:

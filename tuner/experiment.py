@@ -83,6 +83,8 @@ class ExperimentSpec:
     space_overrides: dict = field(default_factory=dict)
     search: SearchSpec = field(default_factory=SearchSpec)
     resources: Resources = field(default_factory=Resources)
+    # [logging] mlflow: an MLflow tracking URI (e.g. "sqlite:///mlflow.db"); "" = TensorBoard only
+    mlflow: str = ""
 
     def space(self, *, sources: bool = True):
         """The SearchSpace: the module's priors with this file's overrides; for the finetune
@@ -143,6 +145,7 @@ class ExperimentSpec:
             "space": {"module": self.space_module, **self.space_overrides},
             "search": dataclasses.asdict(self.search),
             "resources": dataclasses.asdict(self.resources),
+            **({"logging": {"mlflow": self.mlflow}} if self.mlflow else {}),
         }
 
 
@@ -270,6 +273,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
         "space": 0,
         "search": 0,
         "resources": 0,
+        "logging": 0,
     }
     for k in raw:
         if k not in top:
@@ -392,6 +396,13 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
         raise UserError(f"{path}: [resources] gpu = {gpu:g} asks for a GPU but device = \"cpu\" "
                         f"rules it out; remove one of them")
 
+    lg = _section(raw, "logging", path, {"mlflow": 0})
+    mlflow = _typed(lg, "mlflow", "", f"{path}: [logging] mlflow")
+    if "logging" in raw and not mlflow.strip():
+        raise UserError(f'{path}: [logging] mlflow: give a tracking URI such as '
+                        f'"sqlite:///mlflow.db" or a server\'s http://HOST:5000, '
+                        f'or drop [logging]')
+
     spec = ExperimentSpec(
         name=name,
         path=path,
@@ -404,6 +415,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
         space_overrides=s,
         search=SearchSpec(**vals),
         resources=Resources(cpu=cpu, gpu=gpu, device=device),
+        mlflow=mlflow,
     )
     spec.space(sources=sources)  # validates the module and every override now, not in a trial
     return spec
