@@ -369,7 +369,8 @@ def test_the_hparams_view_shows_the_trial_rows_in_a_browser(tuned):
     finally:
         if page is not None:
             page.quit()
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.terminate()  # SIGTERM stops TensorBoard with it
+        out, _ = proc.communicate(timeout=30)
+    assert "TensorBoard stopped" in out
     missing = sorted(t for t in trials if t not in table)
     assert not missing, f"the HParams table lacks {missing}"

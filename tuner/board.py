@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,10 @@ def serve(
         raise UserError(f"{logdir}: no results there yet; run an experiment first")
     port = free_port(host, port)
     print(f"TensorBoard for {logdir}\n  http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    def stop(signum, frame):  # `kill` (SIGTERM) stops TensorBoard too, like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     proc = subprocess.Popen(
         command(str(logdir), host, port),
         stdout=subprocess.DEVNULL,
