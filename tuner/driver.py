@@ -327,6 +327,8 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
     write_timing(exp_dir, timing)
     if ctrl_c.pressed:
+        from tuner.tune_state import reopen_interrupted_trials
+
         reopen_interrupted_trials(exp_dir)
     return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
                   interrupted=ctrl_c.pressed)
@@ -419,6 +421,8 @@ def resume(
         )
     space = spec.space()
     data = load_spec_data(spec)
+    from tuner.tune_state import drop_unsaved_trials, mark_finished_trials
+
     for name in drop_unsaved_trials(exp_dir):
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
               f"as a new trial", file=out)
@@ -451,6 +455,8 @@ def resume(
         with CtrlC() as ctrl_c:
             tuner.fit()
         if ctrl_c.pressed:
+            from tuner.tune_state import reopen_interrupted_trials
+
             reopen_interrupted_trials(exp_dir)
         return report(exp_dir, spec, time.monotonic() - started, out, interrupted=ctrl_c.pressed)
     finally:
@@ -482,111 +488,6 @@ class CtrlC:
             self.pressed = signal.getsignal(signal.SIGINT) is self.before
             signal.signal(signal.SIGINT, self.before)
         return False
-
-
-def _tune_state_file(exp_dir: Path) -> Path | None:
-    """Ray Tune's newest saved experiment state (the one `Tuner.restore` reads: newest by the
-    timestamp in its name)."""
-    states = sorted(exp_dir.glob("experiment_state-*.json"))
-    return states[-1] if states else None
-
-
-def tune_trial_dirs(exp_dir: Path) -> set[str] | None:
-    """Folder names of the trials in Ray Tune's latest saved experiment state, or None when
-    it can't be read (then nothing is cleaned)."""
-    import json
-
-    state = _tune_state_file(exp_dir)
-    if state is None:
-        return None
-    try:
-        trials = json.loads(state.read_text())["trial_data"]
-        return {json.loads(t[0])["relative_logdir"] for t in trials}
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return None
-
-
-def drop_unsaved_trials(exp_dir: Path) -> list[str]:
-    """Remove the folders and records of trials that started after Ray Tune's last saved state.
-
-    A driver killed mid-search leaves them behind; Tune does not know them and starts their
-    work again as new trials, so keeping them would show each twice in TensorBoard and in
-    the records. Returns the names removed.
-    """
-    from tuner.results import save_records
-
-    known = tune_trial_dirs(exp_dir)
-    if known is None:
-        return []
-    orphans = sorted(p.name for p in exp_dir.glob("trial_*") if p.is_dir() and p.name not in known)
-    for name in orphans:
-        shutil.rmtree(exp_dir / name, ignore_errors=True)
-    if orphans:
-        save_records(exp_dir, [r for r in load_records(exp_dir) if r.trial not in orphans])
-    return orphans
-
-
-def reopen_interrupted_trials(exp_dir: Path) -> None:
-    """After Ctrl-C: records of the trials Ray Tune saved as unfinished go back to "running".
-
-    Tune ends the trials it interrupts as terminated in memory (so the callbacks see them
-    finish) but saves them as running, to continue them on restore; the records follow the
-    saved state, which is what `tuner resume` will do.
-    """
-    import json
-
-    from tuner.results import save_records
-
-    state_file = _tune_state_file(exp_dir)
-    if state_file is None:
-        return
-    try:
-        saved = {}
-        for entry in json.loads(state_file.read_text())["trial_data"]:
-            trial = json.loads(entry[0])
-            saved[trial["relative_logdir"]] = trial["status"]
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return
-    records = load_records(exp_dir)
-    for r in records:
-        if saved.get(r.trial) not in (None, "TERMINATED", "ERROR") and r.status != "diverged":
-            r.status, r.reason = "running", ""
-    save_records(exp_dir, records)
-
-
-def mark_finished_trials(exp_dir: Path) -> list[str]:
-    """Tell Ray Tune's saved state about trials that finished after it was last saved.
-
-    Tune saves its state after each checkpoint, not when a trial ends, so a driver killed in
-    between leaves a finished trial (a stopped-early one included) marked running there, and
-    `Tuner.restore` would train it further. tuner's records are written as each trial ends:
-    they say which trials are done. Returns the names changed in the state file.
-    """
-    import json
-
-    state_file = _tune_state_file(exp_dir)
-    if state_file is None:
-        return []
-    ended = {"completed": "TERMINATED", "stopped early": "TERMINATED", "diverged": "TERMINATED",
-             "errored": "ERROR"}
-    done = {r.trial: ended[r.status] for r in load_records(exp_dir) if r.status in ended}
-    try:
-        state = json.loads(state_file.read_text())
-        changed = []
-        for entry in state["trial_data"]:
-            trial = json.loads(entry[0])
-            want = done.get(trial.get("relative_logdir"))
-            if want and trial.get("status") not in ("TERMINATED", "ERROR"):
-                trial["status"] = want
-                entry[0] = json.dumps(trial, indent=2)
-                changed.append(trial["relative_logdir"])
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return []
-    if changed:
-        tmp = state_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, state_file)
-    return sorted(changed)
 
 
 def _slots(resources: dict, cpu: float, gpu: float) -> int:

@@ -1,0 +1,101 @@
+"""Ray Tune's saved experiment state, reconciled with tuner's records before and after a stop.
+
+Tune saves `experiment_state-<timestamp>.json` after each checkpoint; tuner writes its records
+(trials.json) as each trial ends. After Ctrl-C or a killed driver the two can disagree, and
+`tuner resume` would then train finished trials further or show a trial twice. Each function
+here makes one of them follow the other; an unreadable state file changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from tuner.results import load_records, save_records
+
+_UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError)
+ENDED = ("TERMINATED", "ERROR")
+
+
+def _saved(exp_dir: Path) -> tuple[Path, dict, list[dict]] | None:
+    """(file, state, trials) of Tune's newest saved state (the one `Tuner.restore` reads:
+    newest by the timestamp in its name); trials[i] is the parsed `trial_data[i][0]`."""
+    states = sorted(Path(exp_dir).glob("experiment_state-*.json"))
+    if not states:
+        return None
+    try:
+        state = json.loads(states[-1].read_text())
+        trials = [json.loads(entry[0]) for entry in state["trial_data"]]
+    except _UNREADABLE:
+        return None
+    if not all(isinstance(t, dict) and "relative_logdir" in t and "status" in t for t in trials):
+        return None
+    return states[-1], state, trials
+
+
+def drop_unsaved_trials(exp_dir: Path) -> list[str]:
+    """Remove the folders and records of trials that started after Ray Tune's last saved state.
+
+    A driver killed mid-search leaves them behind; Tune does not know them and starts their
+    work again as new trials, so keeping them would show each twice in TensorBoard and in
+    the records. Returns the names removed.
+    """
+    saved = _saved(exp_dir)
+    if saved is None:
+        return []
+    known = {t["relative_logdir"] for t in saved[2]}
+    orphans = sorted(p.name for p in exp_dir.glob("trial_*") if p.is_dir() and p.name not in known)
+    for name in orphans:
+        shutil.rmtree(exp_dir / name, ignore_errors=True)
+    if orphans:
+        save_records(exp_dir, [r for r in load_records(exp_dir) if r.trial not in orphans])
+    return orphans
+
+
+def reopen_interrupted_trials(exp_dir: Path) -> None:
+    """After Ctrl-C: records of the trials Ray Tune saved as unfinished go back to "running".
+
+    Tune ends the trials it interrupts as terminated in memory (so the callbacks see them
+    finish) but saves them as running, to continue them on restore; the records follow the
+    saved state, which is what `tuner resume` will do.
+    """
+    saved = _saved(exp_dir)
+    if saved is None:
+        return
+    status = {t["relative_logdir"]: t["status"] for t in saved[2]}
+    records = load_records(exp_dir)
+    for r in records:
+        if status.get(r.trial) not in (None, *ENDED) and r.status != "diverged":
+            r.status, r.reason = "running", ""
+    save_records(exp_dir, records)
+
+
+def mark_finished_trials(exp_dir: Path) -> list[str]:
+    """Tell Ray Tune's saved state about trials that finished after it was last saved.
+
+    Tune saves its state after each checkpoint, not when a trial ends, so a driver killed in
+    between leaves a finished trial (a stopped-early one included) marked running there, and
+    `Tuner.restore` would train it further. tuner's records are written as each trial ends:
+    they say which trials are done. Returns the names changed in the state file.
+    """
+    saved = _saved(exp_dir)
+    if saved is None:
+        return []
+    state_file, state, trials = saved
+    ended = {"completed": "TERMINATED", "stopped early": "TERMINATED", "diverged": "TERMINATED",
+             "errored": "ERROR"}
+    done = {r.trial: ended[r.status] for r in load_records(exp_dir) if r.status in ended}
+    changed = []
+    for entry, trial in zip(state["trial_data"], trials, strict=True):
+        want = done.get(trial["relative_logdir"])
+        if want and trial["status"] not in ENDED:
+            trial["status"] = want
+            entry[0] = json.dumps(trial, indent=2)
+            changed.append(trial["relative_logdir"])
+    if changed:
+        tmp = state_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, state_file)
+    return sorted(changed)
