@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from tuner.errors import UserError
 from tuner.spaces.space import SearchSpace
 
-SEEDABLE = ("hyperopt", "optuna")
-
 
 @dataclass
 class WarmStart:
@@ -43,7 +41,7 @@ def load_warm_start(source: str, storage: str | None, space: SearchSpace, *, met
     experiment without results for the metric."""
     from tuner.results import find_experiment, load_records
 
-    if searcher not in SEEDABLE:
+    if searcher not in SEEDERS:
         raise UserError(
             f"--warm-start: searcher {searcher!r} cannot learn from earlier results; use "
             f"--searcher hyperopt or --searcher optuna (or drop --warm-start)"
@@ -76,13 +74,9 @@ def load_warm_start(source: str, storage: str | None, space: SearchSpace, *, met
 
 
 def seed_searcher(searcher, name: str, space: SearchSpace, warm: WarmStart) -> None:
-    """Add the warm configs with their scores to a built searcher's history."""
-    if name == "hyperopt":
-        _seed_hyperopt(searcher, space, warm)
-    elif name == "optuna":
-        _seed_optuna(searcher, space, warm)
-    else:  # load_warm_start refused the others
-        raise UserError(f"--warm-start: searcher {name!r} cannot learn from earlier results")
+    """Add the warm configs with their scores to a built searcher's history (a searcher
+    `load_warm_start` accepted)."""
+    SEEDERS[name](searcher, space, warm)
 
 
 def _seed_hyperopt(searcher, space: SearchSpace, warm: WarmStart) -> None:
@@ -129,3 +123,7 @@ def _seed_optuna(searcher, space: SearchSpace, warm: WarmStart) -> None:
         searcher._ot_study.add_trial(optuna.trial.create_trial(
             params=params, distributions={k: distribution(space.priors[k]) for k in params},
             value=value))
+
+
+# the searchers that can take earlier results, and how each is given them
+SEEDERS = {"hyperopt": _seed_hyperopt, "optuna": _seed_optuna}
