@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 import csv
+import os
+import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    """The line every benchmark starts with: which machine the figures come from."""
+    return (f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}")
 
 
 def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, str]:

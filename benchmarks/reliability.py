@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -24,28 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import ROOT, run
+from harness import ROOT, machine, run
 
 from tuner.results import load_records
 
-SAMPLES = 12
-EXPERIMENT = """
-name = "{name}"
-[data]
-source = "digits"
-[model]
-factory = "cnn"
-[space]
-module = "cnn"
-[search]
-samples = {samples}
-max_epochs = 6
-grace_period = 1
-reduction_factor = 2
-seed = {seed}
-[resources]
-cpu = 1
-"""
+sys.path.insert(0, str(ROOT))
+from tests.test_faults import EXPERIMENT, SAMPLES, check_complete  # noqa: E402
+
 TUNER = [sys.executable, "-m", "tuner"]
 
 
@@ -57,25 +41,21 @@ def finished(exp: Path) -> dict:
 
 
 def check(exp: Path, before: dict) -> tuple[bool, int]:
-    """(complete and consistent, trials lost) after the resume."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
+    """(complete and consistent, as tests/test_faults.py checks it; trials lost) after the
+    resume."""
     records = {r.trial: r for r in load_records(exp)}
     lost = sum(1 for name, r in before.items()
                if name not in records or records[name].best != r.best)
-    names = [f"trial_{i:03d}" for i in range(1, SAMPLES + 1)]
-    ok = (sorted(records) == names and sorted(p.name for p in exp.glob("trial_*")) == names
-          and all(r.status in ("completed", "stopped early") for r in records.values()))
-    for r in records.values():
-        steps = [e.step for e in EventAccumulator(str(exp / r.trial)).Reload().Scalars(
-            "loss/val")]
-        ok = ok and steps == list(range(1, r.epochs + 1))
-    return ok, lost
+    try:
+        check_complete(exp)
+    except AssertionError:
+        return False, lost
+    return True, lost
 
 
-def interrupted_round(tmp: Path, name: str, sig: int, seed: int, env: dict) -> dict:
+def interrupted_round(tmp: Path, name: str, sig: int, env: dict) -> dict:
     f = tmp / f"{name}.toml"
-    f.write_text(EXPERIMENT.format(name=name, samples=SAMPLES, seed=seed))
+    f.write_text(EXPERIMENT.format(name=name, samples=SAMPLES, max_epochs=6, seed=0))
     exp = tmp / "results" / name
     start = time.perf_counter()
     proc = subprocess.Popen([*TUNER, "run", str(f), "--storage", str(tmp / "results")],
@@ -97,18 +77,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}; {SAMPLES} trials × ≤6 epochs, digits CNN, TPE + ASHA, "
+    print(f"{machine()}; {SAMPLES} trials × ≤6 epochs, digits CNN, TPE + ASHA, "
           f"driver stopped once {SAMPLES // 2} trials had finished")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "plain.toml").write_text(EXPERIMENT.format(name="plain", samples=SAMPLES, seed=0))
+        (tmp / "plain.toml").write_text(EXPERIMENT.format(name="plain", samples=SAMPLES,
+                                                          max_epochs=6, seed=0))
         plain, _ = run([*TUNER, "run", str(tmp / "plain.toml"), "--storage",
                         str(tmp / "results")], env)
         print(f"uninterrupted run: {plain:.1f} s wall")
         for label, sig in (("driver SIGKILL", signal.SIGKILL), ("Ctrl-C", signal.SIGINT)):
-            rounds = [interrupted_round(tmp, f"{label.split()[-1].lower()}{i}", sig, 0, env)
+            rounds = [interrupted_round(tmp, f"{label.split()[-1].lower()}{i}", sig, env)
                       for i in range(args.rounds)]
             survived = sum(r["ok"] for r in rounds)
             lost = sum(r["lost"] for r in rounds)

@@ -12,31 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import ROOT, run
+from harness import machine, run
 
 PY = sys.executable
-
-
-def cli_has_report() -> bool:
-    """True once `tuner report` is wired into the CLI; until then the library is called."""
-    p = subprocess.run([PY, "-m", "tuner", "report", "--help"], cwd=ROOT, capture_output=True,
-                       check=False)
-    return p.returncode == 0
-
-
-def report_command(exp: Path, storage: Path) -> list[str]:
-    if cli_has_report():
-        return [PY, "-m", "tuner", "report", exp.name, "--storage", str(storage)]
-    code = ("from pathlib import Path; from tuner.report import write_report; "
-            f"print(write_report(Path({str(exp)!r})))")
-    return [PY, "-c", code]
 
 
 def main() -> None:
@@ -51,14 +34,14 @@ def main() -> None:
         tune_s, _ = run([PY, "-m", "tuner", "run", args.experiment, "--samples",
                          str(args.samples), "--storage", str(storage), "--overwrite"], env=env)
         exp = next(p.parent for p in storage.glob("*/experiment.json"))
-        cmd = report_command(exp, storage)
-        report_s, out = run(cmd, env=env)
+        report_s, out = run([PY, "-m", "tuner", "report", exp.name, "--storage", str(storage)],
+                            env=env)
         doc = json.loads((exp / "report" / "report.json").read_text())
-        print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")
+        print(machine())
         print(f"tuning   {args.samples} trials of {exp.name} in {tune_s:.0f} s "
               f"({doc['full_budget_trials']} ran the full budget)")
-        print(f"report   {report_s:.1f} s ({'tuner report' if cmd[2] == 'tuner' else 'write_report'}"
-              f", a fresh interpreter, imports included): {exp / 'report' / 'report.html'}")
+        print(f"report   {report_s:.1f} s (tuner report, a fresh interpreter, imports "
+              f"included): {exp / 'report' / 'report.html'}")
         print(f"importance (fANOVA over {doc['full_budget_trials']} full-budget trials):")
         for name, share in doc["importance"].items():
             print(f"  {name:<16} {share:.3f}")

@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import run, trial_results
+from harness import machine, run, trial_results
 
 PY = sys.executable
 # experiment -> default budget in seconds
@@ -77,8 +75,7 @@ def main() -> None:
     ap.add_argument("--metric", choices=sorted(MODES), default="val_loss",
                     help="what both methods optimize and are compared on")
     args = ap.parse_args()
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}; seeds 0..{args.seeds - 1}")
+    print(f"{machine()}; seeds 0..{args.seeds - 1}")
     for experiment in [args.only] if args.only else list(TASKS):
         metric, mode = args.metric, MODES[args.metric]
         budget = args.budget or TASKS[experiment]

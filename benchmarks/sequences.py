@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import run
+from harness import machine, run
 
 TUNER = [sys.executable, "-m", "tuner"]
 # experiment -> (metric in final/metrics.json, comparison, target)
@@ -37,7 +36,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int)
     ap.add_argument("--epochs", type=int)
     args = ap.parse_args()
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(machine())
     extra = []
     if args.samples:
         extra += ["--samples", str(args.samples)]

@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import run
+from harness import machine, run
 
 from tuner.results import load_records
 
@@ -79,8 +78,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=20)
     args = ap.parse_args()
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}; {args.samples} trials × ≤{args.epochs} epochs, "
+    print(f"{machine()}; {args.samples} trials × ≤{args.epochs} epochs, "
           f"digits CNN, HyperOpt TPE + ASHA")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import run
+from harness import machine, run
 
 from tuner.results import load_records
 
@@ -45,8 +44,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--top", type=int, default=10)
     args = ap.parse_args()
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}; digits CNN, TPE + ASHA, {args.samples} trials per run")
+    print(f"{machine()}; digits CNN, TPE + ASHA, {args.samples} trials per run")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         storage = Path(tmp)

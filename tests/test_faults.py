@@ -29,10 +29,10 @@ factory = "cnn"
 module = "cnn"
 [search]
 samples = {samples}
-max_epochs = 4
+max_epochs = {max_epochs}
 grace_period = 1
 reduction_factor = 2
-seed = 3
+seed = {seed}
 [resources]
 cpu = 1
 """
@@ -76,7 +76,7 @@ def _kill_orphans(before: set[int]) -> None:
             p.kill()
 
 
-def _check_complete(exp: Path) -> None:
+def check_complete(exp: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     records = load_records(exp)
@@ -91,7 +91,7 @@ def _check_complete(exp: Path) -> None:
 
 
 def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
-    (tmp_path / "killed.toml").write_text(EXPERIMENT.format(name="killed", samples=SAMPLES))
+    (tmp_path / "killed.toml").write_text(EXPERIMENT.format(name="killed", samples=SAMPLES, max_epochs=4, seed=3))
     exp = tmp_path / "results" / "killed"
     before = set(psutil.pids())
     proc = _start_and_wait(_tuner("run", tmp_path / "killed.toml", "--storage",
@@ -105,7 +105,7 @@ def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
                           cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done in" in done.stdout and f"{SAMPLES} trials" in done.stdout
-    _check_complete(exp)
+    check_complete(exp)
     after = {r.trial: r for r in load_records(exp)}
     for name, r in finished.items():  # what had finished before the kill is kept as it was
         assert after[name].epochs == r.epochs and after[name].best == r.best
@@ -118,7 +118,7 @@ def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):
-    (tmp_path / "stopped.toml").write_text(EXPERIMENT.format(name="stopped", samples=SAMPLES))
+    (tmp_path / "stopped.toml").write_text(EXPERIMENT.format(name="stopped", samples=SAMPLES, max_epochs=4, seed=3))
     exp = tmp_path / "results" / "stopped"
     proc = _start_and_wait(_tuner("run", tmp_path / "stopped.toml", "--storage",
                                   tmp_path / "results"), exp, 3)
@@ -134,4 +134,4 @@ def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):
     done = subprocess.run(_tuner("resume", exp), cwd=ROOT, env=_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    _check_complete(exp)
+    check_complete(exp)
