@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tuner.driver import loopback_only  # noqa: E402 - imports no ray
+
 # Before anything imports ray: the test session's Ray (and the `tuner run` subprocesses, which
-# inherit this) listen on 127.0.0.1 only; see tuner.driver.loopback_only.
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# inherit the setting) listen on 127.0.0.1 only.
+loopback_only()
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
