@@ -52,17 +52,7 @@ def _random(space: SearchSpace, metric, mode, seed, n_init):
 
 
 def _bohb(space: SearchSpace, metric, mode, seed, n_init):
-    missing = []
-    for module, package in (("hpbandster", "hpbandster"), ("ConfigSpace", "ConfigSpace")):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(package)
-    if missing:
-        raise UserError(
-            f"searcher 'bohb' needs {' and '.join(missing)}, which are not installed; "
-            f"run: pip install 'tuner[bohb]' (or pick hyperopt, optuna or random)"
-        )
+    check_installed("bohb")
     from ray.tune.search.bohb import TuneBOHB
 
     from tuner.spaces.convert import to_ray
@@ -76,6 +66,29 @@ SEARCHERS: dict[str, Callable] = {
     "bohb": _bohb,
     "random": _random,
 }
+
+
+# what each searcher imports: its optional packages (checked before Ray starts, without
+# importing them) and the modules `prefetch` loads while Ray starts
+OPTIONAL = {"bohb": ("hpbandster", "ConfigSpace")}
+MODULES = {
+    "hyperopt": ("ray.tune.search.hyperopt",),
+    "optuna": ("optuna", "ray.tune.search.optuna"),
+    "bohb": ("ray.tune.search.bohb",),
+    "random": ("ray.tune.search",),
+}
+
+
+def check_installed(name: str) -> None:
+    """UserError naming the packages a searcher needs that are not installed (none imported)."""
+    from importlib.util import find_spec
+
+    missing = [m for m in OPTIONAL.get(name, ()) if find_spec(m) is None]
+    if missing:
+        raise UserError(
+            f"searcher {name!r} needs {' and '.join(missing)}, which are not installed; "
+            f"run: pip install 'tuner[{name}]' (or pick hyperopt, optuna or random)"
+        )
 
 
 def build_searcher(

