@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import random
@@ -236,3 +237,74 @@ def test_unknown_factory():
         r"you mean 'mlp'\?\); available: attention, cnn, conv1d, finetune, mlp, rnn, transformer",
     ):
         build_model("mpl", {}, (64,), 2)
+
+
+# -- CPU kernels: the same arithmetic, faster -----------------------------------------------------
+
+
+def _cnn_and_copy(batch_norm: bool = True):
+    from tuner.training.trial import fast_layout
+
+    config = {"conv_blocks": 2, "kernel_size": 3, "batch_norm": batch_norm, "dense_units": 32,
+              "activation": "gelu", "dropout": 0.0, "filters_1": 16, "filters_2": 8}
+    torch.manual_seed(0)
+    plain = build_model("cnn", config, DIGITS_SHAPE, DIGITS_CLASSES)
+    fast = fast_layout(build_model("cnn", config, DIGITS_SHAPE, DIGITS_CLASSES))
+    fast.load_state_dict(plain.state_dict())
+    return plain, fast
+
+
+def test_conv_nets_run_channels_last_and_compute_the_same_outputs():
+    plain, fast = _cnn_and_copy()
+    convs = [m for m in fast.modules() if isinstance(m, nn.Conv2d)]
+    assert convs and all(m.weight.is_contiguous(memory_format=torch.channels_last)
+                         for m in convs)
+    x = torch.randn(64, *DIGITS_SHAPE)
+    torch.testing.assert_close(fast.eval()(x), plain.eval()(x), rtol=1e-4, atol=1e-5)
+
+
+def test_models_without_convolutions_keep_their_layout():
+    from tuner.training.trial import fast_layout
+
+    mlp = build_model("mlp", {"layers": 2, "units_1": 8, "units_2": 8, "activation": "relu",
+                              "dropout": 0.0}, (20,), 3)
+    assert fast_layout(mlp) is mlp
+    assert all(p.is_contiguous() for p in mlp.parameters())
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_uses_the_fused_update_with_the_same_result(name):
+    from tuner.training.loop import make_optimizer
+
+    # no batch norm: a conv bias before it has a zero gradient, which Adam turns into steps
+    # of ±lr from rounding noise, in either implementation
+    plain, _ = _cnn_and_copy(batch_norm=False)
+    fast = copy.deepcopy(plain)  # same layout: this compares the updates only
+    config = {"optimizer": name, "lr": 1e-2, "weight_decay": 1e-3}
+    opt = make_optimizer(fast, config)
+    assert opt.defaults["fused"] is True
+    reference = (torch.optim.Adam if name == "adam" else torch.optim.AdamW)(
+        plain.parameters(), lr=1e-2, weight_decay=1e-3)
+    x, y = torch.randn(32, *DIGITS_SHAPE), torch.randint(0, DIGITS_CLASSES, (32,))
+    for model, optimizer in ((plain, reference), (fast, opt)):
+        model.train()
+        for _ in range(3):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    for a, b in zip(plain.parameters(), fast.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_adam_falls_back_to_the_plain_update_where_torch_has_no_fused_one(monkeypatch):
+    from tuner.training.loop import make_optimizer
+
+    class OldAdam(torch.optim.Adam):  # torch < 2.4 on the CPU
+        def __init__(self, params, fused=None, **kw):
+            if fused:
+                raise RuntimeError("`fused=True` requires all the params to be CUDA tensors")
+            super().__init__(params, **kw)
+
+    monkeypatch.setattr(torch.optim, "Adam", OldAdam)
+    opt = make_optimizer(nn.Linear(3, 2), {"optimizer": "adam", "lr": 1e-3})
+    assert isinstance(opt, OldAdam) and not opt.defaults.get("fused")

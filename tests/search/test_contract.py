@@ -61,3 +61,20 @@ def test_diverging_trials_end_with_a_reason_not_a_crash(ray_session, tuner_cli, 
     assert all(r.epochs == 1 for r in records)
     # every trial failed: exit 1 and a message saying so
     assert code == 1 and "every trial diverged or errored" in out
+
+
+def test_a_searcher_whose_packages_are_missing_is_named_before_anything_starts(monkeypatch):
+    import importlib.util
+
+    from tuner.errors import UserError
+    from tuner.search.searchers import MODULES, check_installed
+
+    assert set(MODULES) == set(SEARCHERS)  # every searcher has its modules to prefetch
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "hpbandster" else real(name, *a))
+    with pytest.raises(UserError) as e:
+        check_installed("bohb")
+    assert str(e.value) == ("searcher 'bohb' needs hpbandster, which is not installed; run: "
+                            "pip install 'tuner[bohb]' (or pick hyperopt, optuna or random)")
+    check_installed("hyperopt")  # nothing optional

@@ -86,7 +86,8 @@ def check_installed(name: str) -> None:
     missing = [m for m in OPTIONAL.get(name, ()) if find_spec(m) is None]
     if missing:
         raise UserError(
-            f"searcher {name!r} needs {' and '.join(missing)}, which are not installed; "
+            f"searcher {name!r} needs {' and '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed; "
             f"run: pip install 'tuner[{name}]' (or pick hyperopt, optuna or random)"
         )
 
