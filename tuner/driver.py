@@ -108,8 +108,6 @@ def _quiet_ray(address: str | None = None) -> None:
     os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
     # no usage statistics sent anywhere from a tuning job (it may run offline, on loopback)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if os.environ["RAY_USAGE_STATS_ENABLED"] == "0":
-        _skip_callback_census()
     for name in ("ray", "ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(logging.ERROR)
     # A failing trial is tuner's to report (status, reason, and the traceback in the trial's
@@ -126,7 +124,10 @@ def _skip_callback_census() -> None:
     To count them it imports every logging integration it knows (MLflow, Weights & Biases,
     Comet, Aim); with MLflow installed that is 0.7 s at the start of each search, while the
     first trials wait for the driver. With usage statistics off the count is never sent.
+    Call it once Ray Tune is imported (importing it here would cost the driver a second).
     """
+    if os.environ.get("RAY_USAGE_STATS_ENABLED") != "0":
+        return
     try:
         from ray.air._internal import usage
     except ImportError:  # another Ray layout: the census stays, and so does correctness
@@ -253,6 +254,7 @@ def run(
     started_ray = init_ray(address)
     try:
         imports.join()
+        _skip_callback_census()
         searcher, scheduler, param_space = _search_algorithms(spec, space, warm, out)
         return _search(spec, space, data, exp_dir, (searcher, param_space, scheduler), timing,
                        out)
@@ -508,6 +510,7 @@ def resume(
     _quiet_ray(address)
     from ray import tune
 
+    _skip_callback_census()
     started = time.monotonic()
     started_ray = init_ray(address)
     try:
