@@ -250,10 +250,13 @@ def run(
             raise UserError(f'{spec.path}: [resources] device = "cuda", but torch sees no GPU on '
                             f'this machine; use device = "auto" to fall back to the CPU')
     timing = {"started_at": time.time()}
-    imports = Prefetch(*MODULES[s.searcher], *PREFETCH)
+    # only while a local Ray starts: joining a cluster takes a fraction of a second, with
+    # nothing to overlap, and its client code is better left to import alone
+    imports = Prefetch(*MODULES[s.searcher], *PREFETCH) if address is None else None
     started_ray = init_ray(address)
     try:
-        imports.join()
+        if imports is not None:
+            imports.join()
         _skip_callback_census()
         searcher, scheduler, param_space = _search_algorithms(spec, space, warm, out)
         return _search(spec, space, data, exp_dir, (searcher, param_space, scheduler), timing,
