@@ -7,6 +7,7 @@ a Hyperband scheduler can stop or pause it and a restored run resumes where it w
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import tempfile
@@ -180,6 +181,25 @@ class Trial:
         self.batches.generator.set_state(state["batches_rng"])
 
 
+def load_trial_state(checkpoint) -> dict:
+    """The training state a trial saved in `checkpoint` (a `ray.tune.Checkpoint`).
+
+    Ray Tune deletes a trial's previous checkpoint as it registers the next one and only then
+    saves the experiment state that names the new one: a driver killed in between leaves a
+    state that points at the deleted checkpoint. On local storage the trial then continues
+    from the newest checkpoint in its folder, the one that state would have named.
+    """
+    import torch
+
+    with checkpoint.as_directory() as d:
+        path = os.path.join(d, CHECKPOINT_FILE)
+        if not os.path.exists(path):
+            newest = sorted(glob.glob(os.path.join(os.path.dirname(os.path.normpath(d)),
+                                                   "checkpoint_*", CHECKPOINT_FILE)))
+            path = newest[-1] if newest else path
+        return torch.load(path, weights_only=True)
+
+
 def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
     """Ray Tune function trainable: `tune.with_parameters(run_trial, data=..., setup=...)`."""
     import ray
@@ -191,8 +211,7 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
     trial = Trial(active, data, setup)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
-        with checkpoint.as_directory() as d:
-            trial.load_state_dict(torch.load(os.path.join(d, CHECKPOINT_FILE), weights_only=True))
+        trial.load_state_dict(load_trial_state(checkpoint))
     # the Ray node this trial runs on: on a cluster, results show where each epoch ran
     node = ray.get_runtime_context().get_node_id()
     while trial.epoch < setup.max_epochs:
