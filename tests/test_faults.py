@@ -156,3 +156,28 @@ def test_a_trial_continues_from_its_newest_checkpoint_when_the_saved_state_names
         torch.save({"epoch": epoch}, tmp_path / f"checkpoint_00000{epoch}" / CHECKPOINT_FILE)
     assert load_trial_state(tune.Checkpoint(str(tmp_path / "checkpoint_000004")))["epoch"] == 4
     assert load_trial_state(tune.Checkpoint(str(tmp_path / "checkpoint_000002")))["epoch"] == 4
+
+
+def test_a_remote_checkpoint_that_is_missing_is_an_error_not_a_neighbours_state(tmp_path):
+    # a remote checkpoint is read through a temporary copy, whose neighbours are unrelated
+    import contextlib
+
+    import pytest
+    import torch
+
+    from tuner.training.trial import CHECKPOINT_FILE, load_trial_state
+
+    (tmp_path / "checkpoint_000009").mkdir()
+    torch.save({"epoch": 9}, tmp_path / "checkpoint_000009" / CHECKPOINT_FILE)
+    copy = tmp_path / "download"
+    copy.mkdir()
+
+    class Remote:
+        path = "bucket/exp/trial_001/checkpoint_000002"
+
+        @contextlib.contextmanager
+        def as_directory(self):
+            yield str(copy)
+
+    with pytest.raises(FileNotFoundError):
+        load_trial_state(Remote())

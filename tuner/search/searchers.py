@@ -69,7 +69,7 @@ SEARCHERS: dict[str, Callable] = {
 
 
 # what each searcher imports: its optional packages (checked before Ray starts, without
-# importing them) and the modules `prefetch` loads while Ray starts
+# importing them) and the modules tuner.driver.Prefetch loads while Ray starts
 OPTIONAL = {"bohb": ("hpbandster", "ConfigSpace")}
 MODULES = {
     "hyperopt": ("ray.tune.search.hyperopt",),

@@ -106,6 +106,8 @@ class EventFile:
     on disk as soon as Tune reports the epoch.
     """
 
+    _uid = 0  # tells apart the files one process opens within the same second
+
     def __init__(self, logdir: Path, purge_step: int | None = None):
         import os
         import socket
@@ -127,8 +129,6 @@ class EventFile:
             self._write(Event(wall_time=time.time(), step=purge_step,
                               session_log=SessionLog(status=SessionLog.START)))
         self._records.flush()
-
-    _uid = 0
 
     def _write(self, event) -> None:
         self._records.write(event.SerializeToString())

@@ -193,7 +193,9 @@ def load_trial_state(checkpoint) -> dict:
 
     with checkpoint.as_directory() as d:
         path = os.path.join(d, CHECKPOINT_FILE)
-        if not os.path.exists(path):
+        # only where `d` is the checkpoint's own folder: a remote one comes as a temporary copy
+        # whose neighbours are not this trial's
+        if not os.path.exists(path) and os.path.normpath(d) == os.path.normpath(checkpoint.path):
             newest = sorted(glob.glob(os.path.join(os.path.dirname(os.path.normpath(d)),
                                                    "checkpoint_*", CHECKPOINT_FILE)))
             path = newest[-1] if newest else path
