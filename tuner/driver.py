@@ -17,9 +17,8 @@ from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.experiment import ExperimentSpec, load_saved, save_spec
-from tuner.metrics import TASK_METRICS
 from tuner.results import load_records, storage_root
-from tuner.tracking.records import TRACKED
+from tuner.vocabulary import TASK_METRICS, Status
 
 
 class TrialNamer:
@@ -353,7 +352,7 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     trainable = _trainable(spec, space, data, gpu)
     callback = TunerCallback(
         exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out),
-        best_metrics=tuple(m for m in TASK_METRICS[data.task] if m in TRACKED),
+        best_metrics=TASK_METRICS[data.task],
     )
     tuner = tune.Tuner(
         trainable,
@@ -503,7 +502,7 @@ def resume(
     if finished:
         print(f"  {', '.join(finished)} had finished after Ray Tune last saved the experiment: "
               f"kept as they ended", file=out)
-    done = [r for r in load_records(exp_dir) if r.status != "running"]
+    done = [r for r in load_records(exp_dir) if r.status.ended]
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
         f"from {exp_dir}",
@@ -582,20 +581,20 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
     s = spec.search
     c = counts(records)
     best = best_record(records, s.metric, s.mode)
-    unfinished = sum(r.status == "running" for r in records)
+    unfinished = sum(not r.status.ended for r in records)
     print(
         f"\n{'interrupted after' if interrupted else 'done in'} {wall_s:.0f} s: "
-        f"{len(records)} trials · {c['completed']} completed · "
-        f"{c['stopped early']} stopped early · {c['diverged']} diverged · "
-        f"{c['errored']} errored{f' · {unfinished} unfinished' if unfinished else ''}",
+        f"{len(records)} trials · {c[Status.COMPLETED]} completed · "
+        f"{c[Status.STOPPED_EARLY]} stopped early · {c[Status.DIVERGED]} diverged · "
+        f"{c[Status.ERRORED]} errored{f' · {unfinished} unfinished' if unfinished else ''}",
         file=out,
     )
-    failed = [r for r in records if r.status in ("errored", "diverged")]
+    failed = [r for r in records if r.status.failed]
     for r in failed[:8]:
         print(f"  {r.trial} {r.status}: {r.reason}", file=out)
     if len(failed) > 8:
         print(f"  ... and {len(failed) - 8} more: tuner status {spec.name}", file=out)
-    errored = [r for r in failed if r.status == "errored"]
+    errored = [r for r in failed if r.status == Status.ERRORED]
     if errored:
         print(f"  full tracebacks: error.txt in each errored trial's folder, e.g. "
               f"{exp_dir / errored[0].trial / 'error.txt'}", file=out)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tuner.errors import UserError, did_you_mean, parse_problem
-from tuner.metrics import MODES
+from tuner.vocabulary import MODES
 
 SEARCHERS = ("hyperopt", "optuna", "bohb", "random")
 SCHEDULERS = ("asha", "hyperband", "median", "fifo")

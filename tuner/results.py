@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tuner.errors import UserError, did_you_mean, parse_problem
 from tuner.tracking.records import TrialRecord
+from tuner.vocabulary import STATUSES, Status
 
 
 def storage_root(storage: str | None = None) -> Path:
@@ -81,7 +82,6 @@ def load_records(exp: Path) -> list[TrialRecord]:
 
 
 _RECORDS_FIX = "tuner wrote it: restore it, or run the experiment again with --overwrite"
-_STATUSES = ("running", "completed", "stopped early", "diverged", "errored")
 
 
 def _is_number(v) -> bool:
@@ -102,8 +102,8 @@ def _record(f: Path, i: int, d) -> TrialRecord:
             raise bad(key, "a string", d.get(key))
     if not isinstance(d.get("config"), dict):
         raise bad("config", "a table of hyperparameters", d.get("config"))
-    if d.get("status", "running") not in _STATUSES:
-        raise bad("status", f"one of {', '.join(_STATUSES)}", d.get("status"))
+    if d.get("status", Status.RUNNING) not in STATUSES:
+        raise bad("status", f"one of {', '.join(STATUSES)}", d.get("status"))
     if not isinstance(d.get("reason", ""), str):
         raise bad("reason", "a string", d.get("reason"))
     epochs = d.get("epochs", 0)
@@ -148,7 +148,7 @@ def table(records: list[TrialRecord]) -> tuple[list[str], list[dict]]:
     ]
     rows = [{
         "trial": r.trial,
-        "status": r.status,
+        "status": str(r.status),
         "epochs": r.epochs,
         "reason": r.reason,
         "compute_s": round(r.compute_s, 3),
@@ -209,7 +209,7 @@ def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialReco
     scored = [
         r
         for r in records
-        if math.isfinite(r.value(metric)) and r.status not in ("diverged", "errored")
+        if math.isfinite(r.value(metric)) and not r.status.failed
     ]
     if not scored:
         return None
@@ -235,7 +235,7 @@ def best_document(exp_name: str, record: TrialRecord, metric: str, mode: str) ->
         "value": record.best[metric],
         "best_epoch": record.best_epoch.get(metric, record.epochs),
         "epochs": record.epochs,
-        "status": record.status,
+        "status": str(record.status),
         "metrics": record.at_best or record.best,
         "config": record.config,
     }

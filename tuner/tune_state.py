@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from tuner.results import load_records, save_records
+from tuner.vocabulary import Status
 
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError)
 ENDED = ("TERMINATED", "ERROR")
@@ -67,8 +68,8 @@ def reopen_interrupted_trials(exp_dir: Path) -> None:
     status = {t["relative_logdir"]: t["status"] for t in saved[2]}
     records = load_records(exp_dir)
     for r in records:
-        if status.get(r.trial) not in (None, *ENDED) and r.status != "diverged":
-            r.status, r.reason = "running", ""
+        if status.get(r.trial) not in (None, *ENDED) and r.status != Status.DIVERGED:
+            r.status, r.reason = Status.RUNNING, ""
     save_records(exp_dir, records)
 
 
@@ -84,9 +85,7 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
     if saved is None:
         return []
     state_file, state, trials = saved
-    ended = {"completed": "TERMINATED", "stopped early": "TERMINATED", "diverged": "TERMINATED",
-             "errored": "ERROR"}
-    done = {r.trial: ended[r.status] for r in load_records(exp_dir) if r.status in ended}
+    done = {r.trial: r.status.ray_status for r in load_records(exp_dir) if r.status.ended}
     changed = []
     for entry, trial in zip(state["trial_data"], trials, strict=True):
         want = done.get(trial["relative_logdir"])

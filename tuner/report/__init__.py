@@ -69,9 +69,10 @@ def write_report(exp_dir: Path, out_dir: Path | None = None) -> Path:
 def heatmap_note(exp, pairs: list[tuple[str, str]]) -> str:
     """Why the heatmaps use full-budget trials only, with this experiment's numbers."""
     from tuner.report._figures import MIN_HEATMAP_TRIALS
+    from tuner.vocabulary import Status
 
-    stopped = sorted({r.epochs for r in exp.records if r.status == "stopped early"})
-    n_stopped = exp.count("stopped early")
+    stopped = sorted({r.epochs for r in exp.records if r.status == Status.STOPPED_EARLY})
+    n_stopped = exp.count(Status.STOPPED_EARLY)
     listed = ", ".join(map(str, stopped[:-1])) + " and " * (len(stopped) > 1) + \
         "".join(map(str, stopped[-1:]))
     where = f" (at epoch{'s' if len(stopped) > 1 else ''} {listed})" if stopped else ""

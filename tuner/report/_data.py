@@ -13,6 +13,7 @@ from tuner.experiment import SAVED, ExperimentSpec, load_saved
 from tuner.results import load_records
 from tuner.spaces import Choice, Fixed, IntRange, Prior, SearchSpace
 from tuner.tracking.records import TrialRecord
+from tuner.vocabulary import STATUSES, Status
 
 Curve = list[tuple[int, float]]  # (epoch, metric), epochs increasing
 
@@ -44,7 +45,7 @@ class Experiment:
     def max_epochs(self) -> int:
         return self.spec.search.max_epochs
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(r.status == status for r in self.records)
 
 
@@ -60,15 +61,14 @@ def load(exp_dir: Path) -> Experiment:
     metric, epochs = spec.search.metric, spec.search.max_epochs
     sign = 1 if spec.search.mode == "max" else -1
     scored = [r for r in records
-              if math.isfinite(r.value(metric)) and r.status not in ("diverged", "errored")]
+              if math.isfinite(r.value(metric)) and not r.status.failed]
     # ties (accuracy saturates on small validation splits) go to the lower validation loss
     ranked = sorted(scored, key=lambda r: (-sign * r.value(metric),
                                            r.at_best.get("val_loss", math.inf)))
-    full = [r for r in ranked if r.status == "completed" and r.epochs >= epochs]
+    full = [r for r in ranked if r.status == Status.COMPLETED and r.epochs >= epochs]
     if len(full) < 2:
         counts = ", ".join(f"{sum(r.status == s for r in records)} {s}"
-                           for s in ("completed", "stopped early", "running", "diverged",
-                                     "errored") if any(r.status == s for r in records))
+                           for s in STATUSES if any(r.status == s for r in records))
         raise UserError(
             f"{exp_dir}: {len(full)} of {len(records)} trials ran the full {epochs} epochs "
             f"({counts or 'no trials yet'}); a report compares finished trials and needs at "

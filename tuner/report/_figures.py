@@ -24,6 +24,7 @@ from tuner.report._data import (
 )
 from tuner.report._importance import Importance
 from tuner.spaces import Choice, IntRange, Prior
+from tuner.vocabulary import Status
 
 DPI = 100
 BEST = "#d62728"
@@ -67,11 +68,11 @@ def curves(exp: Experiment, path: Path) -> Path:
     ax = fig.add_subplot()
     best = exp.ranked[0].trial
     styles = {
-        "completed": dict(color="#1f77b4", lw=1.1, alpha=0.7, zorder=3),
-        "running": dict(color="#1f77b4", lw=1.1, alpha=0.7, ls="--", zorder=3),
-        "stopped early": dict(color=STOPPED, lw=0.7, alpha=0.7, zorder=2),
-        "diverged": dict(color="#ff7f0e", lw=0.8, ls=":", zorder=2),
-        "errored": dict(color="#ff7f0e", lw=0.8, ls=":", zorder=2),
+        Status.COMPLETED: dict(color="#1f77b4", lw=1.1, alpha=0.7, zorder=3),
+        Status.RUNNING: dict(color="#1f77b4", lw=1.1, alpha=0.7, ls="--", zorder=3),
+        Status.STOPPED_EARLY: dict(color=STOPPED, lw=0.7, alpha=0.7, zorder=2),
+        Status.DIVERGED: dict(color="#ff7f0e", lw=0.8, ls=":", zorder=2),
+        Status.ERRORED: dict(color="#ff7f0e", lw=0.8, ls=":", zorder=2),
     }
     values = []
     for r in exp.records:

@@ -9,6 +9,7 @@ from pathlib import Path
 from tuner.report._advice import LOW, Item
 from tuner.report._data import Experiment, fmt
 from tuner.report._importance import Importance
+from tuner.vocabulary import STATUSES, Status
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -30,9 +31,7 @@ def render(exp: Experiment, imp: Importance, advice: list[Item], images: dict[st
     e = html.escape
     s = exp.spec.search
     best = exp.ranked[0]
-    counts = " · ".join(f"{exp.count(st)} {st}" for st in
-                        ("completed", "stopped early", "running", "diverged", "errored")
-                        if exp.count(st))
+    counts = " · ".join(f"{exp.count(st)} {st}" for st in STATUSES if exp.count(st))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>tuner report: {e(exp.name)}</title><style>{CSS}</style></head><body>",
@@ -102,7 +101,7 @@ def _table(exp: Experiment, imp: Importance) -> str:
                  *(fmt(r.config[k]) if k in r.config else "—" for k in keys)]
         tds = "".join(f"<td class='num'>{html.escape(str(c))}</td>" if i >= 2 else
                       f"<td>{html.escape(str(c))}</td>" for i, c in enumerate(cells))
-        cls = " class='stopped'" if r.status != "completed" else ""
+        cls = " class='stopped'" if r.status != Status.COMPLETED else ""
         rows.append(f"<tr{cls}>{tds}</tr>")
     return "".join(rows) + "</table>" + (
         "<p>Top 10 of the trials with a result. Hyperparameter columns: the most important "

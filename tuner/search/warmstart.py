@@ -47,7 +47,7 @@ def load_warm_start(source: str, storage: str | None, space: SearchSpace, *, met
             f"--searcher hyperopt or --searcher optuna (or drop --warm-start)"
         )
     exp = find_experiment(source, storage)
-    records = [r for r in load_records(exp) if r.status not in ("errored", "diverged")
+    records = [r for r in load_records(exp) if not r.status.failed
                and math.isfinite(r.value(metric))]
     if not records:
         raise UserError(

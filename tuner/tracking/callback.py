@@ -12,6 +12,7 @@ from tuner.spaces.space import SearchSpace
 from tuner.tracking.progress import LiveSummary, short_config, status_line
 from tuner.tracking.records import TrialRecord
 from tuner.tracking.tensorboard import BEST, TrialBoard, write_experiment
+from tuner.vocabulary import Status
 
 
 def _error_reason(trial) -> str:
@@ -76,7 +77,7 @@ class TunerCallback(tune.Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         r = self._record(trial)
-        r.status = "running"
+        r.status = Status.RUNNING
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if self.first_result_at is None:
@@ -95,7 +96,7 @@ class TunerCallback(tune.Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info):
         r = self._record(trial)
-        r.status, r.reason = "errored", _error_reason(trial)
+        r.status, r.reason = Status.ERRORED, _error_reason(trial)
         self._finished(trial, r)
 
     def on_step_end(self, iteration, trials, **info):

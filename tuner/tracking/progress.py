@@ -11,6 +11,7 @@ import sys
 import time
 
 from tuner.tracking.records import TrialRecord
+from tuner.vocabulary import STATUSES, Status
 
 
 def short_config(config: dict, limit: int = 6) -> str:
@@ -21,10 +22,11 @@ def short_config(config: dict, limit: int = 6) -> str:
     return ", ".join(parts[:limit]) + more
 
 
-def counts(records: list[TrialRecord]) -> dict:
-    c = {"running": 0, "completed": 0, "stopped early": 0, "diverged": 0, "errored": 0}
+def counts(records: list[TrialRecord]) -> dict[Status, int]:
+    """How many trials stand at each status (every status present, 0 when none)."""
+    c = dict.fromkeys(STATUSES, 0)
     for r in records:
-        c[r.status] = c.get(r.status, 0) + 1
+        c[r.status] += 1
     return c
 
 
@@ -32,14 +34,14 @@ def status_line(
     records, samples: int, metric: str, best: TrialRecord | None, elapsed: float
 ) -> str:
     c = counts(records)
-    done = len(records) - c["running"]
+    done = len(records) - c[Status.RUNNING]
     m, s = divmod(int(elapsed), 60)
     parts = [
         f"[{m}:{s:02d}] {done}/{samples} trials",
-        f"{c['running']} running",
-        f"{c['stopped early']} stopped early",
-        f"{c['completed']} completed",
-        f"{c['errored'] + c['diverged']} errored",
+        f"{c[Status.RUNNING]} running",
+        f"{c[Status.STOPPED_EARLY]} stopped early",
+        f"{c[Status.COMPLETED]} completed",
+        f"{c[Status.ERRORED] + c[Status.DIVERGED]} errored",
     ]
     line = " · ".join(parts)
     if best is not None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from tuner.metrics import is_better
-
-# metrics whose best value (and its epoch) each record keeps
-TRACKED = ("val_loss", "accuracy", "f1", "train_loss", "mae", "rmse", "mase")
+from tuner.vocabulary import METRICS, Status, is_better
 
 
 @dataclass
@@ -16,7 +13,7 @@ class TrialRecord:
     trial: str  # readable name, also the TensorBoard run name: trial_001
     trial_id: str  # Ray Tune's id
     config: dict
-    status: str = "running"  # running | completed | stopped early | diverged | errored
+    status: Status = Status.RUNNING
     reason: str = ""
     epochs: int = 0
     best: dict = field(default_factory=dict)  # metric -> best value over epochs
@@ -31,11 +28,11 @@ class TrialRecord:
         self.compute_s += float(result.get("epoch_time_s", 0.0))
         metrics = {
             k: float(result[k])
-            for k in (*TRACKED, "precision", "recall", "lr")
+            for k in (*METRICS, "lr")
             if isinstance(result.get(k), (int, float))
         }
         self.last = metrics
-        for m in TRACKED:
+        for m in METRICS:  # the best value (and its epoch) of every metric reported
             if m not in metrics:
                 continue
             tie = m == metric and metrics[m] == self.best.get(m) and metrics.get(
@@ -48,12 +45,12 @@ class TrialRecord:
                 if m == metric:
                     self.at_best = dict(metrics)
         if result.get("diverged"):
-            self.status = "diverged"
+            self.status = Status.DIVERGED
             self.reason = str(result.get("reason", "loss became nan or inf"))
 
     def finish(self, max_epochs: int) -> None:
-        if self.status == "running":
-            self.status = "completed" if self.epochs >= max_epochs else "stopped early"
+        if self.status == Status.RUNNING:
+            self.status = Status.COMPLETED if self.epochs >= max_epochs else Status.STOPPED_EARLY
 
     def value(self, metric: str) -> float:
         v = self.best.get(metric)
@@ -64,4 +61,6 @@ class TrialRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrialRecord:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        record = cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        record.status = Status(record.status)
+        return record

@@ -18,23 +18,13 @@ from pathlib import Path
 
 from tuner.spaces.priors import Choice, Fixed, IntRange, Uniform
 from tuner.spaces.space import SearchSpace
+from tuner.vocabulary import METRICS, STATUSES, TASK_METRICS, Status
 
 # result key -> TensorBoard tag
-CURVES = {
-    "train_loss": "loss/train",
-    "val_loss": "loss/val",
-    "accuracy": "metrics/accuracy",
-    "f1": "metrics/f1",
-    "precision": "metrics/precision",
-    "recall": "metrics/recall",
-    "mae": "metrics/mae",
-    "rmse": "metrics/rmse",
-    "mase": "metrics/mase",
-    "lr": "lr",
-}
-# metrics shown as HParams columns by default: the best value over the epochs, not the last
-BEST = ("val_loss", "accuracy", "f1", "train_loss")
-STATUSES = ["completed", "stopped early", "diverged", "errored", "running"]
+CURVES = {**{name: m.tag for name, m in METRICS.items()}, "lr": "lr"}
+# metrics shown as HParams columns (the driver passes its task's): the best value over the
+# epochs, not the last
+BEST = TASK_METRICS["classification"]
 
 
 def _hparam_value(v):
@@ -64,7 +54,7 @@ def experiment_summary(space: SearchSpace, best: tuple[str, ...] = BEST):
         else:  # pragma: no cover
             continue
         hparams.append(hp.HParam(name, domain))
-    hparams.append(hp.HParam("status", hp.Discrete(STATUSES)))
+    hparams.append(hp.HParam("status", hp.Discrete([str(s) for s in STATUSES])))
     metrics = [hp.Metric(f"best/{m}", display_name=f"best {m}") for m in best]
     metrics.append(hp.Metric("trial/epochs", display_name="epochs"))
     return hp.hparams_config_pb(hparams, metrics)
@@ -82,14 +72,12 @@ def trial_summaries(config: dict, status: str, space: SearchSpace, trial_name: s
         if isinstance(p, Choice) and len({type(o) for o in p.options}) > 1:
             v = str(v)
         values[name] = _hparam_value(v)
-    values["status"] = status
+    status = Status(status)
+    values["status"] = str(status)
     start = hp.hparams_pb(values, trial_id=trial_name)
-    code = {
-        "completed": api_pb2.STATUS_SUCCESS,
-        "stopped early": api_pb2.STATUS_SUCCESS,  # ended normally; the status column says how
-        "diverged": api_pb2.STATUS_FAILURE,
-        "errored": api_pb2.STATUS_FAILURE,
-    }.get(status, api_pb2.STATUS_RUNNING)
+    # stopped early ended normally (the status column says how)
+    code = (api_pb2.STATUS_RUNNING if not status.ended else
+            api_pb2.STATUS_FAILURE if status.failed else api_pb2.STATUS_SUCCESS)
     info = plugin_data_pb2.SessionEndInfo(status=code, end_time_secs=time.time())
     content = plugin_data_pb2.HParamsPluginData(session_end_info=info, version=0)
     end = Summary(value=[Summary.Value(tag=metadata.SESSION_END_INFO_TAG,

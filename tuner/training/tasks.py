@@ -50,10 +50,3 @@ def evaluate(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
         return classification_metrics(outputs, y, data.n_outputs)
     return regression_metrics(outputs, y, data)
 
-
-def diverged_metrics(task: str) -> dict:
-    """What a diverged trial reports: worst values that every searcher can still rank."""
-    if task == "classification":
-        return {"val_loss": math.inf, "accuracy": 0.0, "precision": 0.0, "recall": 0.0,
-                "f1": 0.0}
-    return {"val_loss": math.inf, "mae": math.inf, "rmse": math.inf, "mase": math.inf}

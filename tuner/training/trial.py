@@ -155,11 +155,11 @@ class Trial:
         return out
 
     def diverged(self, loss: float, lr: float, seconds: float) -> dict:
-        from tuner.training.tasks import diverged_metrics
+        from tuner.vocabulary import diverged_metrics
 
         # Reported as +inf losses (not NaN) so every searcher and scheduler can rank the trial:
         # it tells TPE this region is bad instead of hiding the trial as an error.
-        return {"train_loss": math.inf, **diverged_metrics(self.data.task), "lr": lr,
+        return {**diverged_metrics(self.data.task), "lr": lr,
                 "epoch": self.epoch, "epoch_time_s": seconds, "diverged": 1,
                 "reason": f"loss became {loss} at epoch {self.epoch} (lr={lr:.3g}); "
                           f"lower the learning rate range or add warm-up"}
