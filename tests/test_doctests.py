@@ -9,6 +9,7 @@ MODULES = [
     "tuner.spaces.space",
     "tuner.spaces.priors",
     "tuner.data.streamer",
+    "tuner.vocabulary",
 ]
 
 

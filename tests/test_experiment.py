@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tuner.errors import UserError
 from tuner.experiment import SearchSpec, load

@@ -18,11 +18,11 @@ import random
 import re
 import sys
 import tempfile
+import tomllib
 from collections import Counter
 from pathlib import Path
 
 import pytest
-import tomllib
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

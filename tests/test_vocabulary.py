@@ -2,10 +2,10 @@
 TensorBoard's HParams, `tuner report` and `tuner results`. And the vocabulary is one table."""
 
 import math
+import tomllib
 
 import numpy as np
 import pytest
-import tomllib
 
 from tuner.results import load_records
 from tuner.vocabulary import METRICS, MODES, STATUSES, TASK_METRICS, Status, diverged_metrics

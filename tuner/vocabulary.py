@@ -73,7 +73,7 @@ def diverged_metrics(task: str) -> dict[str, float]:
     return {name: METRICS[name].worst for name in TASK_METRICS[task]}
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """How a trial stands. A `str`, so it compares, prints and serializes as its text.
 
     Listed in the order reports count them: the good endings first, the failures last.
@@ -84,14 +84,6 @@ class Status(str, enum.Enum):
     RUNNING = "running"  # running, paused, or unfinished when the driver stopped
     DIVERGED = "diverged"  # its loss became NaN or inf; reported to the searcher as the worst
     ERRORED = "errored"  # it raised, or its worker or node died
-
-    __hash__ = str.__hash__  # a dict keyed by the text finds the member, and the other way
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
     @property
     def ended(self) -> bool:

@@ -34,6 +34,12 @@ def test_searcher_runs_the_space_unchanged(searcher, ray_session, tuner_cli, tmp
         assert r.status in {"completed", "stopped early"}
     if searcher == "bohb":
         assert "hyperband (BOHB)" in out
+    # Ray Tune's own reader sees the configs that trained, not the searcher's raw values
+    from ray.tune import ExperimentAnalysis
+
+    analysis = ExperimentAnalysis(str(tmp_path / "digits_mlp"))
+    by_id = {r.trial_id: r.config for r in records}
+    assert {t.trial_id: t.config for t in analysis.trials} == by_id
 
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
@@ -78,3 +84,24 @@ def test_a_searcher_whose_packages_are_missing_is_named_before_anything_starts(m
     assert str(e.value) == ("searcher 'bohb' needs hpbandster, which is not installed; run: "
                             "pip install 'tuner[bohb]' (or pick hyperopt, optuna or random)")
     check_installed("hyperopt")  # nothing optional
+
+
+def test_ray_tunes_readers_give_the_config_tuner_best_prints(ray_session, tuner_cli, tmp_path):
+    import tomllib
+
+    from ray import tune
+
+    from tuner.training.trial import run_trial
+
+    code, out, err, records = _run(tuner_cli, tmp_path, "--metric", "val_loss", "--seed", "5")
+    assert code == 0, err + out
+    exp = str(tmp_path / "digits_mlp")
+    code, shown, _ = tuner_cli("best", "digits_mlp", "--storage", tmp_path)
+    best = tomllib.loads(shown)["config"]
+    analysis = tune.ExperimentAnalysis(exp)
+    assert analysis.get_best_config(metric="val_loss", mode="min", scope="all") == best
+    grid = tune.Tuner.restore(exp, trainable=run_trial).get_results()
+    assert grid.get_best_result(metric="val_loss", mode="min", scope="all").config == best
+    assert sorted(map(repr, (r.config for r in grid))) == sorted(repr(r.config) for r in records)
+    assert all(type(v) is int for v in (best["batch_size"], best["layers"], best["units_1"]))
+    assert not any(isinstance(v, dict) for v in best.values())  # nested choices are flat

@@ -7,6 +7,7 @@ from tuner.errors import UserError
 from tuner.experiment import load, save_spec
 from tuner.results import save_records
 from tuner.search import build_searcher
+from tuner.search.searchers import unwrapped
 from tuner.search.warmstart import load_warm_start, seed_searcher
 from tuner.spaces import load_space
 from tuner.tracking.records import TrialRecord
@@ -70,12 +71,13 @@ def test_the_searcher_holds_them_as_finished_trials_and_suggests_new_ones(name, 
     searcher, _ = build_searcher(name, space, metric="accuracy", mode="max", seed=0,
                                  samples=20)
     seed_searcher(searcher, name, space, warm)
+    inner = unwrapped(searcher)  # the searcher itself, inside the wrapper that resolves configs
     if name == "hyperopt":
-        done = searcher._hpopt_trials.trials
+        done = inner._hpopt_trials.trials
         assert [d["result"]["loss"] for d in done] == [-v for v in warm.values]  # minimised
         assert all(d["state"] == 2 for d in done)  # JOB_STATE_DONE: history, not a queue
     else:
-        done = searcher._ot_study.trials
+        done = inner._ot_study.trials
         assert [t.value for t in done] == warm.values
         assert {t.params["lr"] for t in done} == {c["lr"] for c in warm.configs}
     suggested = [space.resolve(searcher.suggest(f"t{i}")) for i in range(3)]

@@ -1,7 +1,10 @@
 """Searchers: HyperOpt TPE (default), Optuna TPE, BOHB and random search.
 
 Each builder returns (search algorithm, param_space for the Tuner). Spaces reach the searchers
-through tuner.spaces.convert only.
+through tuner.spaces.convert only. Every searcher is wrapped in `ResolvedConfigs`, so the config
+Ray Tune gives a trial, saves with the experiment and returns from its own readers
+(`ExperimentAnalysis`, `ResultGrid`) is the one the trial trains: integers as integers, steps
+snapped, inactive conditional dimensions absent, nested choices flat.
 """
 
 from __future__ import annotations
@@ -16,6 +19,18 @@ from tuner.spaces.space import SearchSpace
 def initial_points(samples: int, asked: int) -> int:
     """Random configs before TPE models the results: a quarter of the budget, 3 to 10."""
     return asked if asked > 0 else max(3, min(10, samples // 4))
+
+
+def resolved(searcher, space: SearchSpace):
+    """`searcher` as a Ray Tune Searcher whose suggestions are `space.resolve`d configs."""
+    from tuner.search.resolved import ResolvedConfigs
+
+    return ResolvedConfigs(searcher, space)
+
+
+def unwrapped(searcher):
+    """The searcher `resolved` wraps (for warm starts, which write into its history)."""
+    return getattr(searcher, "searcher", searcher)
 
 
 def _hyperopt(space: SearchSpace, metric, mode, seed, n_init):
@@ -44,11 +59,16 @@ def _optuna(space: SearchSpace, metric, mode, seed, n_init):
 
 
 def _random(space: SearchSpace, metric, mode, seed, n_init):
-    from ray.tune.search import BasicVariantGenerator
+    """Uniform sampling of the active dimensions only (Optuna's RandomSampler over the same
+    define-by-run space as TPE): a seeded random baseline that never draws an inactive layer."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
 
-    from tuner.spaces.convert import to_ray
+    from tuner.spaces.convert import to_optuna
 
-    return BasicVariantGenerator(random_state=seed), to_ray(space)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.RandomSampler(seed=seed)
+    return OptunaSearch(space=to_optuna(space), metric=metric, mode=mode, sampler=sampler), {}
 
 
 def _bohb(space: SearchSpace, metric, mode, seed, n_init):
@@ -57,7 +77,7 @@ def _bohb(space: SearchSpace, metric, mode, seed, n_init):
 
     from tuner.spaces.convert import to_ray
 
-    return TuneBOHB(metric=metric, mode=mode, seed=seed), to_ray(space)
+    return TuneBOHB(space=to_ray(space), metric=metric, mode=mode, seed=seed), {}
 
 
 SEARCHERS: dict[str, Callable] = {
@@ -75,7 +95,7 @@ MODULES = {
     "hyperopt": ("ray.tune.search.hyperopt",),
     "optuna": ("optuna", "ray.tune.search.optuna"),
     "bohb": ("ray.tune.search.bohb",),
-    "random": ("ray.tune.search",),
+    "random": ("optuna", "ray.tune.search.optuna"),
 }
 
 
@@ -108,4 +128,6 @@ def build_searcher(
             f"unknown searcher {name!r}{did_you_mean(name, SEARCHERS)}; "
             f"choose one of {', '.join(SEARCHERS)}"
         )
-    return SEARCHERS[name](space, metric, mode, seed, initial_points(samples, initial))
+    searcher, param_space = SEARCHERS[name](space, metric, mode, seed,
+                                            initial_points(samples, initial))
+    return resolved(searcher, space), param_space

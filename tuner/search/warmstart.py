@@ -76,7 +76,9 @@ def load_warm_start(source: str, storage: str | None, space: SearchSpace, *, met
 def seed_searcher(searcher, name: str, space: SearchSpace, warm: WarmStart) -> None:
     """Add the warm configs with their scores to a built searcher's history (a searcher
     `load_warm_start` accepted)."""
-    SEEDERS[name](searcher, space, warm)
+    from tuner.search.searchers import unwrapped
+
+    SEEDERS[name](unwrapped(searcher), space, warm)
 
 
 def _seed_hyperopt(searcher, space: SearchSpace, warm: WarmStart) -> None:

@@ -3,8 +3,9 @@
 Each searcher gets the space in the form that keeps conditions real:
 - HyperOpt: a parent with children becomes `hp.choice` over branches, so TPE never models an
   inactive layer's width.
-- Optuna: a define-by-run function that only suggests active dimensions.
-- Random search and BOHB: flat Ray Tune domains; inactive values are dropped by `resolve`.
+- Optuna (TPE, and random search through its RandomSampler): a define-by-run function that
+  only suggests active dimensions.
+- BOHB: flat Ray Tune domains; inactive values are dropped by `resolve`.
 
 Integer ranges are sampled as continuous values over [low - step/2, high + step/2] and snapped,
 so every searcher sees the same ordered, evenly weighted integers (and a log scale when asked).
@@ -27,7 +28,7 @@ def _int_bounds(p: IntRange) -> tuple[float, float]:
 
 
 def to_ray(space: SearchSpace) -> dict[str, Any]:
-    """Flat Ray Tune param_space (random search, BOHB)."""
+    """Flat Ray Tune domains (BOHB's space)."""
     from ray import tune
 
     out: dict[str, Any] = {}
