@@ -181,3 +181,68 @@ def test_a_remote_checkpoint_that_is_missing_is_an_error_not_a_neighbours_state(
 
     with pytest.raises(FileNotFoundError):
         load_trial_state(Remote())
+
+
+def _name_a_deleted_checkpoint(exp: Path, trial: str) -> tuple[str, str]:
+    """Make Ray Tune's saved state name the checkpoint before `trial`'s newest, as a driver
+    killed between Tune deleting it and saving the state leaves it. Returns (named, newest)."""
+    from ray import cloudpickle
+    from ray.tune import Checkpoint
+
+    state_file = sorted(exp.glob("experiment_state-*.json"))[-1]
+    state = json.loads(state_file.read_text())
+    for entry in state["trial_data"]:
+        if json.loads(entry[0])["relative_logdir"] != trial:
+            continue
+        meta = json.loads(entry[1])
+        manager = cloudpickle.loads(bytes.fromhex(meta["checkpoint_manager"]["value"]))
+        latest = manager._latest_checkpoint_result
+        newest = Path(latest.checkpoint.path)
+        index = int(newest.name.split("_")[1])
+        assert index >= 1 and not (newest.parent / f"checkpoint_{index - 1:06d}").exists()
+        deleted = newest.parent / f"checkpoint_{index - 1:06d}"
+        latest.checkpoint = Checkpoint(str(deleted), filesystem=latest.checkpoint.filesystem)
+        latest.metrics = {**latest.metrics, "training_iteration": index,
+                          "checkpoint_dir_name": deleted.name}
+        meta["checkpoint_manager"]["value"] = cloudpickle.dumps(manager).hex()
+        entry[1] = json.dumps(meta)
+        state_file.write_text(json.dumps(state))
+        return deleted.name, newest.name
+    raise AssertionError(f"{trial} is not in Ray Tune's saved state")
+
+
+def test_resume_continues_a_trial_whose_saved_state_names_a_deleted_checkpoint(tmp_path):
+    (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="deleted", samples=1, max_epochs=12,
+                                                       seed=3).replace("[search]", '[search]\nscheduler = "fifo"'))
+    exp = tmp_path / "results" / "deleted"
+    proc = subprocess.Popen(_tuner("run", tmp_path / "e.toml", "--storage", tmp_path / "results"),
+                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    results = exp / "trial_001" / "result.json"
+    deadline = time.monotonic() + 120
+    while not results.exists() or len(results.read_text().splitlines()) < 3:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    named, newest = _name_a_deleted_checkpoint(exp, "trial_001")
+
+    done = subprocess.run(_tuner("resume", exp), cwd=ROOT, env=_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (f"  trial_001: Ray Tune's saved state names {named}, deleted since; it continues "
+            f"from {newest}, the newest checkpoint it reported") in done.stdout
+    (record,) = load_records(exp)
+    assert (record.status, record.epochs) == ("completed", 12)
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    epochs = [r["epoch"] for r in rows]
+    resumed_at = next(i for i, r in enumerate(rows) if r["iterations_since_restore"] == 1
+                      and i > 0)
+    # the resumed run starts with the epoch after the newest checkpoint's, none trained twice
+    assert rows[resumed_at]["epoch"] == rows[resumed_at - 1]["epoch"] + 1
+    assert epochs[resumed_at:] == list(range(epochs[resumed_at], 13))
+    check_steps = __import__(
+        "tensorboard.backend.event_processing.event_accumulator", fromlist=["x"])
+    acc = check_steps.EventAccumulator(str(exp / "trial_001")).Reload()
+    assert [e.step for e in acc.Scalars("loss/val")] == list(range(1, 13))

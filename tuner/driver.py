@@ -493,7 +493,11 @@ def resume(
         )
     space = spec.space()
     data = load_spec_data(spec)
-    from tuner.tune_state import drop_unsaved_trials, mark_finished_trials
+    from tuner.tune_state import (
+        drop_unsaved_trials,
+        mark_finished_trials,
+        repoint_deleted_checkpoints,
+    )
 
     for name in drop_unsaved_trials(exp_dir):
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
@@ -502,6 +506,9 @@ def resume(
     if finished:
         print(f"  {', '.join(finished)} had finished after Ray Tune last saved the experiment: "
               f"kept as they ended", file=out)
+    for name, named, used in repoint_deleted_checkpoints(exp_dir):
+        print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
+              f"from {used}, the newest checkpoint it reported", file=out)
     done = [r for r in load_records(exp_dir) if r.status.ended]
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "

@@ -55,6 +55,97 @@ def drop_unsaved_trials(exp_dir: Path) -> list[str]:
     return orphans
 
 
+def repoint_deleted_checkpoints(exp_dir: Path) -> list[tuple[str, str, str]]:
+    """Point each unfinished trial of Ray Tune's saved state at a checkpoint that exists.
+
+    Tune deletes a trial's previous checkpoint as it registers the next one and saves the
+    experiment state only afterwards, so a driver killed in between leaves a state naming a
+    deleted checkpoint, and `Tuner.restore` then fails that trial ("Could not recover from
+    checkpoint as it does not exist on storage anymore") before it runs a line of ours. Each
+    such trial continues instead from the newest checkpoint in its folder whose result the
+    driver recorded (result.json): its epochs are then reported once each, none skipped.
+    Returns (trial, named checkpoint, checkpoint now used) for each trial changed.
+    """
+    saved = _saved(exp_dir)
+    if saved is None:
+        return []
+    state_file, state, trials = saved
+    changed = []
+    for entry, trial in zip(state["trial_data"], trials, strict=True):
+        if trial["status"] in ENDED:
+            continue
+        try:
+            meta = json.loads(entry[1])
+            manager = _unpickle(meta["checkpoint_manager"])
+        except _UNREADABLE:
+            continue
+        latest = getattr(manager, "_latest_checkpoint_result", None)
+        if latest is None or latest.checkpoint is None or _exists(latest.checkpoint):
+            continue
+        found = _newest_recorded_checkpoint(latest.checkpoint)
+        if found is None:
+            continue
+        manager._latest_checkpoint_result = found
+        manager._checkpoint_results = [found]
+        meta["checkpoint_manager"] = _pickle(manager)
+        entry[1] = json.dumps(meta, indent=2)
+        changed.append((trial["relative_logdir"], Path(latest.checkpoint.path).name,
+                        Path(found.checkpoint.path).name))
+    if changed:
+        _write(state_file, state)
+    return changed
+
+
+def _unpickle(blob):
+    """An object Ray Tune stored in its state as a cloudpickle fallback (trusted: ours)."""
+    from ray import cloudpickle
+
+    if not (isinstance(blob, dict) and blob.get("_type") == "CLOUDPICKLE_FALLBACK"):
+        raise ValueError("not a pickled object")
+    return cloudpickle.loads(bytes.fromhex(blob["value"]))
+
+
+def _pickle(obj) -> dict:
+    from ray import cloudpickle
+
+    return {"_type": "CLOUDPICKLE_FALLBACK", "value": cloudpickle.dumps(obj).hex()}
+
+
+def _exists(checkpoint) -> bool:
+    from pyarrow.fs import FileType
+
+    return checkpoint.filesystem.get_file_info(checkpoint.path).type != FileType.NotFound
+
+
+def _newest_recorded_checkpoint(missing):
+    """The `_TrainingResult` of the newest checkpoint beside `missing` that exists and whose
+    result the driver wrote to the trial's result.json, or None."""
+    from pyarrow.fs import FileSelector, FileType
+    from ray.train._internal.session import _TrainingResult
+    from ray.tune import Checkpoint
+
+    fs, trial_dir = missing.filesystem, str(Path(missing.path).parent)
+    try:
+        names = {Path(i.path).name for i in fs.get_file_info(FileSelector(trial_dir))
+                 if i.type == FileType.Directory and Path(i.path).name.startswith("checkpoint_")}
+        with fs.open_input_stream(f"{trial_dir}/result.json") as f:
+            rows = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return None
+    recorded = {r.get("checkpoint_dir_name"): r for r in rows if isinstance(r, dict)}
+    usable = sorted(n for n in names if n in recorded)
+    if not usable:
+        return None
+    return _TrainingResult(Checkpoint(f"{trial_dir}/{usable[-1]}", filesystem=fs),
+                           recorded[usable[-1]])
+
+
+def _write(state_file: Path, state: dict) -> None:
+    tmp = state_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, state_file)
+
+
 def reopen_interrupted_trials(exp_dir: Path) -> None:
     """After Ctrl-C: records of the trials Ray Tune saved as unfinished go back to "running".
 
@@ -94,7 +185,5 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
             entry[0] = json.dumps(trial, indent=2)
             changed.append(trial["relative_logdir"])
     if changed:
-        tmp = state_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, state_file)
+        _write(state_file, state)
     return sorted(changed)
