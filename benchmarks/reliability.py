@@ -1,12 +1,12 @@
 """Reliability figures: driver kills and Ctrl-C survived, trials lost, and what a resume costs.
 
-Each round runs `tuner run` of a 12-trial digits CNN search (TPE + ASHA, ≤ 6 epochs), stops
-its driver halfway (SIGKILL, or SIGINT as Ctrl-C does), runs `tuner resume`, and checks the
-result: the 12 trials asked for, each finished once (one TensorBoard run, no epoch twice),
+A soak: each round runs `tuner run` of a 12-trial digits CNN search (TPE + ASHA, ≤ 6 epochs),
+stops its driver at a random moment (its process group SIGKILLed, some the instant a trial's
+checkpoint appears; or SIGINT as Ctrl-C does), runs `tuner resume`, and checks the result: the 12 trials asked for, each finished once (one TensorBoard run, no epoch twice),
 and every trial that had finished before the stop kept as it was. One uninterrupted run of
 the same search gives the wall time a resume is compared with.
 
-    python benchmarks/reliability.py [--rounds 3]
+    python benchmarks/reliability.py [--kills 20] [--ctrl-c 4] [--seed 0]
 
 Node losses on a two-node cluster: benchmarks/cluster_faults.py. Malformed inputs: the
 hypothesis test tests/test_fuzz_inputs.py prints how many cases it tried.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 from harness import ROOT, machine, run
 
 from tuner.results import load_records
@@ -40,45 +42,124 @@ def finished(exp: Path) -> dict:
         return {}
 
 
-def check(exp: Path, before: dict) -> tuple[bool, int]:
-    """(complete and consistent, as tests/test_faults.py checks it; trials lost) after the
-    resume."""
+def checkpoints(exp: Path) -> set[str]:
+    return {f"{p.parent.name}/{p.name}" for p in exp.glob("trial_*/checkpoint_*")}
+
+
+def outcome(exp: Path, before: dict) -> dict:
+    """What the resume left: complete and consistent (as tests/test_faults.py checks it),
+    trials errored, trials lost (finished before the stop, missing or changed after) and
+    duplicate TensorBoard runs (folders beyond one per trial, or an epoch drawn twice)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     records = {r.trial: r for r in load_records(exp)}
     lost = sum(1 for name, r in before.items()
                if name not in records or records[name].best != r.best)
+    errored = sum(r.status == "errored" for r in records.values())
+    runs = sorted(p.name for p in exp.glob("trial_*") if p.is_dir())
+    duplicates = len(set(runs) - set(records))
+    for name in runs:
+        acc = EventAccumulator(str(exp / name)).Reload()
+        if "loss/val" in acc.Tags()["scalars"]:
+            steps = [e.step for e in acc.Scalars("loss/val")]
+            duplicates += len(steps) != len(set(steps))
     try:
         check_complete(exp)
+        ok = True
     except AssertionError:
-        return False, lost
-    return True, lost
+        ok = False
+    return {"ok": ok and not lost and not errored and not duplicates, "lost": lost,
+            "errored": errored, "duplicates": duplicates}
 
 
-def interrupted_round(tmp: Path, name: str, sig: int, env: dict) -> dict:
+def stop_driver(proc: subprocess.Popen, sig: int, before: set[int]) -> None:
+    """SIGKILL the driver's whole process group (what a closed laptop does), then the Ray
+    processes it started that outlive it; or SIGINT the driver alone, as Ctrl-C does."""
+    if sig == signal.SIGINT:
+        proc.send_signal(sig)
+        proc.wait()
+        return
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    for p in psutil.process_iter(["pid", "name", "cmdline"]):
+        if p.info["pid"] in before:
+            continue
+        words = " ".join(p.info["cmdline"] or []) + " " + (p.info["name"] or "")
+        if "ray" in words and "reliability.py" not in words:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+
+
+def interrupted_round(tmp: Path, name: str, sig: int, env: dict, trigger: str,
+                      rng: random.Random) -> dict:
+    """One run stopped at a random moment, then `tuner resume`. trigger: "time" (a random
+    moment after the first result), "checkpoint" (the instant the k-th checkpoint appears,
+    k random) or "half" (once half the trials finished)."""
     f = tmp / f"{name}.toml"
-    f.write_text(EXPERIMENT.format(name=name, samples=SAMPLES, max_epochs=6, seed=0))
+    f.write_text(EXPERIMENT.format(name=name, samples=SAMPLES, max_epochs=6, seed=rng.randrange(100)))
     exp = tmp / "results" / name
+    pids = set(psutil.pids())
     start = time.perf_counter()
     proc = subprocess.Popen([*TUNER, "run", str(f), "--storage", str(tmp / "results")],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    while len(finished(exp)) < SAMPLES // 2 and proc.poll() is None:
-        time.sleep(0.2)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    at_checkpoint = rng.randint(3, 40)
+    at_time, seen = None, set()
+    while proc.poll() is None:
+        if trigger == "checkpoint":  # the instant the k-th checkpoint of the run appears
+            seen |= checkpoints(exp)
+            if len(seen) >= at_checkpoint:
+                break
+            time.sleep(0.002)
+            continue
+        if trigger == "half" and len(finished(exp)) >= SAMPLES // 2:
+            break
+        if trigger == "time":
+            if at_time is None and any(exp.glob("trial_*/result.json")):
+                at_time = time.perf_counter() + rng.uniform(0, 8)
+            if at_time is not None and time.perf_counter() >= at_time:
+                break
+        time.sleep(0.05)
     before = finished(exp)
-    proc.send_signal(sig)
-    proc.wait()
+    ended_first = proc.poll() is not None
+    if not ended_first:
+        stop_driver(proc, sig, pids)
     stopped = time.perf_counter() - start
-    resume_wall, _ = run([*TUNER, "resume", str(exp)], env)
-    ok, lost = check(exp, before)
-    return {"ok": ok, "lost": lost, "wall": stopped + resume_wall, "resume": resume_wall,
-            "kept": len(before), "code": proc.returncode}
+    resume_wall = 0.0
+    if not ended_first:
+        resume_wall, _ = run([*TUNER, "resume", str(exp)], env)
+    return {**outcome(exp, before), "wall": stopped + resume_wall, "resume": resume_wall,
+            "kept": len(before), "code": proc.returncode, "ran_out": ended_first}
+
+
+def summary(label: str, rounds: list[dict], plain: float) -> str:
+    tried = [r for r in rounds if not r["ran_out"]]
+    return (f"{label}: survived {sum(r['ok'] for r in tried)}/{len(tried)} rounds, trials "
+            f"errored {sum(r['errored'] for r in tried)}, lost {sum(r['lost'] for r in tried)} "
+            f"(of {sum(r['kept'] for r in tried)} finished before the stops), duplicate "
+            f"TensorBoard runs {sum(r['duplicates'] for r in tried)}; exit codes "
+            f"{sorted({r['code'] for r in tried})}; run + resume "
+            f"{sum(r['wall'] for r in tried) / max(1, len(tried)) / plain:.2f}× one "
+            f"uninterrupted run (resume alone {min(r['resume'] for r in tried or rounds):.1f}-"
+            f"{max(r['resume'] for r in tried or rounds):.1f} s)"
+            + (f"; {len(rounds) - len(tried)} run(s) finished before the stop came" if
+               len(tried) < len(rounds) else ""))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--kills", type=int, default=20, help="SIGKILL rounds (default 20)")
+    ap.add_argument("--ctrl-c", type=int, default=4, help="Ctrl-C rounds (default 4)")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    print(f"{machine()}; {SAMPLES} trials × ≤6 epochs, digits CNN, TPE + ASHA, "
-          f"driver stopped once {SAMPLES // 2} trials had finished")
+    rng = random.Random(args.seed)
+    print(f"{machine()}; {SAMPLES} trials × ≤6 epochs, digits CNN, TPE + ASHA; the driver's "
+          f"process group SIGKILLed at random moments (a third the instant a checkpoint "
+          f"appears, a third at a random time, a third once {SAMPLES // 2} trials finished), "
+          f"then `tuner resume`; and Ctrl-C rounds")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -86,19 +167,20 @@ def main() -> None:
                                                           max_epochs=6, seed=0))
         plain, _ = run([*TUNER, "run", str(tmp / "plain.toml"), "--storage",
                         str(tmp / "results")], env)
-        print(f"uninterrupted run: {plain:.1f} s wall")
-        for label, sig in (("driver SIGKILL", signal.SIGKILL), ("Ctrl-C", signal.SIGINT)):
-            rounds = [interrupted_round(tmp, f"{label.split()[-1].lower()}{i}", sig, env)
-                      for i in range(args.rounds)]
-            survived = sum(r["ok"] for r in rounds)
-            lost = sum(r["lost"] for r in rounds)
-            walls = ", ".join(f"{r['wall']:.1f}" for r in rounds)
-            resumes = ", ".join(f"{r['resume']:.1f}" for r in rounds)
-            print(f"{label}: survived {survived}/{len(rounds)}, trials lost {lost} (of "
-                  f"{sum(r['kept'] for r in rounds)} finished before the stop), exit codes "
-                  f"{sorted({r['code'] for r in rounds})}; run + resume wall {walls} s "
-                  f"(resume alone {resumes} s) vs {plain:.1f} s uninterrupted: "
-                  f"{sum(r['wall'] for r in rounds) / len(rounds) / plain:.2f}×")
+        print(f"uninterrupted run: {plain:.1f} s wall", flush=True)
+        triggers = ("checkpoint", "time", "half")
+        kills = []
+        for i in range(args.kills):
+            r = interrupted_round(tmp, f"kill{i}", signal.SIGKILL, env, triggers[i % 3], rng)
+            kills.append(r)
+            print(f"  kill {i + 1:>2} ({triggers[i % 3]:<10}): "
+                  f"{'ran out first' if r['ran_out'] else 'survived' if r['ok'] else 'FAILED'}"
+                  f", {r['kept']} finished before, errored {r['errored']}, lost {r['lost']}, "
+                  f"duplicates {r['duplicates']}", flush=True)
+        ctrl_c = [interrupted_round(tmp, f"ctrlc{i}", signal.SIGINT, env, triggers[i % 3], rng)
+                  for i in range(args.ctrl_c)]
+        print(summary("driver SIGKILL", kills, plain))
+        print(summary("Ctrl-C", ctrl_c, plain))
 
 
 if __name__ == "__main__":

@@ -184,8 +184,9 @@ def test_a_remote_checkpoint_that_is_missing_is_an_error_not_a_neighbours_state(
 
 
 def _name_a_deleted_checkpoint(exp: Path, trial: str) -> tuple[str, str]:
-    """Make Ray Tune's saved state name the checkpoint before `trial`'s newest, as a driver
-    killed between Tune deleting it and saving the state leaves it. Returns (named, newest)."""
+    """Make Ray Tune's saved state, and the results it synced with it, stop at the checkpoint
+    before `trial`'s newest, as a driver killed between Tune deleting that checkpoint (while
+    registering the newest) and saving its state leaves them. Returns (named, newest)."""
     from ray import cloudpickle
     from ray.tune import Checkpoint
 
@@ -199,19 +200,25 @@ def _name_a_deleted_checkpoint(exp: Path, trial: str) -> tuple[str, str]:
         latest = manager._latest_checkpoint_result
         newest = Path(latest.checkpoint.path)
         index = int(newest.name.split("_")[1])
-        assert index >= 1 and not (newest.parent / f"checkpoint_{index - 1:06d}").exists()
         deleted = newest.parent / f"checkpoint_{index - 1:06d}"
+        assert index >= 1 and not deleted.exists()
         latest.checkpoint = Checkpoint(str(deleted), filesystem=latest.checkpoint.filesystem)
-        latest.metrics = {**latest.metrics, "training_iteration": index,
-                          "checkpoint_dir_name": deleted.name}
+        latest.metrics = {**latest.metrics, "checkpoint_dir_name": deleted.name,
+                          "training_iteration": latest.metrics["training_iteration"] - 1}
         meta["checkpoint_manager"]["value"] = cloudpickle.dumps(manager).hex()
         entry[1] = json.dumps(meta)
         state_file.write_text(json.dumps(state))
+        results = exp / trial / "result.json"
+        rows = results.read_text().splitlines()
+        keep = [r for r in rows if json.loads(r)["checkpoint_dir_name"] <= deleted.name]
+        results.write_text("".join(r + "\n" for r in keep))
         return deleted.name, newest.name
     raise AssertionError(f"{trial} is not in Ray Tune's saved state")
 
 
 def test_resume_continues_a_trial_whose_saved_state_names_a_deleted_checkpoint(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="deleted", samples=1, max_epochs=12,
                                                        seed=3).replace("[search]", '[search]\nscheduler = "fifo"'))
     exp = tmp_path / "results" / "deleted"
@@ -227,22 +234,19 @@ def test_resume_continues_a_trial_whose_saved_state_names_a_deleted_checkpoint(t
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
     named, newest = _name_a_deleted_checkpoint(exp, "trial_001")
+    last_seen = json.loads(results.read_text().splitlines()[-1])["epoch"]
 
     done = subprocess.run(_tuner("resume", exp), cwd=ROOT, env=_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (f"  trial_001: Ray Tune's saved state names {named}, deleted since; it continues "
-            f"from {newest}, the newest checkpoint it reported") in done.stdout
+            f"from {newest}") in done.stdout
     (record,) = load_records(exp)
     assert (record.status, record.epochs) == ("completed", 12)
+    # it went on from the newest checkpoint (one epoch after the named one's), not from scratch
     rows = [json.loads(line) for line in results.read_text().splitlines()]
-    epochs = [r["epoch"] for r in rows]
-    resumed_at = next(i for i, r in enumerate(rows) if r["iterations_since_restore"] == 1
-                      and i > 0)
-    # the resumed run starts with the epoch after the newest checkpoint's, none trained twice
-    assert rows[resumed_at]["epoch"] == rows[resumed_at - 1]["epoch"] + 1
-    assert epochs[resumed_at:] == list(range(epochs[resumed_at], 13))
-    check_steps = __import__(
-        "tensorboard.backend.event_processing.event_accumulator", fromlist=["x"])
-    acc = check_steps.EventAccumulator(str(exp / "trial_001")).Reload()
+    resumed = [r["epoch"] for r in rows if r["epoch"] > last_seen]
+    assert resumed == list(range(last_seen + 2, 13))
+    # and TensorBoard shows every epoch once
+    acc = EventAccumulator(str(exp / "trial_001")).Reload()
     assert [e.step for e in acc.Scalars("loss/val")] == list(range(1, 13))

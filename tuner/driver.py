@@ -508,7 +508,7 @@ def resume(
               f"kept as they ended", file=out)
     for name, named, used in repoint_deleted_checkpoints(exp_dir):
         print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
-              f"from {used}, the newest checkpoint it reported", file=out)
+              f"from {used}", file=out)
     done = [r for r in load_records(exp_dir) if r.status.ended]
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "

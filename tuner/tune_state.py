@@ -61,10 +61,13 @@ def repoint_deleted_checkpoints(exp_dir: Path) -> list[tuple[str, str, str]]:
     Tune deletes a trial's previous checkpoint as it registers the next one and saves the
     experiment state only afterwards, so a driver killed in between leaves a state naming a
     deleted checkpoint, and `Tuner.restore` then fails that trial ("Could not recover from
-    checkpoint as it does not exist on storage anymore") before it runs a line of ours. Each
-    such trial continues instead from the newest checkpoint in its folder whose result the
-    driver recorded (result.json): its epochs are then reported once each, none skipped.
-    Returns (trial, named checkpoint, checkpoint now used) for each trial changed.
+    checkpoint as it does not exist on storage anymore") before it runs a line of ours. Such
+    a trial continues instead from the checkpoint Tune registered in its place: the oldest
+    one in its folder after the deleted one (a newer one may be there too, written by the
+    worker before the driver saw its result, which TensorBoard and the records would then
+    miss). Epochs after it are trained again and drawn once (the run's purge step), none is
+    skipped. With no checkpoint left to continue from, the trial starts again.
+    Returns (trial, named checkpoint, checkpoint now used or "the start") per trial changed.
     """
     saved = _saved(exp_dir)
     if saved is None:
@@ -82,15 +85,14 @@ def repoint_deleted_checkpoints(exp_dir: Path) -> list[tuple[str, str, str]]:
         latest = getattr(manager, "_latest_checkpoint_result", None)
         if latest is None or latest.checkpoint is None or _exists(latest.checkpoint):
             continue
-        found = _newest_recorded_checkpoint(latest.checkpoint)
-        if found is None:
-            continue
-        manager._latest_checkpoint_result = found
-        manager._checkpoint_results = [found]
+        found = _successor(latest)
+        # the manager forgets the deleted one; keeping `found` in its list would make Tune
+        # delete that folder, which its next checkpoint reuses, once that one registers
+        manager._latest_checkpoint_result, manager._checkpoint_results = found, []
         meta["checkpoint_manager"] = _pickle(manager)
         entry[1] = json.dumps(meta, indent=2)
         changed.append((trial["relative_logdir"], Path(latest.checkpoint.path).name,
-                        Path(found.checkpoint.path).name))
+                        Path(found.checkpoint.path).name if found else "the start"))
     if changed:
         _write(state_file, state)
     return changed
@@ -117,27 +119,31 @@ def _exists(checkpoint) -> bool:
     return checkpoint.filesystem.get_file_info(checkpoint.path).type != FileType.NotFound
 
 
-def _newest_recorded_checkpoint(missing):
-    """The `_TrainingResult` of the newest checkpoint beside `missing` that exists and whose
-    result the driver wrote to the trial's result.json, or None."""
+def _successor(deleted):
+    """The `_TrainingResult` of the oldest checkpoint after `deleted` in its trial's folder
+    (one report, one checkpoint: its metrics follow from the deleted one's), or None."""
     from pyarrow.fs import FileSelector, FileType
     from ray.train._internal.session import _TrainingResult
     from ray.tune import Checkpoint
 
-    fs, trial_dir = missing.filesystem, str(Path(missing.path).parent)
+    fs, path = deleted.checkpoint.filesystem, Path(deleted.checkpoint.path)
     try:
-        names = {Path(i.path).name for i in fs.get_file_info(FileSelector(trial_dir))
-                 if i.type == FileType.Directory and Path(i.path).name.startswith("checkpoint_")}
-        with fs.open_input_stream(f"{trial_dir}/result.json") as f:
-            rows = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
-    except (OSError, ValueError):
+        index = int(path.name.split("_")[1])
+        later = sorted(int(Path(i.path).name.split("_")[1])
+                       for i in fs.get_file_info(FileSelector(str(path.parent)))
+                       if i.type == FileType.Directory
+                       and Path(i.path).name.startswith("checkpoint_")
+                       and int(Path(i.path).name.split("_")[1]) > index)
+    except (OSError, ValueError, IndexError):
         return None
-    recorded = {r.get("checkpoint_dir_name"): r for r in rows if isinstance(r, dict)}
-    usable = sorted(n for n in names if n in recorded)
-    if not usable:
+    if not later:
         return None
-    return _TrainingResult(Checkpoint(f"{trial_dir}/{usable[-1]}", filesystem=fs),
-                           recorded[usable[-1]])
+    name = f"checkpoint_{later[0]:06d}"
+    metrics = dict(deleted.metrics)
+    if isinstance(metrics.get("training_iteration"), int):
+        metrics["training_iteration"] += later[0] - index
+    metrics["checkpoint_dir_name"] = name
+    return _TrainingResult(Checkpoint(str(path.parent / name), filesystem=fs), metrics)
 
 
 def _write(state_file: Path, state: dict) -> None:
