@@ -118,7 +118,7 @@ def interrupted_round(tmp: Path, name: str, sig: int, env: dict, trigger: str,
         if trigger == "half" and len(finished(exp)) >= SAMPLES // 2:
             break
         if trigger == "time":
-            if at_time is None and any(exp.glob("trial_*/result.json")):
+            if at_time is None and any(exp.glob("trial_*/events.out.tfevents.*")):
                 at_time = time.perf_counter() + rng.uniform(0, 8)
             if at_time is not None and time.perf_counter() >= at_time:
                 break

@@ -48,6 +48,36 @@ def tuner_cli(capsys):
     return run
 
 
+@pytest.fixture
+def chromium(tmp_path):
+    """Headless Chromium (Debian's chromium and chromium-driver) through Selenium, kept off
+    the network: no background requests, no component updates, a fresh profile. Its console
+    messages are kept (`chromium.get_log("browser")`). Skipped, with the install command, on
+    a machine without it; `.ci/run` installs it."""
+    import shutil
+
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.skip("headless Chromium is not installed: apt-get install chromium "
+                    "chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(arg)
+    options.binary_location = browser
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    page = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        yield page
+    finally:
+        page.quit()
+
+
 def write_experiment(path: Path, text: str) -> Path:
     path.write_text(text)
     return path

@@ -104,8 +104,11 @@ class LocalCluster:
     """A Ray cluster of one-CPU nodes on loopback addresses, each a `ray start --block` in its
     own session. Node death is noticed within about 2 s (the default is 15-30 s)."""
 
-    def __init__(self, logs: Path):
+    def __init__(self, logs: Path, *, shared_temp: bool = False):
         self.logs = logs
+        # shared_temp: every node in one temp dir, as `ray start` without --temp-dir gives
+        # several nodes on one machine (the README's setup); else one temp dir per node
+        self.shared_temp = shared_temp
         # short: Ray's socket paths below it must stay under 108 characters
         self.temp = Path(tempfile.mkdtemp(prefix="tuner-ray-"))
         self.token = secrets.token_hex(32)
@@ -145,7 +148,7 @@ class LocalCluster:
         low = 20000 + (os.getpid() % 120) * 100 + (len(self.nodes) % 4) * 25
         cmd = [
             str(Path(sys.executable).parent / "ray"), "start", "--block", "--num-cpus=1",
-            f"--node-ip-address={ip}", "--disable-usage-stats", f"--temp-dir={self.temp / name}",
+            f"--node-ip-address={ip}", "--disable-usage-stats", f"--temp-dir={self.temp if self.shared_temp else self.temp / name}",
             "--object-store-memory=200000000", f"--dashboard-agent-listen-port={agent}",
             f"--dashboard-agent-grpc-port={grpc}", f"--metrics-export-port={metrics}",
             f"--runtime-env-agent-port={runtime_env}", f"--min-worker-port={low}",
@@ -546,6 +549,34 @@ def test_submit_keeps_data_paths_inside_the_folder(tmp_path):
         "tuner: error: e.toml: [data] path: ../x.npz: lies outside the current directory, so the "
         "job cannot keep its relative path; run tuner submit from a folder that holds it, or "
         "give an absolute path on a shared filesystem\n")
+
+
+def test_a_job_whose_trials_finished_succeeds_on_nodes_that_share_a_temp_dir(tmp_path, home):
+    """Two nodes on one machine started as the README shows, so sharing Ray's temp dir: the
+    second node's agent deletes the job's unpacked working_dir (the driver's cwd) once its
+    trials end, and the job failed in Ray Tune's closing steps after all its trials."""
+    if not all(map(_loopback, (HEAD_IP, NODE_IP))):
+        pytest.skip(f"{HEAD_IP} and {NODE_IP} are not loopback addresses on this machine")
+    c = LocalCluster(tmp_path / "logs", shared_temp=True)
+    (tmp_path / "logs").mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tiny.toml").write_text(TINY.replace("cpu = 2", "cpu = 1"))
+    try:
+        c.start()
+        c.add_node("node", NODE_IP)
+        c.wait_for([HEAD_IP, NODE_IP])
+        r = tuner("submit", "tiny.toml", "--address", c.jobs_url, "--storage",
+                  tmp_path / "results", "--follow", cwd=project,
+                  env=clean_env(HOME=str(home), RAY_AUTH_TOKEN=c.token))
+    finally:
+        c.stop()
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "4 trials · 4 completed" in r.stdout and "best   trial_" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+    nodes = {json.loads(line)["node_ip"] for f in (tmp_path / "results" / "tiny").glob(
+        "trial_*/result.json") for line in f.read_text().splitlines()}
+    assert nodes == {HEAD_IP, NODE_IP}  # trials ran on both nodes
 
 
 # ---------------------------------------------------------------- node lost (last: it kills one)

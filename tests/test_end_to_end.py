@@ -327,50 +327,51 @@ return found.map(text).join(' ');
 """
 
 
-def test_the_hparams_view_shows_the_trial_rows_in_a_browser(tuned):
-    """Headless Chromium (Debian's chromium and chromium-driver) opens `tuner board`'s HParams
-    tab and finds a row per trial in its table."""
-    import shutil
+def test_the_hparams_view_shows_the_trial_rows_in_a_browser(tuned, chromium):
+    """Headless Chromium opens `tuner board`'s HParams tab and finds a row per trial in its
+    table."""
     import time
-
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser is None or driver is None:
-        pytest.skip("headless Chromium is not installed: apt-get install chromium "
-                    "chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
-    from selenium.webdriver.chrome.service import Service
 
     _, _, exp, _ = tuned
     trials = {r.trial for r in load_records(exp)}
     port = _free_port()
     proc = _board(exp, port)
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    options.binary_location = browser
-    page = None
     table = ""
     try:
-        page = webdriver.Chrome(service=Service(driver), options=options)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                page.get(f"http://127.0.0.1:{port}/#hparams")
+                chromium.get(f"http://127.0.0.1:{port}/#hparams")
             except Exception:  # TensorBoard not listening yet
                 time.sleep(1)
                 continue
             for _ in range(20):
-                table = page.execute_script(_HPARAMS_TABLE_TEXT)
+                table = chromium.execute_script(_HPARAMS_TABLE_TEXT)
                 if all(t in table for t in trials):
                     break
                 time.sleep(1)
             if all(t in table for t in trials):
                 break
     finally:
-        if page is not None:
-            page.quit()
         proc.terminate()  # SIGTERM stops TensorBoard with it
         out, _ = proc.communicate(timeout=30)
     assert "TensorBoard stopped" in out
     missing = sorted(t for t in trials if t not in table)
     assert not missing, f"the HParams table lacks {missing}"
+
+
+def test_the_report_page_loads_in_a_browser_with_every_image_and_no_console_error(
+        tuned, tuner_cli, chromium, tmp_path):
+    _, _, exp, storage = tuned
+    code, _, err = tuner_cli("report", exp.name, "--storage", storage, "--out", tmp_path / "rep")
+    assert code == 0, err
+    chromium.get((tmp_path / "rep" / "report.html").as_uri())
+    assert chromium.title == f"tuner report: {exp.name}"
+    images = chromium.execute_script(
+        "return [...document.images].map(i => [i.alt || i.src.slice(0, 40), i.complete, "
+        "i.naturalWidth, i.naturalHeight]);")
+    assert len(images) >= 3  # curves, parallel coordinates, importance (+ heatmaps)
+    broken = [alt for alt, done, w, h in images if not (done and w > 0 and h > 0)]
+    assert not broken, f"images that did not decode: {broken}"
+    errors = [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

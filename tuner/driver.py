@@ -394,7 +394,7 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     )
     out.flush()
     timing["search_started_at"] = time.time()
-    with CtrlC() as ctrl_c:
+    with CtrlC() as ctrl_c, SteadyWorkingDir(exp_dir):
         tuner.fit()
     timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
     write_timing(exp_dir, timing)
@@ -532,7 +532,7 @@ def resume(
             resume_unfinished=True,
             resume_errored=False,
         )
-        with CtrlC() as ctrl_c:
+        with CtrlC() as ctrl_c, SteadyWorkingDir(exp_dir):
             tuner.fit()
         if ctrl_c.pressed:
             from tuner.tune_state import reopen_interrupted_trials
@@ -541,6 +541,41 @@ def resume(
         return report(exp_dir, spec, time.monotonic() - started, out, interrupted=ctrl_c.pressed)
     finally:
         stop_ray(started_ray)
+
+
+class SteadyWorkingDir:
+    """Keep `Tuner.fit` from failing after its trials because the working directory went.
+
+    A Ray job's driver runs in the job's unpacked `working_dir`, under Ray's temp dir, which
+    Ray deletes once no process on the node uses it; with several nodes on one machine
+    sharing that temp dir, another node's agent deletes it while the driver still runs, and
+    Ray Tune's closing steps (`os.path.relpath`, so `os.getcwd()`) raised FileNotFoundError
+    after every trial had finished. Everything the run reads from there is read by now, so
+    such a driver moves to the experiment folder first; any other driver whose directory
+    vanishes mid-run ends the same way instead of with a traceback (Tune saved its state:
+    what finished is kept, and `tuner resume` finishes the rest).
+    """
+
+    def __init__(self, exp_dir: Path):
+        self.exp_dir = Path(exp_dir)
+
+    def __enter__(self):
+        try:
+            if "runtime_resources" in Path(os.getcwd()).parts:
+                os.chdir(self.exp_dir)
+        except FileNotFoundError:
+            os.chdir(self.exp_dir)
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or not issubclass(kind, FileNotFoundError):
+            return False
+        try:
+            os.getcwd()
+            return False  # another missing file: a real error
+        except FileNotFoundError:
+            os.chdir(self.exp_dir)
+            return True
 
 
 class CtrlC:
