@@ -83,7 +83,7 @@ def one_error(capsys, argv: list[str]) -> str:
         (
             ["run", DIGITS, "--metric", "loss"],
             "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
-            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1, precision, recall, mae, rmse, mase",
+            "'val_loss'?); choose one of val_loss, accuracy, f1, precision, recall, mae, rmse, mase, train_loss",
         ),
         (
             ["run", DIGITS, "--metric", "val_loss", "--mode", "max"],

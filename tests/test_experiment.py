@@ -268,7 +268,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         (
             "[search]\nmetric = 'loss'\n",
             "[search] metric: unknown metric (the trial reports these) 'loss' (did you mean "
-            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1, precision, recall, mae, rmse, mase",
+            "'val_loss'?); choose one of val_loss, accuracy, f1, precision, recall, mae, rmse, mase, train_loss",
         ),
         (
             "[search]\nmetric = 'accuracy'\nmode = 'min'\n",
@@ -428,7 +428,7 @@ def spec():
         (
             {"metric": "loss"},
             "command line: --metric: unknown metric (the trial reports these) 'loss' (did you mean "
-            "'val_loss'?); choose one of val_loss, train_loss, accuracy, f1, precision, recall, mae, rmse, mase",
+            "'val_loss'?); choose one of val_loss, accuracy, f1, precision, recall, mae, rmse, mase, train_loss",
         ),
         (
             {"metric": "val_loss", "mode": "max"},
