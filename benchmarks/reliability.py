@@ -57,19 +57,23 @@ def outcome(exp: Path, before: dict) -> dict:
                if name not in records or records[name].best != r.best)
     errored = sum(r.status == "errored" for r in records.values())
     runs = sorted(p.name for p in exp.glob("trial_*") if p.is_dir())
-    duplicates = len(set(runs) - set(records))
+    extra = sorted(set(runs) - set(records))
+    duplicates, seen = len(extra), [f"runs without a record: {extra}"] if extra else []
     for name in runs:
         acc = EventAccumulator(str(exp / name)).Reload()
         if "loss/val" in acc.Tags()["scalars"]:
             steps = [e.step for e in acc.Scalars("loss/val")]
-            duplicates += len(steps) != len(set(steps))
+            if len(steps) != len(set(steps)):
+                duplicates += 1
+                seen.append(f"{name} drew epochs {steps} ({records[name].status if name in records else 'no record'})")
     try:
         check_complete(exp)
         ok = True
-    except AssertionError:
+    except AssertionError as e:
         ok = False
+        seen.append(f"check: {' '.join(str(e).split())[:400]}")
     return {"ok": ok and not lost and not errored and not duplicates, "lost": lost,
-            "errored": errored, "duplicates": duplicates}
+            "errored": errored, "duplicates": duplicates, "seen": seen}
 
 
 def stop_driver(proc: subprocess.Popen, sig: int, before: set[int]) -> None:
@@ -176,7 +180,8 @@ def main() -> None:
             print(f"  kill {i + 1:>2} ({triggers[i % 3]:<10}): "
                   f"{'ran out first' if r['ran_out'] else 'survived' if r['ok'] else 'FAILED'}"
                   f", {r['kept']} finished before, errored {r['errored']}, lost {r['lost']}, "
-                  f"duplicates {r['duplicates']}", flush=True)
+                  f"duplicates {r['duplicates']}{''.join(f'; {s}' for s in r['seen'])}",
+                  flush=True)
         ctrl_c = [interrupted_round(tmp, f"ctrlc{i}", signal.SIGINT, env, triggers[i % 3], rng)
                   for i in range(args.ctrl_c)]
         print(summary("driver SIGKILL", kills, plain))

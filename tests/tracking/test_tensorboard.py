@@ -44,6 +44,33 @@ def test_a_resumed_run_replaces_the_epochs_written_after_its_checkpoint(tmp_path
     assert scalars(tmp_path, "loss/val") == [(1, 1), (2, 20), (3, 30), (4, 40)]
 
 
+def test_a_resumed_trial_that_ends_without_a_new_epoch_keeps_its_curves(tmp_path):
+    # killed after a trial's last epoch was reported but before Tune saw it end: on resume the
+    # trial ends at once, and its run gets its summary without losing the epochs drawn before
+    from types import SimpleNamespace
+
+    from tuner.results import TrialRecord, save_records
+    from tuner.tracking.callback import TunerCallback
+    from tuner.tracking.progress import LiveSummary
+
+    space, exp = load_space("mlp"), tmp_path / "exp"
+    config = space.resolve(space.sample(random.Random(0)))
+    before = TrialBoard(exp / "trial_001", 1)
+    for step in (1, 2, 3):
+        before.curves({"val_loss": 1 / step}, step)
+    save_records(exp, [TrialRecord("trial_001", "abc", config, epochs=3,
+                                   best={"val_loss": 1 / 3}, best_epoch={"val_loss": 3})])
+    time.sleep(1.1)  # event files are named by the second they were opened in
+    callback = TunerCallback(exp, "exp", space, "val_loss", "min", 3, 1,
+                             LiveSummary(open(tmp_path / "out.txt", "w")))  # noqa: SIM115
+    callback.setup()
+    trial = SimpleNamespace(trial_id="abc", config=config,
+                            local_path=str(tmp_path / "ray-staging" / "trial_001"))
+    callback.on_trial_complete(0, [trial], trial)
+    assert scalars(exp / "trial_001", "loss/val") == [(1, 1.0), (2, 0.5), (3, 0.333333)]
+    assert scalars(exp / "trial_001", "best/val_loss") == [(3, 0.333333)]
+
+
 def test_a_finished_trial_lists_its_hyperparameters_best_metrics_and_status(tmp_path):
     from tensorboard.plugins.hparams import plugin_data_pb2
 

@@ -134,8 +134,9 @@ class TunerCallback(tune.Callback):
 
     def _finished(self, trial, r: TrialRecord) -> None:
         board = self.boards.pop(trial.trial_id, None)
-        if board is None:
-            board = TrialBoard(self._run_dir(trial), 1)
+        if board is None:  # no result in this run (a resumed trial already at its last epoch):
+            # purge nothing the earlier run drew
+            board = TrialBoard(self._run_dir(trial), r.epochs + 1)
         board.finish(r.config, r.status, r.best, r.epochs, self.space, r.trial)
         v = r.best.get(self.metric)
         shown = f"{self.metric} {v:.4f}" if v is not None else "no result"

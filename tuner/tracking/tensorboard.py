@@ -107,7 +107,7 @@ class EventFile:
         logdir.mkdir(parents=True, exist_ok=True)
         EventFile._uid += 1
         name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
-                f"{os.getpid()}.{EventFile._uid}")
+                f"{os.getpid()}.{EventFile._uid:06d}")  # sorts in the order written
         self.path = logdir / name
         self._records = RecordWriter(open(self.path, "wb"))  # noqa: SIM115 (closed by close)
         self._event = Event
