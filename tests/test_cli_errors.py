@@ -258,9 +258,12 @@ def test_dry_run_validates_prints_the_plan_and_writes_nothing(capsys, store):
     out, err = capsys.readouterr()
     assert err == ""
     assert "discrete combinations" in out
-    assert "data:    digits: 1258 train / 269 valid / 270 test, input 1×8×8, 10 classes" in out
-    assert "search:  5 trials × ≤20 epochs, hyperopt + asha, max accuracy, seed 0" in out
-    assert f"output:  {store.resolve() / 'digits_cnn'}" in out
+    # the plan a run prints before Ray starts, then the space
+    assert out.startswith("tuner: digits_cnn — ")
+    assert "  data   digits: 1258 train / 269 valid / 270 test, input 1×8×8, 10 classes" in out
+    assert "  search 5 trials × ≤20 epochs, hyperopt + asha, max accuracy, seed 0" in out
+    assert f"  output {store.resolve() / 'digits_cnn'}" in out
+    assert "\nspace cnn: " in out
     assert out.splitlines()[-1] == "dry run: valid; nothing started"
     assert list(store.iterdir()) == []
 

@@ -504,10 +504,10 @@ def test_resource_flags_override_the_file(tmp_path):
     r = tuner("run", "tiny.toml", "--dry-run", "--cpus-per-trial", "0.5", "--gpus-per-trial",
               "0.25", "--storage", tmp_path / "out", cwd=tmp_path, env=clean_env(), timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "trials:  0.5 CPU + 0.25 GPU each, device auto\n" in r.stdout
+    assert "  trials 0.5 CPU + 0.25 GPU each, device auto\n" in r.stdout
     r = tuner("run", "tiny.toml", "--dry-run", "--storage", tmp_path / "out", cwd=tmp_path,
               env=clean_env(), timeout=60)
-    assert "trials:  2 CPU each, device auto\n" in r.stdout
+    assert "  trials 2 CPU each, device auto\n" in r.stdout
     r = tuner("run", "tiny.toml", "--cpus-per-trial", "0", cwd=tmp_path, env=clean_env(),
               timeout=60)
     assert r.returncode == 2

@@ -27,13 +27,13 @@ def spec_with(**resources):
     ],
 )
 def test_gpu_share(resources, cluster, share):
-    from tuner.driver import gpu_share
+    from tuner.resources import gpu_share
 
     assert gpu_share(spec_with(**resources), cluster, io.StringIO()) == share
 
 
 def test_a_gpu_share_without_gpus_falls_back_to_the_cpu_and_says_so():
-    from tuner.driver import gpu_share
+    from tuner.resources import gpu_share
 
     out = io.StringIO()
     assert gpu_share(spec_with(gpu=0.5), {"CPU": 2}, out) == 0.0
@@ -42,7 +42,7 @@ def test_a_gpu_share_without_gpus_falls_back_to_the_cpu_and_says_so():
 
 
 def test_cuda_without_gpus_is_one_clear_line():
-    from tuner.driver import gpu_share
+    from tuner.resources import gpu_share
 
     with pytest.raises(UserError) as e:
         gpu_share(spec_with(device="cuda"), {"CPU": 2}, io.StringIO())
@@ -72,8 +72,8 @@ def test_data_goes_to_the_device_once_per_worker():
 
 
 def test_a_trial_larger_than_every_node_is_refused_before_it_waits_forever():
-    from tuner.driver import check_fits_a_node
     from tuner.experiment import load
+    from tuner.resources import check_fits_a_node
 
     spec = load(EXPERIMENTS / "digits_cnn.toml").with_overrides(cpu=4)
     nodes = [{"Alive": True, "Resources": {"CPU": 2.0}},

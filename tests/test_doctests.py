@@ -10,6 +10,8 @@ MODULES = [
     "tuner.spaces.priors",
     "tuner.data.streamer",
     "tuner.vocabulary",
+    "tuner.flags",
+
 ]
 
 

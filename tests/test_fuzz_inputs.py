@@ -27,20 +27,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tuner.cli import build_parser, main
-from tuner.experiment import (
-    DATA_OPTIONS,
-    DEVICES,
-    METRICS,
-    NAME_RE,
-    SCHEDULERS,
-    SEARCHERS,
-    load,
-    save_spec,
-)
-from tuner.results import save_records
+from tuner.experiment import DATA_OPTIONS, DEVICES, NAME_RE, load, save_spec
+from tuner.results import TrialRecord, save_records
+from tuner.search import SCHEDULERS, SEARCHERS
 from tuner.spaces import load_space
 from tuner.spaces.space import PerLayer, When
-from tuner.tracking.records import TrialRecord
+from tuner.vocabulary import MODES as METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 BASES = {
@@ -103,50 +95,10 @@ FUZZ = settings(
 )
 
 
-# -- a tiny TOML writer (the venv has no tomli_w) -------------------------------------------------
-
-
-def _toml_str(s: str) -> str:
-    out = []
-    for c in s:
-        if c in '"\\':
-            out.append("\\" + c)
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(c)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_str(k)
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else repr(v)
-    if isinstance(v, str):
-        return _toml_str(v)
-    if isinstance(v, datetime.date):
-        return v.isoformat()
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(v)
-
-
 def to_toml(raw: dict) -> str:
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
-    for k, table in raw.items():
-        if isinstance(table, dict):
-            lines.append(f"[{_toml_key(k)}]")
-            lines += [f"{_toml_key(kk)} = {_toml_value(v)}" for kk, v in table.items()]
-    return "\n".join(lines) + "\n"
+    import tomli_w
+
+    return tomli_w.dumps(raw)
 
 
 def test_the_writer_round_trips_every_shipped_experiment():

@@ -58,11 +58,11 @@ def test_a_batch_size_that_leaves_one_update_per_epoch_gets_a_note(tuner_cli, tm
                    '[model]\nfactory = "conv1d"\n')
     code, out, err = tuner_cli("run", exp, "--dry-run", "--storage", tmp_path / "r")
     assert code == 0, err
-    assert ("note:    batch_size up to 256 on 32 training examples leaves only one update per "
+    assert ("  note   batch_size up to 256 on 32 training examples leaves only one update per "
             "epoch; smaller batches train more per epoch, e.g. in [space]: "
             "batch_size = { choice = [2, 4, 8] }") in out
     # the shipped small-data experiments already choose batches that fit their data
     for name in ("vowels_gru", "motions_conv1d", "gestures_attention", "sunspots_forecast"):
         code, out, err = tuner_cli("run", EXPERIMENTS / f"{name}.toml", "--dry-run",
                                    "--storage", tmp_path / "r")
-        assert code == 0 and "note:" not in out, name
+        assert code == 0 and "  note   " not in out, name

@@ -104,9 +104,9 @@ def test_dry_run_with_my_factory_and_space(capsys, pkg, tmp_path):
     assert main(["run", str(path), "--dry-run", "--storage", str(store)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert out.startswith(f"space {PKG}.spaces: a tiny MLP of my own\n")
+    assert f"\nspace {PKG}.spaces: a tiny MLP of my own\n" in out
     assert "  units          int(16..64, step=16)\n" in out
-    assert "data:    digits: 1258 train / 269 valid / 270 test, input 1×8×8, 10 classes" in out
+    assert "  data   digits: 1258 train / 269 valid / 270 test, input 1×8×8, 10 classes" in out
     assert out.splitlines()[-1] == "dry run: valid; nothing started"
     assert not store.exists()
 

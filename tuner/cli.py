@@ -29,38 +29,6 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, but got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, but got {text!r}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a non-negative integer, but got {text!r}"
-        ) from None
-    if not 0 <= v < 2**32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32-1, but got {text!r}")
-    return v
-
-
-def _share(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, but got {text!r}") from None
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, but got {text!r}")
-    return v
-
-
 # what `tuner train` writes into its output folder, which it replaces on the next run
 _FINAL_FILES = ("model.pt", "config.toml", "metrics.json", "events.out.tfevents")
 
@@ -86,8 +54,6 @@ def _out_folder(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tuner.experiment import SCHEDULERS, SEARCHERS
-
     p = _Parser(
         prog="tuner",
         description="Hyperparameter search for PyTorch models on Ray Tune.",
@@ -96,29 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version="tuner 0.1.0")
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    _tuning_verbs(sub)
+    _reading_verbs(sub)
+    return p
+
+
+def _tuning_verbs(sub) -> None:
+    """run, submit and resume: the verbs that start trials."""
+    from tuner.flags import FLAGS, positive
 
     # what `run` and `submit` share: the experiment and the flags that override it
     fl = argparse.ArgumentParser(add_help=False)
     fl.add_argument("experiment", help="experiment file, e.g. experiments/digits_cnn.toml")
-    fl.add_argument("--samples", type=_positive, help="number of trials")
-    fl.add_argument("--epochs", type=_positive, help="max epochs per trial")
-    fl.add_argument("--searcher", choices=SEARCHERS)
-    fl.add_argument("--scheduler", choices=SCHEDULERS)
-    fl.add_argument("--metric", help="metric to optimize (val_loss, accuracy, f1)")
-    fl.add_argument("--mode", choices=("min", "max"))
-    fl.add_argument("--seed", type=_seed)
-    fl.add_argument("--max-concurrent", type=_positive,
-                    help="trials at a time (default: all CPUs)")
-    fl.add_argument("--time-budget", type=_positive, metavar="SECONDS",
-                    help="stop the search after this many seconds of wall time")
-    fl.add_argument("--max-failures", type=_seed, metavar="N",
-                    help="retries of a trial whose worker or node died, from its last checkpoint")
-    fl.add_argument("--cpus-per-trial", type=_share, metavar="N",
-                    help="CPUs each trial asks Ray for (default: [resources] cpu, else 1)")
-    fl.add_argument("--gpus-per-trial", type=_share, metavar="N",
-                    help="GPUs each trial asks for, 0.25 packs four on one (default: [resources] "
-                         "gpu)")
-    fl.add_argument("--name", help="experiment name (default: the file's name)")
+    for flag in FLAGS.values():
+        flag.add_to(fl)
     fl.add_argument(
         "--overwrite", action="store_true", help="replace an existing experiment folder"
     )
@@ -134,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--warm-start", metavar="NAME",
                    help="seed the searcher (hyperopt, optuna) with an earlier experiment's best "
                         "trials and their results")
-    r.add_argument("--top", type=_positive, default=10, metavar="K",
+    r.add_argument("--top", type=positive, default=10, metavar="K",
                    help="how many of its best trials --warm-start reuses (default 10)")
 
     sb = sub.add_parser("submit", parents=[fl], help="run an experiment as a Ray Job on a cluster")
@@ -148,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("name", help="experiment name or folder")
     rs.add_argument("--storage")
     rs.add_argument("--address", help="Ray cluster to run on (default: a local Ray on 127.0.0.1)")
+
+
+def _reading_verbs(sub) -> None:
+    """The verbs that read a space or an experiment's results, and final training."""
+    from tuner.flags import count, positive
 
     s = sub.add_parser("space", help="show the priors and size of a search space")
     s.add_argument("name", help="space module (cnn, mlp) or an experiment file")
@@ -180,9 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--config", help="config file written by `tuner best -o`")
     src.add_argument("--from", dest="from_name", help="take the best config of this experiment")
     t.add_argument(
-        "--epochs", type=_positive, help="epochs (default: where the best trial peaked)"
+        "--epochs", type=positive, help="epochs (default: where the best trial peaked)"
     )
-    t.add_argument("--seed", type=_seed)
+    t.add_argument("--seed", type=count)
     t.add_argument("--storage")
     t.add_argument("--out", type=_out_folder,
                    help="output folder, replaced (default: <experiment folder>/final)")
@@ -192,7 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
     bd.add_argument("--storage")
     bd.add_argument("--port", type=int, default=6006)
     bd.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,55 +14,18 @@ def _spec(path: str, args=None):
     spec = load(path)
     if args is None:
         return spec
-    return spec.with_overrides(
-        samples=args.samples,
-        max_epochs=args.epochs,
-        searcher=args.searcher,
-        scheduler=args.scheduler,
-        metric=args.metric,
-        mode=args.mode,
-        seed=args.seed,
-        max_concurrent=args.max_concurrent,
-        time_budget=args.time_budget,
-        name=args.name,
-        max_failures=getattr(args, "max_failures", None),
-        cpu=getattr(args, "cpus_per_trial", None),
-        gpu=getattr(args, "gpus_per_trial", None),
-    )
+    from tuner.flags import overrides
+
+    return spec.with_overrides(**overrides(args))
 
 
 def cmd_run(args) -> int:
-    from tuner.driver import batch_size_note, prepare, run
+    from tuner.driver import run
 
     spec = _spec(args.experiment, args)
-    if args.dry_run:
-        space, data, exp_dir = prepare(spec, args.storage, overwrite=True)
-        print_space(space, spec.space_module)
-        print(f"\ndata:    {data.summary()}")
-        s = spec.search
-        print(
-            f"search:  {s.samples} trials × ≤{s.max_epochs} epochs"
-            f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + "
-            f"{s.scheduler}, {s.mode} {s.metric}, seed {s.seed}"
-        )
-        r = spec.resources
-        print(f"trials:  {r.cpu:g} CPU{f' + {r.gpu:g} GPU' if r.gpu else ''} each, "
-              f"device {r.device}")
-        print(f"output:  {exp_dir}")
-        note = batch_size_note(space, len(data.x_train))
-        if note:
-            print(f"note:    {note}")
-        if args.warm_start:
-            from tuner.search.warmstart import load_warm_start
-
-            warm = load_warm_start(args.warm_start, args.storage, space, metric=s.metric,
-                                   mode=s.mode, top=args.top, searcher=s.searcher)
-            print(f"warm:    {warm.summary()}")
-        print("dry run: valid; nothing started")
-        return 0
     with _joining(args.address):
         return run(spec, storage=args.storage, address=args.address, overwrite=args.overwrite,
-                   warm_start=args.warm_start, warm_top=args.top)
+                   warm_start=args.warm_start, warm_top=args.top, dry_run=args.dry_run)
 
 
 def cmd_resume(args) -> int:
@@ -113,34 +75,13 @@ def cmd_submit(args) -> int:
 
 def _forwarded(args) -> list[str]:
     """The run flags given to `tuner submit`, for the job's `tuner run`."""
-    flags = []
-    for name in ("samples", "epochs", "searcher", "scheduler", "metric", "mode", "seed",
-                 "max_concurrent", "time_budget", "max_failures", "cpus_per_trial",
-                 "gpus_per_trial", "name"):
-        v = getattr(args, name)
-        if v is not None:
-            flags += [f"--{name.replace('_', '-')}", f"{v:g}" if isinstance(v, float) else str(v)]
-    return flags + (["--overwrite"] if args.overwrite else [])
+    from tuner.flags import forwarded
 
-
-def print_space(space, name: str, out=None) -> None:
-    out = out or sys.stdout
-    size = space.size()
-    print(f"space {name}: {space.description}".rstrip(": "), file=out)
-    width = max(len(n) for n in space.priors)
-    for n, p in space.priors.items():
-        cond = f"   when {p.when}" if p.when else ""
-        print(f"  {n:<{width}}  {p.describe()}{cond}", file=out)
-    print(
-        f"size: {size['discrete_combinations']:,} discrete combinations × "
-        f"{len(size['continuous'])} continuous dimensions "
-        f"({', '.join(size['continuous']) or 'none'}); {size['dimensions']} dimensions in all, "
-        f"{size['always_active']} always active",
-        file=out,
-    )
+    return forwarded(args) + (["--overwrite"] if args.overwrite else [])
 
 
 def cmd_space(args) -> int:
+    from tuner.plan import print_space
     from tuner.spaces import load_space
 
     if args.name.endswith(".toml"):

@@ -7,18 +7,27 @@ run(load("experiments/digits_cnn.toml"))
 
 from __future__ import annotations
 
-import logging
-import os
 import shutil
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.experiment import ExperimentSpec, load_saved, save_spec
+from tuner.plan import print_plan, print_space, report
+from tuner.ray_session import (
+    PREFETCH,
+    CtrlC,
+    Prefetch,
+    SteadyWorkingDir,
+    init_ray,
+    quiet_ray,
+    skip_callback_census,
+    stop_ray,
+)
+from tuner.resources import check_fits_a_node, gpu_share, trial_slots
 from tuner.results import load_records, storage_root
-from tuner.vocabulary import TASK_METRICS, Status
+from tuner.vocabulary import TASK_METRICS
 
 
 class TrialNamer:
@@ -41,97 +50,6 @@ class TrialNamer:
         if trial.trial_id not in names:
             names[trial.trial_id] = f"trial_{len(names) + 1:03d}"
         return names[trial.trial_id]
-
-
-def init_ray(address: str | None, *, quiet: bool = True) -> bool:
-    """Join a cluster at `address`, or start a local Ray bound to 127.0.0.1 only.
-
-    True when this call started a local Ray, which `stop_ray` then stops.
-    """
-    import ray
-
-    if ray.is_initialized():
-        return False
-    level = logging.ERROR if quiet else logging.INFO
-    if address:
-        ray.init(address=address, logging_level=level, log_to_driver=not quiet)
-    else:
-        ray.init(
-            _node_ip_address="127.0.0.1",
-            include_dashboard=False,
-            logging_level=level,
-            log_to_driver=not quiet,
-            configure_logging=True,
-        )
-    return not address
-
-
-def stop_ray(started: bool) -> None:
-    """Stop the local Ray that `init_ray` started (not a cluster that was joined)."""
-    if not started:
-        return
-    import ray
-
-    try:
-        from ray._private import ray_constants, worker
-
-        # The autoscaler's monitor outlives SIGTERM by the full second Ray then waits for it;
-        # on one machine it has nothing to save, so it goes first, without the wait.
-        worker._global_node._kill_process_type(
-            ray_constants.PROCESS_TYPE_MONITOR, allow_graceful=False, check_alive=False)
-    except Exception:  # another Ray version's internals: the plain shutdown still works
-        pass
-    ray.shutdown()
-
-
-def loopback_only() -> None:
-    """Make the local Ray this process starts listen on 127.0.0.1 only.
-
-    On Linux, Ray 2.60 swaps 127.0.0.1 given as the node address for the machine's outward
-    address and its servers listen on every interface. With multi-node mode off (the setting
-    macOS and Windows get by default), a local Ray keeps to loopback. Must run before `ray`
-    is imported; never for a driver joining a cluster, whose nodes must reach it.
-    """
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-
-
-def _quiet_ray(address: str | None = None) -> None:
-    if address is None:
-        loopback_only()
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # we add CSV/JSON; TB is ours
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "100")
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    # Ray starts one idle worker per CPU for tasks; Tune's trials run in actors, which get
-    # processes of their own, so those workers only take CPU from the first trials
-    os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
-    # no usage statistics sent anywhere from a tuning job (it may run offline, on loopback)
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    for name in ("ray", "ray.tune", "ray.train", "ray.air"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    # A failing trial is tuner's to report (status, reason, and the traceback in the trial's
-    # error.txt); Tune would also print each traceback in the middle of the live summary.
-    logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore", module="ray")
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-
-
-def _skip_callback_census() -> None:
-    """Skip Ray Tune's count of the callbacks it was given, kept for its usage statistics.
-
-    To count them it imports every logging integration it knows (MLflow, Weights & Biases,
-    Comet, Aim); with MLflow installed that is 0.7 s at the start of each search, while the
-    first trials wait for the driver. With usage statistics off the count is never sent.
-    Call it once Ray Tune is imported (importing it here would cost the driver a second).
-    """
-    if os.environ.get("RAY_USAGE_STATS_ENABLED") != "0":
-        return
-    try:
-        from ray.air._internal import usage
-    except ImportError:  # another Ray layout: the census stays, and so does correctness
-        return
-    usage.tag_callbacks = lambda callbacks: False
 
 
 def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False):
@@ -170,27 +88,6 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
     return space, data, exp_dir
 
 
-def batch_size_note(space, n_train: int) -> str | None:
-    """A hint when the largest batch size leaves two or fewer updates per epoch, else None.
-
-    Small sets (a few hundred series) are common in this course's work; the shared prior's
-    32-256 suits thousands of examples and would make most sampled trials barely train.
-    """
-    prior = space.priors.get("batch_size")
-    if prior is None or not prior.discrete:
-        return None
-    largest = max(int(v) for v in prior.values())
-    updates = -(-n_train // largest)
-    if updates > 2:
-        return None
-    top = max(2, 1 << max(0, (n_train // 4).bit_length() - 1))  # ≥ 4 updates per epoch
-    suggest = ", ".join(str(b) for b in (top // 4, top // 2, top) if b >= 1)
-    return (f"batch_size up to {largest} on {n_train} training examples leaves "
-            f"{'only one update' if updates == 1 else f'{updates} updates'} per epoch; "
-            f"smaller batches train more per epoch, e.g. in [space]: "
-            f"batch_size = {{ choice = [{suggest}] }}")
-
-
 def run(
     spec: ExperimentSpec,
     *,
@@ -199,47 +96,33 @@ def run(
     overwrite: bool = False,
     warm_start: str | None = None,
     warm_top: int = 10,
+    dry_run: bool = False,
     out=None,
 ) -> int:
     """Tune the experiment; returns the exit code (0 done, 1 every trial failed).
 
     `warm_start` names an earlier experiment whose `warm_top` best trials seed the searcher.
+    `dry_run`: validate and print the plan and the space, start nothing, write nothing.
     """
     out = out or sys.stdout
-    space, data, exp_dir = prepare(spec, storage, overwrite=overwrite)
+    space, data, exp_dir = prepare(spec, storage, overwrite=overwrite or dry_run)
     warm = None
     if warm_start:  # checked before anything is printed or started
         from tuner.search.warmstart import load_warm_start
 
         warm = load_warm_start(warm_start, storage, space, metric=spec.search.metric,
                                mode=spec.search.mode, top=warm_top, searcher=spec.search.searcher)
+    print_plan(spec, space, data, exp_dir, out, warm)
+    if dry_run:
+        print(file=out)
+        print_space(space, spec.space_module, out)
+        print("dry run: valid; nothing started", file=out)
+        return 0
     if overwrite and exp_dir.exists():
         shutil.rmtree(exp_dir)
     s = spec.search
-    print(f"tuner: {spec.name} — {spec.description}".rstrip(" —"), file=out)
-    print(f"  data   {data.summary()}", file=out)
-    size = space.size()
-    print(
-        f"  space  {spec.space_module}: {size['dimensions']} dimensions "
-        f"({len(size['continuous'])} continuous), {size['discrete_combinations']:,} discrete "
-        f"combinations",
-        file=out,
-    )
-    sched = "hyperband (BOHB)" if s.searcher == "bohb" else s.scheduler
-    print(
-        f"  search {s.samples} trials × ≤{s.max_epochs} epochs"
-        f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + {sched}, "
-        f"{s.mode} {s.metric}, seed {s.seed}",
-        file=out,
-    )
-    print(f"  output {exp_dir}", file=out)
-    note = batch_size_note(space, len(data.x_train))
-    if note:
-        print(f"  note   {note}", file=out)
-    out.flush()
-
-    _quiet_ray(address)
-    from tuner.search.searchers import MODULES, check_installed
+    quiet_ray(address)
+    from tuner.search.searchers import SEARCHERS, check_installed
 
     check_installed(s.searcher)
     if address is None and spec.resources.device == "cuda":
@@ -251,53 +134,20 @@ def run(
     timing = {"started_at": time.time()}
     # only while a local Ray starts: joining a cluster takes a fraction of a second, with
     # nothing to overlap, and its client code is better left to import alone
-    imports = Prefetch(*MODULES[s.searcher], *PREFETCH) if address is None else None
+    imports = Prefetch(*SEARCHERS[s.searcher].modules, *PREFETCH) if address is None else None
     started_ray = init_ray(address)
     try:
         if imports is not None:
             imports.join()
-        _skip_callback_census()
-        searcher, scheduler, param_space = _search_algorithms(spec, space, warm, out)
+        skip_callback_census()
+        searcher, scheduler, param_space = _search_algorithms(spec, space, warm)
         return _search(spec, space, data, exp_dir, (searcher, param_space, scheduler), timing,
                        out)
     finally:
         stop_ray(started_ray)
 
 
-# what the driver imports for Tuner.fit, besides the searcher's modules
-PREFETCH = ("ray.tune", "ray.tune.schedulers", "ray.tune.logger", "tuner.tracking.callback")
-
-
-class Prefetch:
-    """Import modules in a thread while the main thread waits for Ray's processes to start.
-
-    `ray.init` spends most of its 3-4 s waiting for the raylet and its agents, and Ray Tune and
-    HyperOpt (SciPy included) take 2 s to import: done side by side, `tuner run` reaches its
-    first trial about a second and a half sooner. A module that fails here is imported again,
-    with its real error, where it is used.
-    """
-
-    def __init__(self, *modules: str):
-        import importlib
-        import threading
-
-        import ray  # noqa: F401  (Ray's own package first, by the thread that starts Ray)
-
-        def load():
-            for m in modules:
-                try:
-                    importlib.import_module(m)
-                except BaseException:  # noqa: BLE001 (reported again, properly, on use)
-                    pass
-
-        self.thread = threading.Thread(target=load, name="tuner-prefetch", daemon=True)
-        self.thread.start()
-
-    def join(self) -> None:
-        self.thread.join()
-
-
-def _search_algorithms(spec: ExperimentSpec, space, warm, out):
+def _search_algorithms(spec: ExperimentSpec, space, warm):
     """(searcher, scheduler, param_space) of the experiment, the searcher warm-started."""
     from tuner.search import build_scheduler, build_searcher
 
@@ -315,8 +165,6 @@ def _search_algorithms(spec: ExperimentSpec, space, warm, out):
         from tuner.search.warmstart import seed_searcher
 
         seed_searcher(searcher, s.searcher, space, warm)
-        print(f"  warm   {warm.summary()}", file=out)
-        out.flush()
     scheduler = build_scheduler(
         s.scheduler,
         metric=s.metric,
@@ -332,8 +180,6 @@ def _search_algorithms(spec: ExperimentSpec, space, warm, out):
 def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     """Tuner.fit on a started Ray; the searcher and scheduler come built (and validated)."""
     import ray
-    from ray import tune
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
     from tuner.tracking.callback import TunerCallback
     from tuner.tracking.progress import LiveSummary
@@ -348,13 +194,35 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_spec(spec, exp_dir)
 
-    slots = s.max_concurrent or _slots(cluster, spec.resources.cpu, gpu)
+    slots = s.max_concurrent or trial_slots(cluster, spec.resources.cpu, gpu)
     trainable = _trainable(spec, space, data, gpu)
     callback = TunerCallback(
         exp_dir, spec.name, space, s.metric, s.mode, s.max_epochs, s.samples, LiveSummary(out),
         best_metrics=TASK_METRICS[data.task],
     )
-    tuner = tune.Tuner(
+    tuner = _tuner(spec, exp_dir, trainable, search, slots, callback)
+    print(
+        f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
+        f"{f' + {gpu:g} GPU' if gpu else ''} each",
+        file=out,
+    )
+    out.flush()
+    timing["search_started_at"] = time.time()
+    interrupted = _fit(tuner, exp_dir)
+    timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
+    write_timing(exp_dir, timing)
+    return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
+                  interrupted=interrupted)
+
+
+def _tuner(spec: ExperimentSpec, exp_dir: Path, trainable, search, slots: int, callback):
+    """The ray.tune.Tuner of the search."""
+    from ray import tune
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    searcher, param_space, scheduler = search
+    s = spec.search
+    return tune.Tuner(
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(
@@ -387,23 +255,17 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
             verbose=0,
         ),
     )
-    print(
-        f"  ray    {slots} trial(s) at a time, {spec.resources.cpu:g} CPU"
-        f"{f' + {gpu:g} GPU' if gpu else ''} each",
-        file=out,
-    )
-    out.flush()
-    timing["search_started_at"] = time.time()
+
+
+def _fit(tuner, exp_dir: Path) -> bool:
+    """Run the search; True when Ctrl-C stopped it (the records then follow Tune's state)."""
     with CtrlC() as ctrl_c, SteadyWorkingDir(exp_dir):
         tuner.fit()
-    timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
-    write_timing(exp_dir, timing)
     if ctrl_c.pressed:
         from tuner.tune_state import reopen_interrupted_trials
 
         reopen_interrupted_trials(exp_dir)
-    return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
-                  interrupted=ctrl_c.pressed)
+    return ctrl_c.pressed
 
 
 def mlflow_callbacks(spec: ExperimentSpec) -> list:
@@ -424,42 +286,6 @@ def write_timing(exp_dir: Path, timing: dict) -> None:
     import json
 
     (exp_dir / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
-
-
-def check_fits_a_node(spec: ExperimentSpec, gpu: float, nodes: list[dict]) -> None:
-    """A trial runs on one node: asking more than the largest node has would wait forever."""
-    alive = [n.get("Resources", {}) for n in nodes if n.get("Alive")]
-    for kind, want, key in (("CPU", spec.resources.cpu, "cpu"), ("GPU", gpu, "gpu")):
-        largest = max((float(r.get(kind, 0)) for r in alive), default=0.0)
-        if want > largest:
-            raise UserError(
-                f"{spec.path}: [resources] {key} = {want:g} per trial (or --{key}s-per-trial), "
-                f"but the largest Ray node has {largest:g} {kind}s and a trial runs on one node; "
-                f"ask for at most {largest:g}"
-            )
-
-
-def gpu_share(spec: ExperimentSpec, cluster: dict, out=None) -> float:
-    """The share of a GPU each trial asks Ray for, from [resources] and the cluster's GPUs.
-
-    device = "auto": a GPU per trial (or the `gpu` share) when the cluster has GPUs, else the
-    CPU (said once); "cuda": GPUs required; "cpu": none.
-    """
-    res = spec.resources
-    gpus = float(cluster.get("GPU", 0))
-    if res.device == "cpu":
-        return 0.0
-    if gpus <= 0:
-        if res.device == "cuda":
-            raise UserError(
-                f'{spec.path}: [resources] device = "cuda", but the Ray cluster has no GPU; '
-                f'use device = "auto" to fall back to the CPU, or join a cluster with GPUs'
-            )
-        if res.gpu > 0:
-            print(f"  note   [resources] gpu = {res.gpu:g}, but the Ray cluster has no GPU: "
-                  f"trials run on the CPU", file=out or sys.stdout)
-        return 0.0
-    return res.gpu or 1.0
 
 
 def _trainable(spec: ExperimentSpec, space, data, gpu: float):
@@ -493,22 +319,9 @@ def resume(
         )
     space = spec.space()
     data = load_spec_data(spec)
-    from tuner.tune_state import (
-        drop_unsaved_trials,
-        mark_finished_trials,
-        repoint_deleted_checkpoints,
-    )
+    from tuner.tune_state import reconcile
 
-    for name in drop_unsaved_trials(exp_dir):
-        print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
-              f"as a new trial", file=out)
-    finished = mark_finished_trials(exp_dir)
-    if finished:
-        print(f"  {', '.join(finished)} had finished after Ray Tune last saved the experiment: "
-              f"kept as they ended", file=out)
-    for name, named, used in repoint_deleted_checkpoints(exp_dir):
-        print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
-              f"from {used}", file=out)
+    reconcile(exp_dir, out)
     done = [r for r in load_records(exp_dir) if r.status.ended]
     print(
         f"tuner: resuming {spec.name} ({len(done)}/{spec.search.samples} trials finished) "
@@ -516,10 +329,10 @@ def resume(
         file=out,
     )
     out.flush()
-    _quiet_ray(address)
+    quiet_ray(address)
     from ray import tune
 
-    _skip_callback_census()
+    skip_callback_census()
     started = time.monotonic()
     started_ray = init_ray(address)
     try:
@@ -532,135 +345,9 @@ def resume(
             resume_unfinished=True,
             resume_errored=False,
         )
-        with CtrlC() as ctrl_c, SteadyWorkingDir(exp_dir):
-            tuner.fit()
-        if ctrl_c.pressed:
-            from tuner.tune_state import reopen_interrupted_trials
-
-            reopen_interrupted_trials(exp_dir)
-        return report(exp_dir, spec, time.monotonic() - started, out, interrupted=ctrl_c.pressed)
+        interrupted = _fit(tuner, exp_dir)
+        return report(exp_dir, spec, time.monotonic() - started, out, interrupted=interrupted)
     finally:
         stop_ray(started_ray)
 
 
-class SteadyWorkingDir:
-    """Keep `Tuner.fit` from failing after its trials because the working directory went.
-
-    A Ray job's driver runs in the job's unpacked `working_dir`, under Ray's temp dir, which
-    Ray deletes once no process on the node uses it; with several nodes on one machine
-    sharing that temp dir, another node's agent deletes it while the driver still runs, and
-    Ray Tune's closing steps (`os.path.relpath`, so `os.getcwd()`) raised FileNotFoundError
-    after every trial had finished. Everything the run reads from there is read by now, so
-    such a driver moves to the experiment folder first; any other driver whose directory
-    vanishes mid-run ends the same way instead of with a traceback (Tune saved its state:
-    what finished is kept, and `tuner resume` finishes the rest).
-    """
-
-    def __init__(self, exp_dir: Path):
-        self.exp_dir = Path(exp_dir)
-
-    def __enter__(self):
-        try:
-            if "runtime_resources" in Path(os.getcwd()).parts:
-                os.chdir(self.exp_dir)
-        except FileNotFoundError:
-            os.chdir(self.exp_dir)
-        return self
-
-    def __exit__(self, kind, error, tb):
-        if kind is None or not issubclass(kind, FileNotFoundError):
-            return False
-        try:
-            os.getcwd()
-            return False  # another missing file: a real error
-        except FileNotFoundError:
-            os.chdir(self.exp_dir)
-            return True
-
-
-class CtrlC:
-    """Whether Ctrl-C (SIGINT) ended `Tuner.fit` early.
-
-    Ray Tune catches the first Ctrl-C itself: it stops the trials, saves the experiment and
-    returns as if the search were done, putting back the handler it found. So the handler in
-    place after `fit` tells: Tune's own means no Ctrl-C came, the one from before means it did.
-    """
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        self.pressed = False
-        self.watching = (threading.current_thread() is threading.main_thread()
-                         and os.environ.get("TUNE_DISABLE_SIGINT_HANDLER", "0") == "0")
-        self.before = signal.getsignal(signal.SIGINT) if self.watching else None
-        return self
-
-    def __exit__(self, *exc):
-        import signal
-
-        if self.watching:
-            self.pressed = signal.getsignal(signal.SIGINT) is self.before
-            signal.signal(signal.SIGINT, self.before)
-        return False
-
-
-def _slots(resources: dict, cpu: float, gpu: float) -> int:
-    n = int(resources.get("CPU", 1) // cpu) if cpu else 1_000
-    if gpu:
-        n = min(n, int(resources.get("GPU", 0) // gpu))
-    return max(n, 1)
-
-
-def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
-           interrupted: bool = False) -> int:
-    """Print the end-of-run summary; 0 when some trial produced a result, 1 when none did,
-    130 when Ctrl-C stopped the search (state saved for `tuner resume`)."""
-    from tuner.results import best_record
-    from tuner.tracking.progress import counts, short_config
-
-    records = load_records(exp_dir)
-    s = spec.search
-    c = counts(records)
-    best = best_record(records, s.metric, s.mode)
-    unfinished = sum(not r.status.ended for r in records)
-    print(
-        f"\n{'interrupted after' if interrupted else 'done in'} {wall_s:.0f} s: "
-        f"{len(records)} trials · {c[Status.COMPLETED]} completed · "
-        f"{c[Status.STOPPED_EARLY]} stopped early · {c[Status.DIVERGED]} diverged · "
-        f"{c[Status.ERRORED]} errored{f' · {unfinished} unfinished' if unfinished else ''}",
-        file=out,
-    )
-    failed = [r for r in records if r.status.failed]
-    for r in failed[:8]:
-        print(f"  {r.trial} {r.status}: {r.reason}", file=out)
-    if len(failed) > 8:
-        print(f"  ... and {len(failed) - 8} more: tuner status {spec.name}", file=out)
-    errored = [r for r in failed if r.status == Status.ERRORED]
-    if errored:
-        print(f"  full tracebacks: error.txt in each errored trial's folder, e.g. "
-              f"{exp_dir / errored[0].trial / 'error.txt'}", file=out)
-    if interrupted:
-        again = (spec.name if exp_dir.parent.resolve() == storage_root(None).resolve()
-                 else str(exp_dir))
-        print(f"stopped by Ctrl-C; Ray Tune saved the experiment: finished trials are kept, "
-              f"unfinished ones continue from their last checkpoint with\n"
-              f"       tuner resume {again}", file=out)
-        return 130
-    if best is None:
-        print(
-            f"no trial produced a result: every trial diverged or errored; see the reasons "
-            f"with `tuner status {spec.name}`",
-            file=out,
-        )
-        return 1
-    print(
-        f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f} at epoch "
-        f"{best.best_epoch[s.metric]} ({best.status})",
-        file=out,
-    )
-    print(f"       {short_config(best.config, 99)}", file=out)
-    print(f"next   tuner best {spec.name} -o best.toml", file=out)
-    print(f"       tuner train {spec.path} --config best.toml", file=out)
-    print(f"       tensorboard --logdir {exp_dir}", file=out)
-    return 0

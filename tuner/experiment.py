@@ -7,26 +7,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuner.checks import Interval, Options, choice, constraint, read_fields, section, typed
 from tuner.errors import UserError, did_you_mean, parse_problem
+from tuner.flags import by_key
 from tuner.vocabulary import MODES
 
-SEARCHERS = ("hyperopt", "optuna", "bohb", "random")
-SCHEDULERS = ("asha", "hyperband", "median", "fifo")
 # every metric some task reports, with the direction that is better
-METRICS = MODES
 # [data] keys beside source and split; each data source checks the ones it uses
 DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon",
                 "time_column", "value_column", "transform", "examples", "size", "classes")
 DEVICES = ("auto", "cuda", "cpu")
-FINETUNE = "finetune"  # the factory that reads [model] weights
-_FLAGS = {"max_epochs": "epochs"}  # CLI flag names that differ from file keys
-_RESOURCE_FLAGS = {"cpu": "cpus-per-trial", "gpu": "gpus-per-trial"}  # [resources] key -> flag
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -38,34 +33,60 @@ class DataSpec:
     options: dict = field(default_factory=dict)
 
 
+def _searchers():
+    from tuner.search import SEARCHERS
+
+    return SEARCHERS
+
+
+def _schedulers():
+    from tuner.search import SCHEDULERS
+
+    return SCHEDULERS
+
+
+def _mode(mode: str, where: str, values: dict) -> None:
+    if mode not in ("min", "max"):
+        raise UserError(f"{where}: must be 'min' or 'max', but got {mode!r}")
+    better = MODES[values["metric"]]
+    if mode != better:
+        raise UserError(
+            f"{where}: {values['metric']} is better when "
+            f"{'higher' if better == 'max' else 'lower'}, so mode must be {better!r}, but got "
+            f"{mode!r}"
+        )
+
+
 @dataclass(frozen=True)
 class SearchSpec:
-    searcher: str = "hyperopt"
-    scheduler: str = "asha"
-    metric: str = "val_loss"
-    mode: str = "min"
-    samples: int = 20
-    max_epochs: int = 20
-    seed: int = 0
+    searcher: str = constraint("hyperopt", Options(_searchers, "searcher"))
+    scheduler: str = constraint("asha", Options(_schedulers, "scheduler"))
+    metric: str = constraint("val_loss",
+                             Options(lambda: list(MODES), "metric (the trial reports these)"))
+    mode: str = constraint("min", _mode)  # follows from the metric when the file leaves it out
+    samples: int = constraint(20, Interval(1, 100_000, "set how many trials to run"))
+    max_epochs: int = constraint(20, Interval(1, 100_000, "set the epochs per trial"))
+    seed: int = constraint(0, Interval(0, 2**32 - 1, "use a non-negative integer"))
     # ASHA / median: epochs every trial gets before it can be stopped
-    grace_period: int = 2
+    grace_period: int = constraint(2, Interval(1, "max_epochs", "it must not exceed max_epochs"))
     # Hyperband family: keep the best 1/reduction_factor at each rung
-    reduction_factor: int = 3
+    reduction_factor: int = constraint(3, Interval(2, 100, "3 or 4 are usual"))
     # 0 = as many as the cluster's CPUs (and GPUs) allow
-    max_concurrent: int = 0
+    max_concurrent: int = constraint(0, Interval(0, 10_000, "0 means as many as fit"))
     # random configs before TPE takes over; 0 = a quarter of the samples (between 3 and 10)
-    initial_points: int = 0
+    initial_points: int = constraint(0, Interval(0, 100_000, "0 means automatic"))
     # retries of a trial after a crash (resumes from its last checkpoint)
-    max_failures: int = 0
+    max_failures: int = constraint(0, Interval(0, 1000, "0 means no retries"))
     # wall-clock budget of the search in seconds: no new trials after it, running ones stop;
     # 0 = no limit (samples and max_epochs bound the search)
-    time_budget: int = 0
+    time_budget: int = constraint(0, Interval(0, 10**8, "seconds; 0 means no limit"))
 
 
 @dataclass(frozen=True)
 class Resources:
-    cpu: float = 1.0
-    gpu: float = 0.0  # a share of one GPU per trial: 0.125 packs 8 trials on each GPU
+    cpu: float = constraint(1.0, Interval(0.01, 1024, "CPUs per trial, e.g. 1"))
+    # a share of one GPU per trial: 0.125 packs 8 trials on each GPU
+    gpu: float = constraint(0.0, Interval(0, 64, "GPUs per trial, e.g. 0.25 to share one"))
     # auto: CUDA when the cluster has GPUs (one per trial unless `gpu` says a share), else CPU
     device: str = "auto"
 
@@ -120,12 +141,12 @@ class ExperimentSpec:
                 top["name"] = v
             elif k in search:
                 search[k] = v
-            elif k in _RESOURCE_FLAGS:
+            elif k in resources:
                 resources[k] = v
             else:  # pragma: no cover - programming error in the CLI
                 raise KeyError(k)
         if values.get("metric") and not values.get("mode"):
-            search["mode"] = METRICS.get(values["metric"], search["mode"])
+            search["mode"] = MODES.get(values["metric"], search["mode"])
         if values.get("max_epochs") and not values.get("grace_period"):
             # a shorter budget shrinks the grace period with it rather than failing
             search["grace_period"] = min(search["grace_period"], values["max_epochs"])
@@ -183,102 +204,20 @@ def load(path: str | Path) -> ExperimentSpec:
     return from_dict(raw, path=str(path))
 
 
-def _section(raw: dict, key: str, path: str, allowed: dict) -> dict:
-    sec = raw.get(key, {})
-    if not isinstance(sec, dict):
-        raise UserError(f"{path}: [{key}] must be a table (a [{key}] section), but got {sec!r}")
-    for k in sec:
-        if k not in allowed:
-            raise UserError(
-                f"{path}: [{key}] {k}: unknown key{did_you_mean(k, allowed)}; "
-                f"allowed: {', '.join(allowed)}"
-            )
-    return sec
-
-
-def _typed(sec: dict, key: str, default: Any, label: str) -> Any:
-    v = sec.get(key, default)
-    want = type(default)
-    if want is float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise UserError(f"{label}: must be a number, but got {v!r}")
-        if not math.isfinite(v):
-            raise UserError(f"{label}: must be a finite number, but got {v!r}")
-        return float(v)
-    if want is int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise UserError(f"{label}: must be an integer, but got {v!r}")
-        return v
-    if want is str and not isinstance(v, str):
-        raise UserError(f"{label}: must be a string, but got {v!r}")
-    return v
-
-
-def _choice(value: str, valid, where: str, what: str) -> str:
-    if value not in valid:
-        raise UserError(
-            f"{where}: unknown {what} {value!r}{did_you_mean(value, valid)}; "
-            f"choose one of {', '.join(valid)}"
-        )
-    return value
-
-
-def _range(value, lo, hi, where: str, fix: str) -> None:
-    if not (lo <= value <= hi):
-        bound = f">= {lo}" if hi == math.inf else f"between {lo} and {hi}"
-        raise UserError(f"{where}: must be {bound}, but got {value!r}; {fix}")
-
-
-def _weights(m: dict, factory: str, path: str, sources: bool) -> dict:
-    """[model] weights: required by the finetune factory (the source's final/ folder, checked
-    now and kept as an absolute path: it resolves from the current directory), else an error."""
-    where = f"{path}: [model] weights"
-    if factory != FINETUNE:
-        if "weights" in m:
-            raise UserError(
-                f"{where}: only read by the finetune factory, but [model] factory = "
-                f"{factory!r}; remove weights, or set factory = \"finetune\" to fine-tune the "
-                f"model in that folder"
-            )
-        return {}
-    if "weights" not in m:
-        raise UserError(
-            f"{where}: required with factory = \"finetune\": the folder `tuner train` wrote for "
-            f"the source model, e.g. weights = \"results/digits04_cnn/final\""
-        )
-    from tuner.models.source import read_source
-
-    weights = m["weights"]
-    if sources:
-        return {"weights": str(read_source(weights, where=where).folder.resolve())}
-    if not isinstance(weights, str) or not weights.strip():
-        raise UserError(f"{where}: must be a folder path, but got {weights!r}")
-    return {"weights": weights}
+_TOP = ("name", "description", "data", "model", "space", "search", "resources", "logging")
 
 
 def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
               sources: bool = True) -> ExperimentSpec:
     """Validate a parsed experiment (see `load`); `sources=False` takes a finetune source
-    folder as given, unread (a saved experiment whose source may have moved since)."""
-    from tuner.data import SOURCES
-    from tuner.models import FACTORIES, check_factory, is_user_factory
-
+    folder as given, unread (a saved experiment whose source may have moved since).
+    `where_prefix` ("command line") names flags instead of file keys in the messages."""
     if not isinstance(raw, dict):
         raise UserError(f"{path}: an experiment must be a TOML table, but got {raw!r}")
-    top = {
-        "name": 0,
-        "description": 0,
-        "data": 0,
-        "model": 0,
-        "space": 0,
-        "search": 0,
-        "resources": 0,
-        "logging": 0,
-    }
     for k in raw:
-        if k not in top:
+        if k not in _TOP:
             raise UserError(
-                f"{path}: {k}: unknown key{did_you_mean(k, top)}; allowed: {', '.join(top)}"
+                f"{path}: {k}: unknown key{did_you_mean(k, _TOP)}; allowed: {', '.join(_TOP)}"
             )
     name = raw.get("name", Path(path).stem)
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -289,11 +228,25 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise UserError(f"{path}: description: must be a string, but got {description!r}")
+    data = _data(raw, path)
+    factory, model_options = _model(raw, path, sources)
+    module, overrides = _space(raw, path, factory)
+    spec = ExperimentSpec(
+        name=name, path=path, description=description, data=data, factory=factory,
+        model_options=model_options, space_module=module, space_overrides=overrides,
+        search=_search(raw, path, where_prefix), resources=_resources(raw, path, where_prefix),
+        mlflow=_mlflow(raw, path),
+    )
+    spec.space(sources=sources)  # validates the module and every override now, not in a trial
+    return spec
 
-    d = _section(raw, "data", path, {"source": 0, "split": 0, **{k: 0 for k in DATA_OPTIONS}})
-    default_source = "file" if "path" in d else "digits"
-    source = _typed(d, "source", default_source, f"{path}: [data] source")
-    _choice(source, sorted(SOURCES), f"{path}: [data] source", "data source")
+
+def _data(raw: dict, path: str) -> DataSpec:
+    from tuner.data import SOURCES
+
+    d = section(raw, "data", path, {"source": 0, "split": 0, **{k: 0 for k in DATA_OPTIONS}})
+    source = typed(d, "source", "file" if "path" in d else "digits", f"{path}: [data] source")
+    choice(source, sorted(SOURCES), f"{path}: [data] source", "data source")
     split = d.get("split", [0.70, 0.15, 0.15])
     if (
         not isinstance(split, list)
@@ -309,9 +262,15 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
             f"{path}: [data] split: fractions must each be in (0, 1) and sum to 1, but got "
             f"{split!r}; e.g. [0.70, 0.15, 0.15]"
         )
+    return DataSpec(source=source, split=tuple(float(f) for f in split),
+                    options={k: v for k, v in d.items() if k in DATA_OPTIONS})
 
-    m = _section(raw, "model", path, {"factory": 0, "weights": 0})
-    factory = _typed(m, "factory", "cnn", f"{path}: [model] factory")
+
+def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
+    from tuner.models import FACTORIES, check_factory, is_user_factory
+
+    m = section(raw, "model", path, {"factory": 0, "weights": 0})
+    factory = typed(m, "factory", "cnn", f"{path}: [model] factory")
     if is_user_factory(factory):  # your own function: imported and checked here, before Ray
         check_factory(factory, where=f"{path}: [model] factory")
     elif factory not in FACTORIES:
@@ -321,7 +280,13 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
             f"{', '.join(sorted(FACTORIES))}, or name your own as 'module:function' "
             f"(e.g. 'mypkg.models:build')"
         )
-    model_options = _weights(m, factory, path, sources)
+    from tuner.models.source import model_options
+
+    return factory, model_options(m, factory, path, sources)
+
+
+def _space(raw: dict, path: str, factory: str) -> tuple[str, dict]:
+    from tuner.models import is_user_factory
 
     s = raw.get("space", {})
     if not isinstance(s, dict):
@@ -335,90 +300,55 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
     module = s.pop("module", factory)
     if not isinstance(module, str):
         raise UserError(f"{path}: [space] module: must be a string, but got {module!r}")
+    return module, s
 
-    defaults = SearchSpec()
-    q = _section(raw, "search", path, {f.name: 0 for f in dataclasses.fields(SearchSpec)})
-    if where_prefix is None:
-        key = lambda k: f"{path}: [search] {k}"
-    else:
-        key = lambda k: f"{where_prefix}: --{_FLAGS.get(k, k).replace('_', '-')}"
-    vals = {
-        f.name: _typed(q, f.name, getattr(defaults, f.name), key(f.name))
-        for f in dataclasses.fields(SearchSpec)
-    }
-    _choice(vals["searcher"], SEARCHERS, key("searcher"), "searcher")
-    _choice(vals["scheduler"], SCHEDULERS, key("scheduler"), "scheduler")
-    _choice(vals["metric"], list(METRICS), key("metric"), "metric (the trial reports these)")
-    if "mode" not in q and where_prefix is None:
-        vals["mode"] = METRICS[vals["metric"]]
-    if vals["mode"] not in ("min", "max"):
-        raise UserError(f"{key('mode')}: must be 'min' or 'max', but got {vals['mode']!r}")
-    if vals["mode"] != METRICS[vals["metric"]]:
-        raise UserError(
-            f"{key('mode')}: {vals['metric']} is better when "
-            f"{'higher' if METRICS[vals['metric']] == 'max' else 'lower'}, so mode must be "
-            f"{METRICS[vals['metric']]!r}, but got {vals['mode']!r}"
-        )
-    _range(vals["samples"], 1, 100_000, key("samples"), "set how many trials to run")
-    _range(vals["max_epochs"], 1, 100_000, key("max_epochs"), "set the epochs per trial")
-    _range(vals["seed"], 0, 2**32 - 1, key("seed"), "use a non-negative integer")
-    _range(
-        vals["grace_period"],
-        1,
-        vals["max_epochs"],
-        key("grace_period"),
-        "it must not exceed max_epochs",
-    )
-    _range(vals["reduction_factor"], 2, 100, key("reduction_factor"), "3 or 4 are usual")
-    _range(vals["max_concurrent"], 0, 10_000, key("max_concurrent"), "0 means as many as fit")
-    _range(vals["initial_points"], 0, 100_000, key("initial_points"), "0 means automatic")
-    _range(vals["max_failures"], 0, 1000, key("max_failures"), "0 means no retries")
-    _range(vals["time_budget"], 0, 10**8, key("time_budget"), "seconds; 0 means no limit")
 
-    r = _section(raw, "resources", path, {"cpu": 0, "gpu": 0, "device": 0})
+def _label(path: str, name: str, where_prefix: str | None):
+    """How a message names a key of section `name`: the file's key, or the flag that set it."""
     if where_prefix is None:
-        rkey = lambda k: f"{path}: [resources] {k}"
-    else:
-        rkey = lambda k: f"{where_prefix}: --{_RESOURCE_FLAGS[k]}"
-    cpu = _typed(r, "cpu", 1.0, rkey("cpu"))
-    gpu = _typed(r, "gpu", 0.0, rkey("gpu"))
-    _range(cpu, 0.01, 1024, rkey("cpu"), "CPUs per trial, e.g. 1")
-    _range(gpu, 0, 64, rkey("gpu"), "GPUs per trial, e.g. 0.25 to share one")
-    device = _typed(r, "device", "auto", f"{path}: [resources] device")
+        return lambda k: f"{path}: [{name}] {k}"
+    flags = by_key(name)
+    return lambda k: f"{where_prefix}: --{flags[k].name if k in flags else k.replace('_', '-')}"
+
+
+def _search(raw: dict, path: str, where_prefix: str | None) -> SearchSpec:
+    q = section(raw, "search", path, {f.name: 0 for f in dataclasses.fields(SearchSpec)})
+
+    def mode_follows_metric(values: dict) -> None:
+        if "mode" not in q and where_prefix is None and values["metric"] in MODES:
+            values["mode"] = MODES[values["metric"]]
+
+    return SearchSpec(**read_fields(SearchSpec, q, _label(path, "search", where_prefix),
+                                    mode_follows_metric))
+
+
+def _resources(raw: dict, path: str, where_prefix: str | None) -> Resources:
+    r = section(raw, "resources", path, {f.name: 0 for f in dataclasses.fields(Resources)})
+    label = _label(path, "resources", where_prefix)
+    values = read_fields(Resources, r, lambda k: label(k) if k != "device" else
+                         f"{path}: [resources] device")
+    device, gpu = values["device"], values["gpu"]
     if device == "gpu":  # torch's name for it is what people mean
         raise UserError(f'{path}: [resources] device: unknown device \'gpu\'; for a GPU write '
                         f'device = "cuda" (or "auto": CUDA where there is one)')
-    _choice(device, DEVICES, f"{path}: [resources] device", "device")
+    choice(device, DEVICES, f"{path}: [resources] device", "device")
     if device == "cpu" and gpu > 0 and where_prefix is not None:  # the flag, on a valid file
-        raise UserError(f"{rkey('gpu')}: {gpu:g} asks for a GPU but {path}: [resources] "
+        raise UserError(f"{label('gpu')}: {gpu:g} asks for a GPU but {path}: [resources] "
                         f"device = \"cpu\" rules it out; drop the flag or set device = \"auto\"")
     if device == "cpu" and gpu > 0:
         raise UserError(f"{path}: [resources] gpu = {gpu:g} asks for a GPU but device = \"cpu\" "
                         f"rules it out; remove one of them")
+    return Resources(**values)
 
-    lg = _section(raw, "logging", path, {"mlflow": 0})
-    mlflow = _typed(lg, "mlflow", "", f"{path}: [logging] mlflow")
+
+def _mlflow(raw: dict, path: str) -> str:
+    lg = section(raw, "logging", path, {"mlflow": 0})
+    mlflow = typed(lg, "mlflow", "", f"{path}: [logging] mlflow")
     if "logging" in raw and not mlflow.strip():
         raise UserError(f'{path}: [logging] mlflow: give a tracking URI such as '
                         f'"sqlite:///mlflow.db" or a server\'s http://HOST:5000, '
                         f'or drop [logging]')
-
-    spec = ExperimentSpec(
-        name=name,
-        path=path,
-        description=description,
-        data=DataSpec(source=source, split=tuple(float(f) for f in split),
-                      options={k: v for k, v in d.items() if k in DATA_OPTIONS}),
-        factory=factory,
-        model_options=model_options,
-        space_module=module,
-        space_overrides=s,
-        search=SearchSpec(**vals),
-        resources=Resources(cpu=cpu, gpu=gpu, device=device),
-        mlflow=mlflow,
-    )
-    spec.space(sources=sources)  # validates the module and every override now, not in a trial
-    return spec
+    return mlflow
 
 
 SAVED = "experiment.json"

@@ -32,7 +32,7 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
-    from tuner.training.loop import config_seed, pick_device, predict, seed_everything, train_epoch
+    from tuner.training.loop import config_seed, pick_device, predict, seed_everything
     from tuner.training.tasks import evaluate
     from tuner.training.trial import build_training
 
@@ -50,7 +50,7 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     x = joined(0)
     parts = build_training(spec.factory, active, data, (x, joined(1), joined(2)),
                            epochs=epochs, seed=seed, device=device)
-    model, optimizer, schedule = parts.model, parts.optimizer, parts.schedule
+    model = parts.model
 
     if target.exists():
         shutil.rmtree(target)
@@ -59,17 +59,8 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples), "
           f"then one evaluation on the {len(data.x_test)} held-out test examples", file=out)
     start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        lr = schedule.lr
-        loss = train_epoch(model, parts.batches, optimizer, parts.loss_fn)
-        writer.add_scalar("loss/train", loss, epoch)
-        writer.add_scalar("lr", lr, epoch)
-        if not np.isfinite(loss):
-            print(f"training diverged: loss {loss} at epoch {epoch} (lr={lr:.3g})", file=out)
-            writer.close()
-            return 1
-        # no validation split here: reduce-on-plateau follows the training loss
-        schedule.step(loss)
+    if not _train(parts, epochs, writer, out):
+        return 1
     train_s = time.perf_counter() - start
 
     x_test, y_test, len_test = (None if a is None else torch.as_tensor(a).to(device)
@@ -81,16 +72,44 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         writer.add_scalar(f"test/{k}", v, epochs)
     writer.close()
 
-    torch.save(model.state_dict(), target / "model.pt")
-    (target / "config.toml").write_text(to_toml(
-        {"experiment": spec.name, "factory": spec.factory, "epochs": epochs, "seed": seed,
-         "input_shape": list(data.input_shape), "classes": list(data.classes),
-         "config": active},
-        f"Config of the final model (from {where})"))
-    summary = {"experiment": spec.name, "task": data.task, "epochs": epochs,
-               "train_examples": len(x), "test_examples": len(data.x_test),
-               "train_seconds": round(train_s, 2), **test}
-    (target / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _save(target, spec, model, {"epochs": epochs, "seed": seed, "where": where, "config": active},
+          data, {"train_examples": len(x), "train_seconds": round(train_s, 2), **test})
     print("test   " + " · ".join(f"{k} {v:.4f}" for k, v in m.items()), file=out)
     print(f"wrote  {target}/ (model.pt, config.toml, metrics.json, TensorBoard run)", file=out)
     return 0
+
+
+def _save(target: Path, spec: ExperimentSpec, model, run: dict, data, results: dict) -> None:
+    """model.pt (the state_dict), config.toml (what rebuilds it) and metrics.json."""
+    import torch
+
+    torch.save(model.state_dict(), target / "model.pt")
+    (target / "config.toml").write_text(to_toml(
+        {"experiment": spec.name, "factory": spec.factory, "epochs": run["epochs"],
+         "seed": run["seed"], "input_shape": list(data.input_shape),
+         "classes": list(data.classes), "config": run["config"]},
+        f"Config of the final model (from {run['where']})"))
+    summary = {"experiment": spec.name, "task": data.task, "epochs": run["epochs"],
+               "train_examples": results.pop("train_examples"),
+               "test_examples": len(data.x_test), **results}
+    (target / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def _train(parts, epochs: int, writer, out) -> bool:
+    """The epochs on train+valid; False (said why) when the loss diverged."""
+    import numpy as np
+
+    from tuner.training.loop import train_epoch
+
+    for epoch in range(1, epochs + 1):
+        lr = parts.schedule.lr
+        loss = train_epoch(parts.model, parts.batches, parts.optimizer, parts.loss_fn)
+        writer.add_scalar("loss/train", loss, epoch)
+        writer.add_scalar("lr", lr, epoch)
+        if not np.isfinite(loss):
+            print(f"training diverged: loss {loss} at epoch {epoch} (lr={lr:.3g})", file=out)
+            writer.close()
+            return False
+        # no validation split here: reduce-on-plateau follows the training loss
+        parts.schedule.step(loss)
+    return True

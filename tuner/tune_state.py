@@ -193,3 +193,18 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
     if changed:
         _write(state_file, state)
     return sorted(changed)
+
+
+def reconcile(exp_dir: Path, out) -> None:
+    """Before `tuner resume` restores Ray Tune's saved state: make it and tuner's records agree
+    (each function above), saying what changed."""
+    for name in drop_unsaved_trials(exp_dir):
+        print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
+              f"as a new trial", file=out)
+    finished = mark_finished_trials(exp_dir)
+    if finished:
+        print(f"  {', '.join(finished)} had finished after Ray Tune last saved the experiment: "
+              f"kept as they ended", file=out)
+    for name, named, used in repoint_deleted_checkpoints(exp_dir):
+        print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
+              f"from {used}", file=out)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tuner.data import load_data
-from tuner.data.files import class_labels
+from tuner.data.arrays import class_labels
 from tuner.data.forecast import make_forecast_splits
 from tuner.errors import UserError
 

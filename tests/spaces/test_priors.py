@@ -36,7 +36,7 @@ FORMS = (
             lambda: Uniform(3, 1, name="dropout"),
             "dropout: low < high must hold, but got low=3, high=1",
         ),
-        (lambda: LogUniform(3, 1), "uniform: low < high must hold, but got low=3, high=1"),
+        (lambda: LogUniform(3, 1), "loguniform: low < high must hold, but got low=3, high=1"),
         (lambda: LogUniform(0, 1), "loguniform: low > 0 must hold on a log scale, but got low=0"),
         (
             lambda: LogUniform(-1, 1),

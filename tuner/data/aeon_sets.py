@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuner.data.files import class_labels, feature_stats, standardize
+from tuner.data.arrays import class_labels, feature_stats, standardize
 from tuner.data.options import check_options, fraction_option, str_option
 from tuner.data.splits import Splits, stratified_holdout
 from tuner.errors import UserError, did_you_mean

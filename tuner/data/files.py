@@ -13,14 +13,19 @@ left as they are; regression targets are standardized on train (`target_scale` u
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from tuner.data.forecast import make_forecast_splits, transform_option
-from tuner.data.options import check_options, int_option, str_option
+from tuner.data.arrays import (
+    check_class_counts,
+    class_labels,
+    feature_stats,
+    standardize,
+    valid_steps,
+)
+from tuner.data.options import check_options, str_option
 from tuner.data.splits import Splits, stratified_split
 from tuner.errors import UserError, did_you_mean
 
@@ -46,67 +51,6 @@ KIND_HINTS = {
 
 
 # ---------------------------------------------------------------- helpers shared with aeon
-
-
-def class_labels(values) -> tuple[list[str], np.ndarray]:
-    """(classes, int64 indices): labels as strings, sorted numerically when all are numbers.
-
-        >>> class_labels(["10", "2", "1", "2"])
-        (['1', '2', '10'], array([2, 1, 0, 1]))
-    """
-    strs = np.asarray(values).astype(str)
-    uniq, inverse = np.unique(strs, return_inverse=True)
-    try:
-        order = sorted(range(len(uniq)), key=lambda i: (float(uniq[i]), uniq[i]))
-    except ValueError:  # not all numbers: plain string order, which np.unique already gives
-        order = list(range(len(uniq)))
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[order] = np.arange(len(uniq))
-    return [str(uniq[i]) for i in order], rank[inverse.ravel()]
-
-
-def valid_steps(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray | None:
-    """(N, T) mask of the real (not padding) time steps of (N, T, C) sequences, or None."""
-    if lengths is None:
-        return None
-    return np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None]
-
-
-def feature_stats(x: np.ndarray, lengths: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std of the last axis (features or channels) over rows and real time steps."""
-    mask = valid_steps(x, lengths)
-    flat = x.reshape(-1, x.shape[-1]) if mask is None else x[mask]
-    flat = flat.astype(np.float64)
-    mean, std = flat.mean(axis=0), flat.std(axis=0)
-    std[std == 0] = 1.0  # a constant feature: dividing by 1 keeps it finite
-    return mean, std
-
-
-def standardize(x: np.ndarray, lengths: np.ndarray | None, mean: np.ndarray, std: np.ndarray
-                ) -> np.ndarray:
-    """float32 (x - mean) / std over the last axis; padding (beyond `lengths`) stays 0."""
-    out = ((x.astype(np.float64) - mean) / std).astype(np.float32)
-    mask = valid_steps(x, lengths)
-    if mask is not None:
-        out[~mask] = 0.0
-    return out
-
-
-def check_class_counts(where: str, y: np.ndarray, classes: list[str], split, fix: str) -> None:
-    """The stratified split's rule, checked first so the message names the label, not its index."""
-    f_train, f_valid, _ = split
-    for c, n in zip(*np.unique(y, return_counts=True), strict=True):
-        n_train, n_valid = int(round(n * f_train)), int(round(n * f_valid))
-        if n_train < 1 or n_valid < 1 or n - n_train - n_valid < 1:
-            raise UserError(
-                f"{where}: class {classes[c]!r} has {n} example(s), too few for the split "
-                f"{list(split)}; every class needs at least one example in each of train, valid "
-                f"and test; {fix}"
-            )
-
-
-# ---------------------------------------------------------------- the loader
 
 
 def load(*, split, seed: int, where: str, **options) -> Splits:
@@ -138,7 +82,9 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
     if "window" not in options:
         raise UserError(f"{where} window: required for task 'forecasting': the number of past "
                         f"values per input, e.g. window = 12")
-    return _from_series(where, at, raw, path.name, table, options, split)
+    from tuner.data.series_file import from_series
+
+    return from_series(where, at, raw, path.name, table, options, split)
 
 
 def _only(where: str, options: dict, kind: str) -> None:
@@ -425,59 +371,3 @@ def _from_table(where, at, raw, name, table, options, task, split, seed) -> Spli
                        notes=notes)
 
 
-def _from_series(where, at, raw, name, table, options, split) -> Splits:
-    window = int_option(where, options, "window", None, 1, 100_000)
-    horizon = int_option(where, options, "horizon", 1, 1, 100_000)
-    time_column = str_option(where, options, "time_column")
-    value_column = str_option(where, options, "value_column")
-    if time_column is not None:
-        _column(where, "time_column", time_column, raw, table)
-        table = table.sort_values(time_column, kind="stable", key=lambda c: _times(at, c))
-    if value_column is None:
-        numeric = [c for c in table.columns if c != time_column and _numeric(table[c])]
-        if len(numeric) != 1:
-            has = (f"{len(numeric)} numeric columns ({', '.join(numeric)})" if numeric
-                   else "no numeric column")
-            raise UserError(f"{where} value_column: required because {raw} has {has}; name the "
-                            f'series column, e.g. value_column = '
-                            f'"{(numeric or list(table.columns))[0]}"')
-        value_column = numeric[0]
-    _column(where, "value_column", value_column, raw, table)
-    col = table[value_column]
-    if not _numeric(col):
-        raise UserError(f"{at}: value column {value_column!r} is not numeric; name a numeric "
-                        f"column with value_column")
-    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    # data rows in file order, so the message points at the line to fix
-    rows = table.index.to_numpy()
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise UserError(f"{at}: {int(bad.sum())} missing or infinite value(s) in the value column "
-                        f"{value_column!r} (first: data row {int(rows[bad].min()) + 1}); fill "
-                        f"or drop them")
-    order = f", sorted by {time_column!r}" if time_column else ""
-    return make_forecast_splits(values, name=name, split=split, window=window, horizon=horizon,
-                                where=at, notes=f"series {value_column!r} from {raw}{order}",
-                                transform=transform_option(where, options))
-
-
-def _times(at: str, col):
-    """Sort keys of a time column: numbers as they are, anything else parsed as dates."""
-    import pandas as pd
-
-    if col.isna().any():
-        raise UserError(f"{at}: time column {col.name!r} has {int(col.isna().sum())} missing "
-                        f"value(s); fill or drop those rows")
-    if col.duplicated().any():
-        again = str(col[col.duplicated()].iloc[0])
-        raise UserError(f"{at}: time column {col.name!r} repeats {again!r}; a series needs one "
-                        f"value per time; drop or merge the repeated rows")
-    if _numeric(col):
-        return col
-    try:
-        with warnings.catch_warnings():  # "could not infer format": the message below says more
-            warnings.simplefilter("ignore", UserWarning)
-            return pd.to_datetime(col)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{at}: could not read time column {col.name!r} as dates ({_why(e)}); "
-                        f"use ISO dates like 2020-01-31 or numbers") from None

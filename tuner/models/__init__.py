@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from tuner.errors import UserError, did_you_mean, import_user_module, is_module_name
+from tuner.errors import UserError, did_you_mean
+from tuner.user_code import import_user_module, is_module_name
 
 FACTORIES: dict[str, str] = {
     "mlp": "tuner.models.mlp:build",

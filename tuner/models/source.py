@@ -145,3 +145,28 @@ def fit_space(space, weights: str, *, user_set, path: str):
             entries["freeze_blocks"] = IntRange(0, src.blocks)
     entries[WEIGHTS_KEY] = Fixed(str(src.folder.resolve()))
     return SearchSpace(entries, description=space.description)
+
+
+def model_options(m: dict, factory: str, path: str, sources: bool) -> dict:
+    """[model] weights: required by the finetune factory (the source's final/ folder, checked
+    now and kept as an absolute path: it resolves from the current directory), else an error."""
+    where = f"{path}: [model] weights"
+    if factory != "finetune":
+        if "weights" in m:
+            raise UserError(
+                f"{where}: only read by the finetune factory, but [model] factory = "
+                f"{factory!r}; remove weights, or set factory = \"finetune\" to fine-tune the "
+                f"model in that folder"
+            )
+        return {}
+    if "weights" not in m:
+        raise UserError(
+            f"{where}: required with factory = \"finetune\": the folder `tuner train` wrote for "
+            f"the source model, e.g. weights = \"results/digits04_cnn/final\""
+        )
+    weights = m["weights"]
+    if sources:
+        return {"weights": str(read_source(weights, where=where).folder.resolve())}
+    if not isinstance(weights, str) or not weights.strip():
+        raise UserError(f"{where}: must be a folder path, but got {weights!r}")
+    return {"weights": weights}

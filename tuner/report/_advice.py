@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 from tuner.report._data import Experiment, fmt, is_log, is_numeric, position, value_at
 from tuner.report._importance import Importance
+from tuner.results import toml_value
 from tuner.spaces import IntRange, PerLayer, Prior
 
 # below this share of the metric's variance a dimension barely matters: fix it
@@ -64,7 +64,7 @@ def fixes(exp: Experiment, imp: Importance) -> list[Item]:
             f"fix {name} at its best value {fmt(v)} ({best.trial}'s): importance {share:.3f}, "
             f"under {LOW}; it explains {share:.1%} of the variance of {exp.metric} across the "
             f"{imp.trials} full-budget trials",
-            _line(exp, name, _toml(v))))
+            _line(exp, name, toml_value(v))))
     return out
 
 
@@ -113,7 +113,7 @@ def _edge(exp: Experiment, name: str, p: Prior, side: str, top, n_near: int) -> 
     new = _widened(p, side)
     if new is None:  # the range already starts at 0 (or at 1 for a count on a log scale)
         return Item("edge", f"fix {name} at {fmt(bound)}, the low end of its range, which "
-                            f"cannot go lower: {evidence}", _line(exp, name, _toml(bound)))
+                            f"cannot go lower: {evidence}", _line(exp, name, toml_value(bound)))
     lo, hi = (p.low, new) if up else (new, p.high)
     return Item("edge", f"widen {name} {'above' if up else 'below'} {fmt(bound)}: {evidence}; "
                         f"the optimum may lie beyond the edge, so extend it to {fmt(new)}",
@@ -229,16 +229,8 @@ def _rounded(p: Prior, v):
     return min(max(r, p.low), p.high) if is_numeric(p) else r
 
 
-def _toml(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return json.dumps(v)
-    return repr(v) if isinstance(v, float) else str(v)
-
-
 def _prior_toml(p: Prior, lo, hi) -> str:
     if isinstance(p, IntRange):
         extra = (f", step = {p.step}" if p.step != 1 else "") + (", log = true" if p.log else "")
         return f"{{ int = [{lo}, {hi}]{extra} }}"
-    return f"{{ {p.kind} = [{_toml(float(lo))}, {_toml(float(hi))}] }}"
+    return f"{{ {p.kind} = [{toml_value(float(lo))}, {toml_value(float(hi))}] }}"

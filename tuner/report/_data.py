@@ -10,9 +10,8 @@ from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.experiment import SAVED, ExperimentSpec, load_saved
-from tuner.results import load_records
-from tuner.spaces import Choice, Fixed, IntRange, Prior, SearchSpace
-from tuner.tracking.records import TrialRecord
+from tuner.results import TrialRecord, load_records
+from tuner.spaces import Choice, Fixed, IntRange, Prior, SearchSpace, Uniform
 from tuner.vocabulary import STATUSES, Status
 
 Curve = list[tuple[int, float]]  # (epoch, metric), epochs increasing
@@ -130,12 +129,12 @@ def _number(v) -> float | None:
 
 # -- priors seen as axes ----------------------------------------------------------------------
 def is_log(p: Prior) -> bool:
-    return p.kind == "loguniform" or (isinstance(p, IntRange) and p.log)
+    return getattr(p, "log", False)
 
 
 def is_numeric(p: Prior) -> bool:
     """A range with an order and room inside (a choice is a set of categories)."""
-    return p.kind in ("uniform", "loguniform") or (isinstance(p, IntRange) and p.low < p.high)
+    return isinstance(p, Uniform) or (isinstance(p, IntRange) and p.low < p.high)
 
 
 def position(p: Prior, v) -> float:

@@ -61,8 +61,10 @@ def fanova(exp: Experiment) -> Importance:
 def _evaluate(trials, priors: dict[str, Prior], exp: Experiment) -> dict[str, float]:
     import optuna
 
+    from tuner.spaces.convert import optuna_distribution
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dists = {n: _distribution(p) for n, p in priors.items()}
+    dists = {n: optuna_distribution(p) for n, p in priors.items()}
     frozen = [
         optuna.trial.create_trial(
             params={n: _value(p, r.config[n]) for n, p in priors.items()},
@@ -78,20 +80,6 @@ def _evaluate(trials, priors: dict[str, Prior], exp: Experiment) -> dict[str, fl
         shares = optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
     return {n: float(v) for n, v in sorted(shares.items(), key=lambda kv: -kv[1])}
-
-
-def _distribution(p: Prior):
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
-
-    if isinstance(p, Choice):
-        return CategoricalDistribution(list(p.options))
-    if isinstance(p, IntRange):
-        return IntDistribution(p.low, p.high, step=p.step, log=p.log)
-    return FloatDistribution(p.low, p.high, log=p.kind == "loguniform")
 
 
 def _value(p: Prior, v):

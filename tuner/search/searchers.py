@@ -10,6 +10,7 @@ snapped, inactive conditional dimensions absent, nested choices flat.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tuner.errors import UserError, did_you_mean
@@ -80,22 +81,19 @@ def _bohb(space: SearchSpace, metric, mode, seed, n_init):
     return TuneBOHB(space=to_ray(space), metric=metric, mode=mode, seed=seed), {}
 
 
-SEARCHERS: dict[str, Callable] = {
-    "hyperopt": _hyperopt,
-    "optuna": _optuna,
-    "bohb": _bohb,
-    "random": _random,
-}
+@dataclass(frozen=True)
+class Entry:
+    build: Callable  # (space, metric, mode, seed, n_initial) -> (searcher, param_space)
+    modules: tuple[str, ...]  # what it imports: loaded while a local Ray starts
+    needs: tuple[str, ...] = ()  # optional packages, checked before Ray starts (not imported)
 
 
-# what each searcher imports: its optional packages (checked before Ray starts, without
-# importing them) and the modules tuner.driver.Prefetch loads while Ray starts
-OPTIONAL = {"bohb": ("hpbandster", "ConfigSpace")}
-MODULES = {
-    "hyperopt": ("ray.tune.search.hyperopt",),
-    "optuna": ("optuna", "ray.tune.search.optuna"),
-    "bohb": ("ray.tune.search.bohb",),
-    "random": ("optuna", "ray.tune.search.optuna"),
+# The searchers by name: `[search] searcher`, --searcher, and the contract tests iterate this.
+SEARCHERS: dict[str, Entry] = {
+    "hyperopt": Entry(_hyperopt, ("ray.tune.search.hyperopt",)),
+    "optuna": Entry(_optuna, ("optuna", "ray.tune.search.optuna")),
+    "bohb": Entry(_bohb, ("ray.tune.search.bohb",), needs=("hpbandster", "ConfigSpace")),
+    "random": Entry(_random, ("optuna", "ray.tune.search.optuna")),
 }
 
 
@@ -103,7 +101,7 @@ def check_installed(name: str) -> None:
     """UserError naming the packages a searcher needs that are not installed (none imported)."""
     from importlib.util import find_spec
 
-    missing = [m for m in OPTIONAL.get(name, ()) if find_spec(m) is None]
+    missing = [m for m in SEARCHERS[name].needs if find_spec(m) is None]
     if missing:
         raise UserError(
             f"searcher {name!r} needs {' and '.join(missing)}, which "
@@ -128,6 +126,6 @@ def build_searcher(
             f"unknown searcher {name!r}{did_you_mean(name, SEARCHERS)}; "
             f"choose one of {', '.join(SEARCHERS)}"
         )
-    searcher, param_space = SEARCHERS[name](space, metric, mode, seed,
-                                            initial_points(samples, initial))
+    searcher, param_space = SEARCHERS[name].build(space, metric, mode, seed,
+                                                  initial_points(samples, initial))
     return resolved(searcher, space), param_space

@@ -108,22 +108,13 @@ def _seed_optuna(searcher, space: SearchSpace, warm: WarmStart) -> None:
     (the define-by-run space rules out Ray's own evaluated_rewards)."""
     import optuna
 
-    from tuner.spaces.priors import Choice, Fixed, IntRange, LogUniform, Uniform
-
-    def distribution(p):
-        if isinstance(p, Uniform):
-            return optuna.distributions.FloatDistribution(p.low, p.high,
-                                                          log=isinstance(p, LogUniform))
-        if isinstance(p, IntRange):
-            return optuna.distributions.IntDistribution(p.low, p.high, step=p.step, log=p.log)
-        if isinstance(p, Choice):
-            return optuna.distributions.CategoricalDistribution(list(p.options))
-        raise TypeError(p)
+    from tuner.spaces.convert import optuna_distribution
+    from tuner.spaces.priors import Fixed
 
     for config, value in zip(warm.configs, warm.values, strict=True):
         params = {k: v for k, v in config.items() if not isinstance(space.priors[k], Fixed)}
         searcher._ot_study.add_trial(optuna.trial.create_trial(
-            params=params, distributions={k: distribution(space.priors[k]) for k in params},
+            params=params, distributions={k: optuna_distribution(space.priors[k]) for k in params},
             value=value))
 
 

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from tuner.spaces.priors import Choice, Fixed, IntRange, LogUniform, Prior, Uniform
+from tuner.spaces.priors import Choice, Fixed, IntRange, Prior, Uniform
 from tuner.spaces.space import SearchSpace
 
 
@@ -36,10 +36,8 @@ def to_ray(space: SearchSpace) -> dict[str, Any]:
         p = space.priors[name]
         if isinstance(p, Fixed):
             out[name] = p.value
-        elif isinstance(p, LogUniform):
-            out[name] = tune.loguniform(p.low, p.high)
         elif isinstance(p, Uniform):
-            out[name] = tune.uniform(p.low, p.high)
+            out[name] = (tune.loguniform if p.log else tune.uniform)(p.low, p.high)
         elif isinstance(p, IntRange):
             lo, hi = _int_bounds(p)
             out[name] = tune.loguniform(lo, hi) if p.log else tune.uniform(lo, hi)
@@ -55,7 +53,7 @@ def _hp(p: Prior, label: str):
 
     if isinstance(p, Fixed):
         return p.value
-    if isinstance(p, LogUniform):
+    if isinstance(p, Uniform) and p.log:
         return hp.loguniform(label, math.log(p.low), math.log(p.high))
     if isinstance(p, Uniform):
         return hp.uniform(label, p.low, p.high)
@@ -114,14 +112,29 @@ class OptunaSpace:
             if isinstance(p, Fixed):
                 constants[name] = p.value
             elif isinstance(p, Uniform):
-                chosen[name] = trial.suggest_float(
-                    name, p.low, p.high, log=isinstance(p, LogUniform)
-                )
+                chosen[name] = trial.suggest_float(name, p.low, p.high, log=p.log)
             elif isinstance(p, IntRange):
                 chosen[name] = trial.suggest_int(name, p.low, p.high, step=p.step, log=p.log)
             elif isinstance(p, Choice):
                 chosen[name] = trial.suggest_categorical(name, list(p.options))
         return constants or None
+
+
+def optuna_distribution(p: Prior):
+    """The Optuna distribution of a prior (warm starts and fANOVA importance use it)."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    if isinstance(p, Uniform):
+        return FloatDistribution(p.low, p.high, log=p.log)
+    if isinstance(p, IntRange):
+        return IntDistribution(p.low, p.high, step=p.step, log=p.log)
+    if isinstance(p, Choice):
+        return CategoricalDistribution(list(p.options))
+    raise TypeError(f"no Optuna distribution for {p!r}")  # pragma: no cover
 
 
 def to_optuna(space: SearchSpace) -> Callable:

@@ -77,18 +77,30 @@ class Prior:
 
 @dataclass(frozen=True)
 class Uniform(Prior):
+    """Floats in [low, high], sampled evenly, or evenly in log space with `log=True` (the
+    form of Optuna's `FloatDistribution(low, high, log=...)`)."""
+
     low: float
     high: float
-    kind = "uniform"
+    log: bool = field(default=False, kw_only=True)
     discrete = False
 
+    @property
+    def kind(self) -> str:
+        return "loguniform" if self.log else "uniform"
+
     def __post_init__(self):
-        _number(self.name or "uniform", self.low, "low")
-        _number(self.name or "uniform", self.high, "high")
+        _number(self.name or self.kind, self.low, "low")
+        _number(self.name or self.kind, self.high, "high")
         if not self.low < self.high:
             raise UserError(
-                f"{self.name or 'uniform'}: low < high must hold, but got low={self.low}, "
+                f"{self.name or self.kind}: low < high must hold, but got low={self.low}, "
                 f"high={self.high}"
+            )
+        if self.log and self.low <= 0:
+            raise UserError(
+                f"{self.name or 'loguniform'}: low > 0 must hold on a log scale, but got "
+                f"low={self.low}"
             )
 
     def snap(self, value):
@@ -102,29 +114,15 @@ class Uniform(Prior):
         )
 
     def describe(self):
-        return f"uniform({self.low:g}, {self.high:g})"
+        return f"{self.kind}({self.low:g}, {self.high:g})"
 
     def to_dict(self):
-        return {"uniform": [self.low, self.high]}
+        return {self.kind: [self.low, self.high]}
 
 
-@dataclass(frozen=True)
-class LogUniform(Uniform):
-    kind = "loguniform"
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.low <= 0:
-            raise UserError(
-                f"{self.name or 'loguniform'}: low > 0 must hold on a log scale, but got "
-                f"low={self.low}"
-            )
-
-    def describe(self):
-        return f"loguniform({self.low:g}, {self.high:g})"
-
-    def to_dict(self):
-        return {"loguniform": [self.low, self.high]}
+def LogUniform(low: float, high: float, **kw) -> Uniform:  # noqa: N802 (reads as a prior)
+    """`Uniform(low, high, log=True)`: floats sampled evenly in log space (learning rates)."""
+    return Uniform(low, high, log=True, **kw)
 
 
 @dataclass(frozen=True)
@@ -304,5 +302,4 @@ def prior_from_dict(name: str, raw: Any) -> Prior:
         return IntRange(
             args[0], args[1], step=raw.get("step", 1), log=raw.get("log", False), name=name
         )
-    cls = Uniform if kind == "uniform" else LogUniform
-    return cls(args[0], args[1], name=name)
+    return Uniform(args[0], args[1], log=kind == "loguniform", name=name)

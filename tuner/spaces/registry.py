@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pkgutil
 
-from tuner.errors import (
-    UserError,
-    did_you_mean,
-    exception_origin,
-    import_user_module,
-    is_module_name,
-)
+from tuner.errors import UserError, did_you_mean
 from tuner.spaces.space import SearchSpace
+from tuner.user_code import exception_origin, import_user_module, is_module_name
 
 
 def _builtin() -> list[str]:

@@ -253,7 +253,7 @@ class SearchSpace:
                 continue
             if p.discrete:
                 out[name] = rng.choice(p.values())
-            elif p.kind == "loguniform":
+            elif p.log:
                 out[name] = math.exp(rng.uniform(math.log(p.low), math.log(p.high)))
             else:
                 out[name] = rng.uniform(p.low, p.high)

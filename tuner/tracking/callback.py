@@ -7,10 +7,16 @@ from pathlib import Path
 
 from ray import tune
 
-from tuner.results import best_document, best_record, load_records, save_records, to_toml
+from tuner.results import (
+    TrialRecord,
+    best_document,
+    best_record,
+    load_records,
+    save_records,
+    to_toml,
+)
 from tuner.spaces.space import SearchSpace
 from tuner.tracking.progress import LiveSummary, short_config, status_line
-from tuner.tracking.records import TrialRecord
 from tuner.tracking.tensorboard import BEST, TrialBoard, write_experiment
 from tuner.vocabulary import Status
 

@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 
-from tuner.tracking.records import TrialRecord
+from tuner.results import TrialRecord
 from tuner.vocabulary import STATUSES, Status
 
 

@@ -136,29 +136,3 @@ def predict(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None = No
         sl = slice(i, i + batch_size)
         outs.append(forward(model, x[sl], None if lengths is None else lengths[sl]))
     return torch.cat(outs)
-
-
-def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict:
-    """Cross-entropy, accuracy and macro precision / recall / F1 over the classes present."""
-    loss = float(nn.functional.cross_entropy(logits.float(), y))
-    pred = logits.argmax(dim=1)
-    acc = float((pred == y).float().mean())
-    tp = torch.bincount(y[pred == y], minlength=n_classes).double()
-    predicted = torch.bincount(pred, minlength=n_classes).double()
-    actual = torch.bincount(y, minlength=n_classes).double()
-    precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), torch.zeros_like(tp))
-    recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
-    denom = precision + recall
-    f1 = torch.where(
-        denom > 0, 2 * precision * recall / denom.clamp(min=1e-12), torch.zeros_like(tp)
-    )
-    present = (actual > 0) | (predicted > 0)  # wrong guesses into an absent class still count
-    return {
-        "val_loss": loss,
-        "accuracy": acc,
-        "precision": float(precision[present].mean()),
-        "recall": float(recall[present].mean()),
-        "f1": float(f1[present].mean()),
-    }
-
-

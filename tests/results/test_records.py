@@ -2,7 +2,7 @@
 
 import math
 
-from tuner.tracking.records import TrialRecord
+from tuner.results import TrialRecord
 
 
 def feed(rows, metric="accuracy"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tuner.results import load_records
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Trials take turns (in the order they build their model, counted in $TURNS): train, raise,
 # run out of memory, produce NaN outputs.

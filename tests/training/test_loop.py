@@ -18,7 +18,8 @@ from torch import nn
 from tuner.data.streamer import DataStreamer
 from tuner.models import InfeasibleConfig, build_model
 from tuner.spaces import load_space
-from tuner.training.loop import LRSchedule, classification_metrics
+from tuner.training.loop import LRSchedule
+from tuner.training.tasks import classification_metrics
 
 DIGITS_SHAPE, DIGITS_CLASSES = (1, 8, 8), 10
 

@@ -16,10 +16,9 @@ from tuner.experiment import load, save_spec
 from tuner.report import write_report
 from tuner.report._advice import _line
 from tuner.report._data import read_curve
-from tuner.results import save_records
-from tuner.tracking.records import TrialRecord
+from tuner.results import TrialRecord, save_records
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = load(ROOT / "experiments" / "digits_cnn.toml")  # lr = loguniform(3e-4, 3e-2)
 LOW, HIGH = 3e-4, 3e-2
 

@@ -1,11 +1,11 @@
-"""The driver's own guards, without Ray."""
+"""The driver session's guards, without Ray."""
 
 import os
 import shutil
 
 import pytest
 
-from tuner.driver import SteadyWorkingDir
+from tuner.ray_session import SteadyWorkingDir
 
 
 @pytest.fixture
