@@ -110,7 +110,7 @@ def interrupted_round(tmp: Path, name: str, sig: int, env: dict, trigger: str,
     proc = subprocess.Popen([*TUNER, "run", str(f), "--storage", str(tmp / "results")],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    at_checkpoint = rng.randint(3, 40)
+    at_checkpoint = rng.randint(3, 24)  # a 12-trial ASHA search writes about 30
     at_time, seen = None, set()
     while proc.poll() is None:
         if trigger == "checkpoint":  # the instant the k-th checkpoint of the run appears
@@ -173,11 +173,13 @@ def main() -> None:
                         str(tmp / "results")], env)
         print(f"uninterrupted run: {plain:.1f} s wall", flush=True)
         triggers = ("checkpoint", "time", "half")
-        kills = []
-        for i in range(args.kills):
+        kills, i = [], 0
+        # a run that ends before its stop comes is no round: go on until `kills` were stopped
+        while sum(not r["ran_out"] for r in kills) < args.kills and i < 2 * args.kills:
             r = interrupted_round(tmp, f"kill{i}", signal.SIGKILL, env, triggers[i % 3], rng)
             kills.append(r)
-            print(f"  kill {i + 1:>2} ({triggers[i % 3]:<10}): "
+            i += 1
+            print(f"  kill {i:>2} ({triggers[(i - 1) % 3]:<10}): "
                   f"{'ran out first' if r['ran_out'] else 'survived' if r['ok'] else 'FAILED'}"
                   f", {r['kept']} finished before, errored {r['errored']}, lost {r['lost']}, "
                   f"duplicates {r['duplicates']}{''.join(f'; {s}' for s in r['seen'])}",
