@@ -318,7 +318,8 @@ def _loopback(ip: str) -> bool:
 def cluster(tmp_path_factory):
     if not all(map(_loopback, (HEAD_IP, NODE_IP))):  # Linux routes 127.0.0.0/8 to lo; others not
         pytest.skip(f"{HEAD_IP} and {NODE_IP} are not loopback addresses on this machine")
-    c = LocalCluster(tmp_path_factory.mktemp("cluster-logs"))
+    # the README's setup: nodes on one machine share Ray's temp dir (no --temp-dir)
+    c = LocalCluster(tmp_path_factory.mktemp("cluster-logs"), shared_temp=True)
     try:
         c.start()
         c.add_node("node", NODE_IP)
@@ -551,26 +552,18 @@ def test_submit_keeps_data_paths_inside_the_folder(tmp_path):
         "give an absolute path on a shared filesystem\n")
 
 
-def test_a_job_whose_trials_finished_succeeds_on_nodes_that_share_a_temp_dir(tmp_path, home):
-    """Two nodes on one machine started as the README shows, so sharing Ray's temp dir: the
-    second node's agent deletes the job's unpacked working_dir (the driver's cwd) once its
-    trials end, and the job failed in Ray Tune's closing steps after all its trials."""
-    if not all(map(_loopback, (HEAD_IP, NODE_IP))):
-        pytest.skip(f"{HEAD_IP} and {NODE_IP} are not loopback addresses on this machine")
-    c = LocalCluster(tmp_path / "logs", shared_temp=True)
-    (tmp_path / "logs").mkdir()
+def test_a_job_whose_trials_finished_succeeds_on_nodes_that_share_a_temp_dir(cluster, tmp_path,
+                                                                              home):
+    """The cluster's nodes share Ray's temp dir, as `ray start` without --temp-dir gives several
+    nodes on one machine: the second node's agent deletes the job's unpacked working_dir (the
+    driver's cwd) once its trials end, and the job failed in Ray Tune's closing steps after all
+    its trials had finished."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "tiny.toml").write_text(TINY.replace("cpu = 2", "cpu = 1"))
-    try:
-        c.start()
-        c.add_node("node", NODE_IP)
-        c.wait_for([HEAD_IP, NODE_IP])
-        r = tuner("submit", "tiny.toml", "--address", c.jobs_url, "--storage",
-                  tmp_path / "results", "--follow", cwd=project,
-                  env=clean_env(HOME=str(home), RAY_AUTH_TOKEN=c.token))
-    finally:
-        c.stop()
+    r = tuner("submit", "tiny.toml", "--address", cluster.jobs_url, "--storage",
+              tmp_path / "results", "--follow", cwd=project,
+              env=clean_env(HOME=str(home), RAY_AUTH_TOKEN=cluster.token))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "4 trials · 4 completed" in r.stdout and "best   trial_" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
