@@ -250,3 +250,25 @@ def test_resume_continues_a_trial_whose_saved_state_names_a_deleted_checkpoint(
     # and TensorBoard shows every epoch once
     acc = EventAccumulator(str(exp / "trial_001")).Reload()
     assert [e.step for e in acc.Scalars("loss/val")] == list(range(1, 13))
+
+
+def test_resume_puts_back_a_state_the_kill_cut_short(tmp_path, ray_session, tuner_cli):
+    # a driver killed while Ray Tune copies its state into the experiment folder leaves files
+    # cut short there (seen: an empty search_gen_state), and Tune then resumed with its
+    # searcher's count lost and the earlier trials dropped
+    from tuner.tune_state import BACKUP
+
+    (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="cut", samples=2, max_epochs=2,
+                                                       seed=3).replace('"cnn"', '"mlp"'))
+    code, out, err = tuner_cli("run", tmp_path / "e.toml", "--storage", tmp_path / "r")
+    assert code == 0, out + err
+    exp = tmp_path / "r" / "cut"
+    (generator,) = exp.glob("search_gen_state-*.json")
+    assert (exp / BACKUP / generator.name).stat().st_size > 0  # tuner's copy, taken as it ran
+    generator.write_bytes(b"")
+    code, out, err = tuner_cli("resume", exp)
+    assert code == 0, out + err
+    assert ("  Ray Tune's saved state was cut short when the driver stopped: resuming from "
+            "tuner's copy of its last complete state") in out
+    assert "2 trials · " in out and " errored" in out and "unfinished" not in out
+    assert [r.trial for r in load_records(exp)] == ["trial_001", "trial_002"]

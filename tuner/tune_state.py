@@ -36,6 +36,76 @@ def _saved(exp_dir: Path) -> tuple[Path, dict, list[dict]] | None:
     return states[-1], state, trials
 
 
+# Ray Tune's experiment-level state, one set per driver session (S: the session's timestamp):
+# the trials, the search generator (how many trials it made) and the searcher itself
+_STATE_FILES = ("experiment_state-{}.json", "search_gen_state-{}.json", "searcher-state-{}.pkl")
+BACKUP = ".tuner-ray-state"  # tuner's copy of the newest complete set, in the experiment folder
+
+
+def _session(exp_dir: Path) -> str | None:
+    states = sorted(Path(exp_dir).glob("experiment_state-*.json"))
+    return states[-1].name[len("experiment_state-"):-len(".json")] if states else None
+
+
+def _complete(folder: Path, session: str) -> bool:
+    """Whether the state set of `session` in `folder` reads back whole and agrees with itself
+    (the search generator made as many trials as the state lists)."""
+    from ray import cloudpickle
+
+    try:
+        trials = json.loads((folder / _STATE_FILES[0].format(session)).read_text())["trial_data"]
+        with open(folder / _STATE_FILES[1].format(session), "rb") as f:
+            generator = cloudpickle.load(f)
+        searcher = folder / _STATE_FILES[2].format(session)
+        return generator["counter"] == len(trials) and searcher.stat().st_size > 0
+    except Exception:  # noqa: BLE001 (cut short, missing, another layout: not complete)
+        return False
+
+
+def back_up_state(exp_dir: Path, seen: dict) -> None:
+    """Keep a copy of Ray Tune's newest complete state set beside it (called as the search
+    runs; `seen` remembers what was copied). A driver killed while Tune copies its state to
+    the experiment folder leaves files cut short there, and Tune then resumed with its
+    searcher's count lost and the earlier trials dropped; `restore_damaged_state` puts this
+    copy back."""
+    import time
+
+    if time.monotonic() < seen.get("next_look", 0.0):  # a look a second, at most
+        return
+    seen["next_look"] = time.monotonic() + 1.0
+    session = _session(exp_dir)
+    if session is None:
+        return
+    try:
+        stamp = (exp_dir / _STATE_FILES[0].format(session)).stat().st_mtime_ns
+    except OSError:
+        return
+    if seen.get(session) == stamp or not _complete(exp_dir, session):
+        return
+    backup = exp_dir / BACKUP
+    backup.mkdir(exist_ok=True)
+    for old in backup.iterdir():
+        if session not in old.name:
+            old.unlink()
+    for name in _STATE_FILES:
+        tmp = backup / (name.format(session) + ".tmp")
+        shutil.copyfile(exp_dir / name.format(session), tmp)
+        os.replace(tmp, backup / name.format(session))
+    seen[session] = stamp
+
+
+def restore_damaged_state(exp_dir: Path) -> bool:
+    """Before a resume: when the newest state set is cut short and tuner's copy of it is
+    whole, put the copy back. True when it did."""
+    session = _session(exp_dir)
+    backup = Path(exp_dir) / BACKUP
+    if session is None or _complete(exp_dir, session) or not _complete(backup, session):
+        return False
+    for name in _STATE_FILES:
+        shutil.copyfile(backup / name.format(session), Path(exp_dir) / name.format(session))
+    return True
+
+
 def drop_unsaved_trials(exp_dir: Path) -> list[str]:
     """Remove the folders and records of trials that started after Ray Tune's last saved state.
 
@@ -196,8 +266,11 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
 
 
 def reconcile(exp_dir: Path, out) -> None:
-    """Before `tuner resume` restores Ray Tune's saved state: make it and tuner's records agree
-    (each function above), saying what changed."""
+    """Before `tuner resume` restores Ray Tune's saved state: make it whole, and make it and
+    tuner's records agree (each function above), saying what changed."""
+    if restore_damaged_state(exp_dir):
+        print("  Ray Tune's saved state was cut short when the driver stopped: resuming from "
+              "tuner's copy of its last complete state", file=out)
     for name in drop_unsaved_trials(exp_dir):
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
               f"as a new trial", file=out)

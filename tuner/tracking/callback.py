@@ -52,16 +52,18 @@ class TunerCallback(tune.Callback):
         self.records: dict[str, TrialRecord] = {}
         self.boards: dict[str, TrialBoard] = {}
         self.first_result_at: float | None = None  # time.time() of this run's first result
+        self._backed_up: dict = {}  # Ray Tune's state set last copied (tune_state.back_up_state)
 
     def __getstate__(self):
         # Tune pickles callbacks with the experiment (for `tuner resume`): keep the settings,
         # not the open writers or the terminal; setup() rebuilds records from trials.json.
         state = dict(self.__dict__)
-        state.update(records={}, boards={}, summary=None, first_result_at=None)
+        state.update(records={}, boards={}, summary=None, first_result_at=None, _backed_up={})
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("_backed_up", {})
         if self.summary is None:
             self.summary = LiveSummary()
 
@@ -107,6 +109,9 @@ class TunerCallback(tune.Callback):
 
     def on_step_end(self, iteration, trials, **info):
         self.summary.status(self.line())
+        from tuner.tune_state import back_up_state
+
+        back_up_state(self.exp_dir, self._backed_up)
 
     def on_experiment_end(self, trials, **info):
         # Trials Tune ended are finished; any other (running, paused or pending when Ctrl-C
@@ -117,6 +122,10 @@ class TunerCallback(tune.Callback):
                 r.finish(self.max_epochs)
         self._save()
         self.summary.close()
+        from tuner.tune_state import back_up_state
+
+        self._backed_up.pop("next_look", None)
+        back_up_state(self.exp_dir, self._backed_up)
 
     # -- ours -------------------------------------------------------------------------------
     def _run_dir(self, trial) -> Path:
