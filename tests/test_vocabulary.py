@@ -8,7 +8,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from tuner.results import load_records
+from tuner.results import best_record, load_records
 from tuner.vocabulary import METRICS, MODES, STATUSES, TASK_METRICS, Status, diverged_metrics
 
 # one tiny experiment per task: two trials of two epochs, FIFO, so both run the whole budget
@@ -46,7 +46,7 @@ def test_every_metric_a_task_reports_can_be_tuned(task, metric, ray_session, tun
     assert "no result" not in out
     exp = storage / name
     records = load_records(exp)
-    best = max(records, key=lambda r: r.value(metric) * (1 if MODES[metric] == "max" else -1))
+    best = best_record(records, metric, MODES[metric])  # ties: the lower val_loss, then first
     assert f"best   {best.trial}: {metric} {best.best[metric]:.4f}" in out
 
     doc = tomllib.loads((exp / "best.toml").read_text())
