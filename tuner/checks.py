@@ -15,16 +15,22 @@ from typing import Any
 from tuner.errors import UserError, did_you_mean
 
 
+def known_keys(table: dict, allowed, where: str) -> None:
+    """UserError naming the first key of `table` not in `allowed` (`where`: its label's start,
+    e.g. "exp.toml: [search] ")."""
+    for k in table:
+        if k not in allowed:
+            raise UserError(
+                f"{where}{k}: unknown key{did_you_mean(k, allowed)}; "
+                f"allowed: {', '.join(allowed)}"
+            )
+
+
 def section(raw: dict, key: str, path: str, allowed: dict) -> dict:
     sec = raw.get(key, {})
     if not isinstance(sec, dict):
         raise UserError(f"{path}: [{key}] must be a table (a [{key}] section), but got {sec!r}")
-    for k in sec:
-        if k not in allowed:
-            raise UserError(
-                f"{path}: [{key}] {k}: unknown key{did_you_mean(k, allowed)}; "
-                f"allowed: {', '.join(allowed)}"
-            )
+    known_keys(sec, allowed, f"{path}: [{key}] ")
     return sec
 
 

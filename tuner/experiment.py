@@ -12,9 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuner.checks import Interval, Options, choice, constraint, read_fields, section, typed
+from tuner.checks import (
+    Interval,
+    Options,
+    choice,
+    constraint,
+    known_keys,
+    read_fields,
+    section,
+    typed,
+)
 from tuner.errors import UserError, did_you_mean, parse_problem
-from tuner.flags import by_key
+from tuner.flags import by_key, schedulers, searchers
 from tuner.vocabulary import MODES
 
 # every metric some task reports, with the direction that is better
@@ -33,18 +42,6 @@ class DataSpec:
     options: dict = field(default_factory=dict)
 
 
-def _searchers():
-    from tuner.search import SEARCHERS
-
-    return SEARCHERS
-
-
-def _schedulers():
-    from tuner.search import SCHEDULERS
-
-    return SCHEDULERS
-
-
 def _mode(mode: str, where: str, values: dict) -> None:
     if mode not in ("min", "max"):
         raise UserError(f"{where}: must be 'min' or 'max', but got {mode!r}")
@@ -59,8 +56,8 @@ def _mode(mode: str, where: str, values: dict) -> None:
 
 @dataclass(frozen=True)
 class SearchSpec:
-    searcher: str = constraint("hyperopt", Options(_searchers, "searcher"))
-    scheduler: str = constraint("asha", Options(_schedulers, "scheduler"))
+    searcher: str = constraint("hyperopt", Options(searchers, "searcher"))
+    scheduler: str = constraint("asha", Options(schedulers, "scheduler"))
     metric: str = constraint("val_loss",
                              Options(lambda: list(MODES), "metric (the trial reports these)"))
     mode: str = constraint("min", _mode)  # follows from the metric when the file leaves it out
@@ -214,11 +211,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
     `where_prefix` ("command line") names flags instead of file keys in the messages."""
     if not isinstance(raw, dict):
         raise UserError(f"{path}: an experiment must be a TOML table, but got {raw!r}")
-    for k in raw:
-        if k not in _TOP:
-            raise UserError(
-                f"{path}: {k}: unknown key{did_you_mean(k, _TOP)}; allowed: {', '.join(_TOP)}"
-            )
+    known_keys(raw, _TOP, f"{path}: ")
     name = raw.get("name", Path(path).stem)
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise UserError(

@@ -46,13 +46,13 @@ def share(text: str) -> float:
     return v
 
 
-def _searchers():
+def searchers():
     from tuner.search import SEARCHERS
 
     return SEARCHERS
 
 
-def _schedulers():
+def schedulers():
     from tuner.search import SCHEDULERS
 
     return SCHEDULERS
@@ -81,8 +81,8 @@ class Flag:
 FLAGS: dict[str, Flag] = {f.name: f for f in (
     Flag("samples", "search", "samples", "number of trials", positive),
     Flag("epochs", "search", "max_epochs", "max epochs per trial", positive),
-    Flag("searcher", "search", "searcher", choices=_searchers),
-    Flag("scheduler", "search", "scheduler", choices=_schedulers),
+    Flag("searcher", "search", "searcher", choices=searchers),
+    Flag("scheduler", "search", "scheduler", choices=schedulers),
     Flag("metric", "search", "metric", "metric to optimize (val_loss, accuracy, f1, ...)"),
     Flag("mode", "search", "mode", choices=lambda: ("min", "max")),
     Flag("seed", "search", "seed", type=count),

@@ -23,17 +23,18 @@ ENDED = ("TERMINATED", "ERROR")
 def _saved(exp_dir: Path) -> tuple[Path, dict, list[dict]] | None:
     """(file, state, trials) of Tune's newest saved state (the one `Tuner.restore` reads:
     newest by the timestamp in its name); trials[i] is the parsed `trial_data[i][0]`."""
-    states = sorted(Path(exp_dir).glob("experiment_state-*.json"))
-    if not states:
+    session = _session(exp_dir)
+    if session is None:
         return None
+    state_file = Path(exp_dir) / _STATE_FILES[0].format(session)
     try:
-        state = json.loads(states[-1].read_text())
+        state = json.loads(state_file.read_text())
         trials = [json.loads(entry[0]) for entry in state["trial_data"]]
     except _UNREADABLE:
         return None
     if not all(isinstance(t, dict) and "relative_logdir" in t and "status" in t for t in trials):
         return None
-    return states[-1], state, trials
+    return state_file, state, trials
 
 
 # Ray Tune's experiment-level state, one set per driver session (S: the session's timestamp):
@@ -43,6 +44,8 @@ BACKUP = ".tuner-ray-state"  # tuner's copy of the newest complete set, in the e
 
 
 def _session(exp_dir: Path) -> str | None:
+    """The newest driver session whose state Tune saved (the one `Tuner.restore` reads:
+    newest by the timestamp in its name)."""
     states = sorted(Path(exp_dir).glob("experiment_state-*.json"))
     return states[-1].name[len("experiment_state-"):-len(".json")] if states else None
 
