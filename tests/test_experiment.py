@@ -21,6 +21,10 @@ SEARCH_KEYS = (
 )
 
 
+# a file that names its factory: its [space] is checked when the file loads (an automatic
+# factory's waits for the data)
+CNN = '[model]\nfactory = "cnn"\n'
+
 def error(fn) -> str:
     with pytest.raises(UserError) as e:
         fn()
@@ -170,7 +174,7 @@ def test_control_characters_are_not_toml(tmp_path):
         ),
         (
             "[data]\nsplits = [0.7, 0.15, 0.15]\n",
-            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, dataset, valid, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, folds, dataset, valid, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes",
         ),
         (
             "[resources]\ngpus = 1\n",
@@ -254,7 +258,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[model]\nfactory = 'resnet'\n",
-            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, finetune, mlp, rnn, transformer, or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, finetune, mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
         (
             "[data]\nsource = 'mnist'\n",
@@ -262,7 +266,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[space]\nmodule = 'cnnn'\n",
-            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, finetune, mlp, rnn, transformer "
+            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, finetune, mlp, rnn, rocket, transformer "
             "(or name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (
@@ -358,12 +362,12 @@ def test_split(tmp_path, split, message):
     ],
 )
 def test_bad_space_overrides(tmp_path, text, message):
-    assert load_error(tmp_path, f"[space]\n{text}\n")[1] == message
+    assert load_error(tmp_path, f"{CNN}[space]\n{text}\n")[1] == message
 
 
 def test_good_space_overrides(tmp_path):
     path = tmp_path / "ok.toml"
-    path.write_text("[space]\nconv_blocks = 2\nkernel_size = 3\nfilters = { choice = [16, 32] }\n")
+    path.write_text(CNN + "[space]\nconv_blocks = 2\nkernel_size = 3\nfilters = { choice = [16, 32] }\n")
     space = load(path).space()
     assert space.priors["kernel_size"].describe() == "fixed(3)"
     assert [n for n in space.priors if n.startswith("filters")] == ["filters_1", "filters_2"]
@@ -371,7 +375,7 @@ def test_good_space_overrides(tmp_path):
 
 
 def test_continuous_layer_count_is_a_user_error(tmp_path):
-    _, message = load_error(tmp_path, "[space]\nconv_blocks = { uniform = [1, 3] }\n")
+    _, message = load_error(tmp_path, CNN + "[space]\nconv_blocks = { uniform = [1, 3] }\n")
     assert message == (
         "[space]: filters: per-layer prior needs 'conv_blocks' to be an integer prior (int "
         "range, choice of integers or a fixed integer)"
@@ -388,7 +392,7 @@ def test_continuous_layer_count_is_a_user_error(tmp_path):
 )
 def test_fixing_a_parent_of_a_conditional_prior_makes_the_child_inactive(tmp_path, text, gone):
     path = tmp_path / "fix.toml"
-    path.write_text(f"[space]\n{text}\n")
+    path.write_text(f"{CNN}[space]\n{text}\n")
     space = load(path).space()
     assert gone not in space.priors
     assert "filters_3" in space.priors

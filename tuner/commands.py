@@ -85,8 +85,16 @@ def cmd_space(args) -> int:
     from tuner.spaces import load_space
 
     if args.name.endswith(".toml"):
+        from tuner.auto import fit_to_data
+        from tuner.data import load_spec_data
+
         spec = _spec(args.name)
-        print_space(spec.space(), f"{spec.space_module} (+ overrides from {args.name})")
+        spec, derived = fit_to_data(spec, load_spec_data(spec))
+        for d in derived:
+            if d.key not in spec.space().priors:
+                print(f"{d.line()}")
+        print_space(spec.space(), f"{spec.space_module} (+ overrides from {args.name})",
+                    derived=derived)
     else:
         print_space(load_space(args.name, where="tuner space"), args.name)
     return 0

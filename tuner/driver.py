@@ -53,10 +53,13 @@ class TrialNamer:
 
 
 def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False):
-    """Validate everything that can fail before Ray starts: space, data, storage."""
+    """Validate everything that can fail before Ray starts: space, data, storage. Returns the
+    spec resolved for the data (tuner.auto), what it derived, the space, data and folder."""
+    from tuner.auto import fit_to_data
     from tuner.data import load_spec_data
 
-    space = spec.space()
+    if spec.space_module != "auto":
+        spec.space()  # a bad [space] fails before the data loads
     root = storage_root(storage)
     exp_dir = root / spec.name
     if exp_dir.exists() and (exp_dir / "experiment.json").exists() and not overwrite:
@@ -75,6 +78,8 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
             raise UserError(f"{spec.path}: [logging] mlflow needs MLflow, which is not "
                             f"installed: pip install 'tuner[mlflow]'") from None
     data = load_spec_data(spec)
+    spec, derived = fit_to_data(spec, data)
+    space = spec.space()
     from tuner.models import check_compatible
 
     check_compatible(spec.factory, data.input_shape, data.variable_length,
@@ -85,7 +90,7 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
             f"{spec.path}: [search] metric (or --metric): {data.task} trials report "
             f"{', '.join(reported)}, not {spec.search.metric!r}; pick one of those"
         )
-    return space, data, exp_dir
+    return spec, derived, space, data, exp_dir
 
 
 def run(
@@ -105,17 +110,18 @@ def run(
     `dry_run`: validate and print the plan and the space, start nothing, write nothing.
     """
     out = out or sys.stdout
-    space, data, exp_dir = prepare(spec, storage, overwrite=overwrite or dry_run)
+    spec, derived, space, data, exp_dir = prepare(spec, storage,
+                                                  overwrite=overwrite or dry_run)
     warm = None
     if warm_start:  # checked before anything is printed or started
         from tuner.search.warmstart import load_warm_start
 
         warm = load_warm_start(warm_start, storage, space, metric=spec.search.metric,
                                mode=spec.search.mode, top=warm_top, searcher=spec.search.searcher)
-    print_plan(spec, space, data, exp_dir, out, warm)
+    print_plan(spec, space, data, exp_dir, out, warm, derived)
     if dry_run:
         print(file=out)
-        print_space(space, spec.space_module, out)
+        print_space(space, spec.space_module, out, derived)
         print("dry run: valid; nothing started", file=out)
         return 0
     if overwrite and exp_dir.exists():
@@ -295,7 +301,8 @@ def _trainable(spec: ExperimentSpec, space, data, gpu: float):
     from tuner.training.trial import TrialSetup, run_trial
 
     s = spec.search
-    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu, gpu)
+    setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu, gpu,
+                       folds=spec.data.folds or 1)
     return tune.with_resources(
         tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
         {"cpu": spec.resources.cpu, "gpu": gpu},

@@ -40,6 +40,9 @@ class DataSpec:
     split: tuple[float, float, float] = (0.70, 0.15, 0.15)
     # source-specific keys (dataset, path, window, ...), checked by the source's loader
     options: dict = field(default_factory=dict)
+    # folds of train + valid each trial cross-validates on; 1 = the validation split alone;
+    # None = tuner decides from the data (tuner.auto.choose_folds)
+    folds: int | None = None
 
 
 def _mode(mode: str, where: str, values: dict) -> None:
@@ -94,15 +97,17 @@ class ExperimentSpec:
     path: str
     description: str = ""
     data: DataSpec = field(default_factory=DataSpec)
-    factory: str = "cnn"
+    factory: str = "auto"  # "auto": chosen from the data (tuner.auto)
     # [model] keys beside factory: `weights` (the source's final/ folder, absolute) for finetune
     model_options: dict = field(default_factory=dict)
-    space_module: str = "cnn"
+    space_module: str = "auto"
     space_overrides: dict = field(default_factory=dict)
     search: SearchSpec = field(default_factory=SearchSpec)
     resources: Resources = field(default_factory=Resources)
     # [logging] mlflow: an MLflow tracking URI (e.g. "sqlite:///mlflow.db"); "" = TensorBoard only
     mlflow: str = ""
+    # the [search] keys the file (or a flag) set; the others tuner may derive from the data
+    search_given: tuple = ()
 
     def space(self, *, sources: bool = True):
         """The SearchSpace: the module's priors with this file's overrides; for the finetune
@@ -110,6 +115,9 @@ class ExperimentSpec:
         from tuner.spaces import load_space
 
         where = f"{self.path}: [space]"
+        if self.space_module == "auto":  # pragma: no cover - a caller skipped fit_to_data
+            raise ValueError("an automatic model's space depends on the data: resolve the "
+                             "spec with tuner.auto.fit_to_data(spec, data) first")
         space = load_space(self.space_module, where=f"{where} module").override(
             self.space_overrides, where=where
         )
@@ -123,7 +131,8 @@ class ExperimentSpec:
     def with_overrides(self, **values: Any) -> ExperimentSpec:
         """A copy with command-line values (None = keep) for search keys and `cpu` / `gpu`
         per trial ([resources]), re-validated."""
-        search = dict(dataclasses.asdict(self.search))
+        search = {k: v for k, v in dataclasses.asdict(self.search).items()
+                  if k in self.search_given}
         resources = dict(dataclasses.asdict(self.resources))
         top: dict[str, Any] = {}
         for k, v in values.items():
@@ -136,17 +145,18 @@ class ExperimentSpec:
                         f"starting with a letter or digit, but got {v!r}"
                     )
                 top["name"] = v
-            elif k in search:
+            elif k in {f.name for f in dataclasses.fields(SearchSpec)}:
                 search[k] = v
             elif k in resources:
                 resources[k] = v
             else:  # pragma: no cover - programming error in the CLI
                 raise KeyError(k)
-        if values.get("metric") and not values.get("mode"):
-            search["mode"] = MODES.get(values["metric"], search["mode"])
+        if search.get("metric") in MODES and not values.get("mode"):
+            search["mode"] = MODES[search["metric"]]  # follows the metric (file's or flag's)
         if values.get("max_epochs") and not values.get("grace_period"):
             # a shorter budget shrinks the grace period with it rather than failing
-            search["grace_period"] = min(search["grace_period"], values["max_epochs"])
+            search["grace_period"] = min(search.get("grace_period", self.search.grace_period),
+                                         values["max_epochs"])
         raw = self.to_dict()
         raw["search"] = search
         raw["resources"] = resources
@@ -158,10 +168,12 @@ class ExperimentSpec:
             "name": self.name,
             "description": self.description,
             "data": {"source": self.data.source, "split": list(self.data.split),
-                     **self.data.options},
+                     **self.data.options,
+                     **({} if self.data.folds is None else {"folds": self.data.folds})},
             "model": {"factory": self.factory, **self.model_options},
             "space": {"module": self.space_module, **self.space_overrides},
-            "search": dataclasses.asdict(self.search),
+            "search": {k: v for k, v in dataclasses.asdict(self.search).items()
+                       if k in self.search_given},
             "resources": dataclasses.asdict(self.resources),
             **({"logging": {"mlflow": self.mlflow}} if self.mlflow else {}),
         }
@@ -229,15 +241,18 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
         model_options=model_options, space_module=module, space_overrides=overrides,
         search=_search(raw, path, where_prefix), resources=_resources(raw, path, where_prefix),
         mlflow=_mlflow(raw, path),
+        search_given=tuple(sorted(raw.get("search") or {})),
     )
-    spec.space(sources=sources)  # validates the module and every override now, not in a trial
+    if module != "auto":  # an automatic model's space waits for the data (tuner.auto)
+        spec.space(sources=sources)  # validates the module and every override now
     return spec
 
 
 def _data(raw: dict, path: str) -> DataSpec:
     from tuner.data import SOURCES
 
-    d = section(raw, "data", path, {"source": 0, "split": 0, **{k: 0 for k in DATA_OPTIONS}})
+    d = section(raw, "data", path,
+                {"source": 0, "split": 0, "folds": 0, **{k: 0 for k in DATA_OPTIONS}})
     source = typed(d, "source", "file" if "path" in d else "digits", f"{path}: [data] source")
     choice(source, sorted(SOURCES), f"{path}: [data] source", "data source")
     split = d.get("split", [0.70, 0.15, 0.15])
@@ -255,23 +270,30 @@ def _data(raw: dict, path: str) -> DataSpec:
             f"{path}: [data] split: fractions must each be in (0, 1) and sum to 1, but got "
             f"{split!r}; e.g. [0.70, 0.15, 0.15]"
         )
+    folds = d.get("folds")
+    if folds is not None and (not isinstance(folds, int) or isinstance(folds, bool)
+                              or not 1 <= folds <= 100):
+        raise UserError(f"{path}: [data] folds: must be an integer from 1 (no cross-validation) "
+                        f"to 100, e.g. 5, but got {folds!r}; leave it out to let tuner decide")
     return DataSpec(source=source, split=tuple(float(f) for f in split),
-                    options={k: v for k, v in d.items() if k in DATA_OPTIONS})
+                    options={k: v for k, v in d.items() if k in DATA_OPTIONS}, folds=folds)
 
 
 def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
     from tuner.models import FACTORIES, check_factory, is_user_factory
 
     m = section(raw, "model", path, {"factory": 0, "weights": 0})
-    factory = typed(m, "factory", "cnn", f"{path}: [model] factory")
-    if is_user_factory(factory):  # your own function: imported and checked here, before Ray
+    factory = typed(m, "factory", "auto", f"{path}: [model] factory")
+    if factory == "auto":  # chosen from the data when it is loaded (tuner.auto)
+        pass
+    elif is_user_factory(factory):  # your own function: imported and checked here, before Ray
         check_factory(factory, where=f"{path}: [model] factory")
     elif factory not in FACTORIES:
         raise UserError(
             f"{path}: [model] factory: unknown model factory {factory!r}"
             f"{did_you_mean(factory, sorted(FACTORIES))}; choose one of "
-            f"{', '.join(sorted(FACTORIES))}, or name your own as 'module:function' "
-            f"(e.g. 'mypkg.models:build')"
+            f"{', '.join(sorted(FACTORIES))}, \"auto\" (chosen from the data), or name your "
+            f"own as 'module:function' (e.g. 'mypkg.models:build')"
         )
     from tuner.models.source import model_options
 

@@ -22,11 +22,12 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                 storage: str | None = None, out_dir: str | None = None, out=None) -> int:
     """Train, test once, write final/; returns the exit code."""
     out = out or sys.stdout
+    from tuner.auto import fit_to_data
     from tuner.data import load_spec_data
 
-    space = spec.space()
-    active = space.check(config, where=where)
     data = load_spec_data(spec)
+    spec, _ = fit_to_data(spec, data)
+    active = spec.space().check(config, where=where)
     target = Path(out_dir) if out_dir else storage_root(storage) / spec.name / "final"
 
     import torch
@@ -103,7 +104,7 @@ def _train(parts, epochs: int, writer, out) -> bool:
 
     for epoch in range(1, epochs + 1):
         lr = parts.schedule.lr
-        loss = train_epoch(parts.model, parts.batches, parts.optimizer, parts.loss_fn)
+        loss = train_epoch(parts.fit, parts.batches, parts.optimizer, parts.loss_fn)
         writer.add_scalar("loss/train", loss, epoch)
         writer.add_scalar("lr", lr, epoch)
         if not np.isfinite(loss):

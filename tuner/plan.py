@@ -10,7 +10,8 @@ from tuner.results import load_records, storage_root
 from tuner.vocabulary import Status
 
 
-def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None) -> None:
+def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None,
+               derived=()) -> None:
     """What a run will do, printed before Ray starts: by `tuner run`, and by `--dry-run`
     instead of starting it."""
     s, r = spec.search, spec.resources
@@ -28,7 +29,9 @@ def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None)
         f"  trials {r.cpu:g} CPU{f' + {r.gpu:g} GPU' if r.gpu else ''} each, device {r.device}",
         f"  output {exp_dir}",
     ]
-    note = batch_size_note(space, len(data.x_train))
+    lines += [f"  auto   {d.line()}" for d in derived]
+    note = None if spec.data.folds and spec.data.folds > 1 else batch_size_note(
+        space, len(data.x_train))
     if note:
         lines.append(f"  note   {note}")
     if warm is not None:
@@ -37,14 +40,18 @@ def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None)
     out.flush()
 
 
-def print_space(space, name: str, out=None) -> None:
+def print_space(space, name: str, out=None, derived=()) -> None:
+    """The priors, one per line; those derived from the data say so, with the reason."""
     out = out or sys.stdout
+    why = {d.key: d.reason for d in derived}
     size = space.size()
     print(f"space {name}: {space.description}".rstrip(": "), file=out)
     width = max(len(n) for n in space.priors)
     for n, p in space.priors.items():
         cond = f"   when {p.when}" if p.when else ""
         print(f"  {n:<{width}}  {p.describe()}{cond}", file=out)
+        if n in why:
+            print(f"  {'':<{width}}  ↳ from the data: {why[n]}", file=out)
     print(
         f"size: {size['discrete_combinations']:,} discrete combinations × "
         f"{len(size['continuous'])} continuous dimensions "

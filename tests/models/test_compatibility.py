@@ -30,19 +30,19 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "mlp",
             (40, 2),
             True,
-            "[model] factory: factory 'mlp' cannot take variable-length sequences (padded, with lengths); use rnn, conv1d, attention or transformer",
+            "[model] factory: factory 'mlp' cannot take variable-length sequences (padded, with lengths); use rnn, conv1d, rocket, attention or transformer",
         ),
         (
             "cnn",
             (40, 2),
             True,
-            "[model] factory: factory 'cnn' cannot take variable-length sequences (padded, with lengths); use rnn, conv1d, attention or transformer",
+            "[model] factory: factory 'cnn' cannot take variable-length sequences (padded, with lengths); use rnn, conv1d, rocket, attention or transformer",
         ),
         (
             "cnn",
             (30, 3),
             False,
-            "[model] factory: factory 'cnn' cannot take sequences shaped 30×3 (time steps × channels); use mlp, rnn, conv1d, attention or transformer",
+            "[model] factory: factory 'cnn' cannot take sequences shaped 30×3 (time steps × channels); use mlp, rnn, conv1d, rocket, attention or transformer",
         ),
         (
             "cnn",
@@ -72,7 +72,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "rnm",
             (30, 3),
             False,
-            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, finetune, mlp, rnn, transformer",
+            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, finetune, mlp, rnn, rocket, transformer",
         ),
     ],
 )

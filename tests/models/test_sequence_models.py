@@ -28,6 +28,7 @@ VARIANTS = {
         "downsample": [1, 3],
     },
     "conv1d": {"global_pool": ["avg", "max"], "causal": [False, True], "batch_norm": [True]},
+    "rocket": {"kernels": [50, 300]},
     "attention": {
         "pooling": ["mean", "max"],
         "bidirectional": [False, True],

@@ -22,6 +22,7 @@ FACTORIES: dict[str, str] = {
     "cnn": "tuner.models.cnn:build",
     "rnn": "tuner.models.rnn:build",
     "conv1d": "tuner.models.conv1d:build",
+    "rocket": "tuner.models.rocket:build",
     "attention": "tuner.models.attention:build",
     "transformer": "tuner.models.transformer:build",
     # a model `tuner train` wrote ([model] weights), first conv blocks frozen, new head
@@ -36,6 +37,7 @@ INPUTS: dict[str, set] = {
     "cnn": {"image"},
     "rnn": {"sequence", "variable_length"},
     "conv1d": {"sequence", "variable_length"},
+    "rocket": {"sequence", "variable_length"},
     "attention": {"sequence", "variable_length"},
     "transformer": {"sequence", "variable_length"},
     "finetune": {"image"},  # the cnn models it fine-tunes; the source's own shape, exactly
@@ -122,7 +124,7 @@ def check_compatible(
     Traceback (most recent call last):
     ...
     tuner.errors.UserError: [model] factory: factory 'cnn' cannot take sequences shaped 30×3 \
-(time steps × channels); use mlp, rnn, conv1d, attention or transformer
+(time steps × channels); use mlp, rnn, conv1d, rocket, attention or transformer
     """
     check_factory(factory, where=where)
     if is_user_factory(factory):  # your own factory: what it takes is yours to check

@@ -22,9 +22,11 @@ def loss_function(task: str) -> nn.Module:
 
 def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict:
     """Cross-entropy, accuracy and macro precision / recall / F1 over the classes present."""
-    loss = float(nn.functional.cross_entropy(logits.float(), y))
+    losses = nn.functional.cross_entropy(logits.float(), y, reduction="none")
+    loss = float(losses.mean())
     pred = logits.argmax(dim=1)
     acc = float((pred == y).float().mean())
+    n = len(y)
     tp = torch.bincount(y[pred == y], minlength=n_classes).double()
     predicted = torch.bincount(pred, minlength=n_classes).double()
     actual = torch.bincount(y, minlength=n_classes).double()
@@ -41,18 +43,32 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
         "precision": float(precision[present].mean()),
         "recall": float(recall[present].mean()),
         "f1": float(f1[present].mean()),
+        # standard errors over the examples: two trials closer than this are a tie
+        "val_loss_se": standard_error(losses),
+        "accuracy_se": math.sqrt(acc * (1 - acc) / max(n - 1, 1)),
     }
+
+
+def standard_error(values: torch.Tensor) -> float:
+    """The standard error of the mean of per-example values (0 for a single example)."""
+    n = values.numel()
+    return float(values.double().std() / math.sqrt(n)) if n > 1 else 0.0
 
 
 def regression_metrics(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
     """val_loss (MSE, scaled), MAE and RMSE in original units, and MASE when a naive MAE exists."""
     outputs = outputs.float().reshape(y.shape)
-    loss = float(nn.functional.mse_loss(outputs, y))
+    losses = (outputs - y) ** 2
+    loss = float(losses.mean())
     err = original_units(outputs, data) - original_units(y, data)
-    mae = float(err.abs().mean())
-    out = {"val_loss": loss, "mae": mae, "rmse": math.sqrt(float((err**2).mean()))}
+    per_example = err.abs().reshape(len(y), -1).mean(dim=1)
+    mae = float(per_example.mean())
+    out = {"val_loss": loss, "mae": mae, "rmse": math.sqrt(float((err**2).mean())),
+           "val_loss_se": standard_error(losses.reshape(len(y), -1).mean(dim=1)),
+           "mae_se": standard_error(per_example)}
     if data.naive_mae:
         out["mase"] = mae / data.naive_mae
+        out["mase_se"] = out["mae_se"] / data.naive_mae
     return out
 
 

@@ -30,32 +30,77 @@ class TrialSetup:
     seed: int
     cpu: float = 1.0
     gpu: float = 0.0
+    # k > 1: every trial trains k models on stratified folds of train + valid and reports the
+    # metrics of their out-of-fold predictions (cross-validation); 1: train, then valid
+    folds: int = 1
 
 
 @dataclass
 class TrainingParts:
-    """What one training run is made of; the same for a tuning trial and final training."""
+    """What one training run is made of; the same for a tuning trial and final training.
+
+    A model with a fixed front (`model.fixed`, e.g. ROCKET's random kernels) trains only the
+    rest (`model.learned`): the front's features are computed once, here, not every epoch.
+    """
 
     batches: object  # DataStreamer
     model: object  # torch.nn.Module
     optimizer: object
     schedule: object  # LRSchedule
     loss_fn: object
+    fit: object = None  # the module trained: the model, or the part after its fixed front
+
+    @property
+    def front(self):
+        return None if self.fit is self.model else self.model.fixed
+
+    def inputs(self, x, lengths) -> tuple:
+        """(x, lengths) as `fit` reads them: the fixed front's features when there is one."""
+        if self.front is None:
+            return x, lengths
+        return front_features(self.front, x, lengths), None
+
+    def predict(self, x, lengths=None):
+        from tuner.training.loop import predict
+
+        return predict(self.fit, *self.inputs(x, lengths))
+
+
+def front_features(front, x, lengths, batch_size: int = 256):
+    """The fixed front's output for every example, in batches, without gradients."""
+    from tuner.training.loop import predict
+
+    return predict(front, x, lengths, batch_size=batch_size)
+
+
+def prepare(fit, features) -> None:
+    """Let a head that reads fixed features fit what it takes from the training examples
+    alone (e.g. the features' standardization): `fit.prepare(features)`, when it has one."""
+    if hasattr(fit, "prepare"):
+        fit.prepare(features)
 
 
 def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, epochs: int,
-                   seed: int, device) -> TrainingParts:
-    """Batches of `tensors` (x, y, lengths), model on `device`, optimizer, LR schedule, loss."""
+                   seed: int, device, featurized: bool = False) -> TrainingParts:
+    """Batches of `tensors` (x, y, lengths), model on `device`, optimizer, LR schedule, loss.
+    `featurized`: x already holds the model's fixed-front features (shared across folds)."""
     from tuner.data.streamer import DataStreamer
     from tuner.models import build_model
     from tuner.training.loop import LRSchedule, make_optimizer
     from tuner.training.tasks import loss_function
 
-    batches = DataStreamer(*tensors, batch_size=config["batch_size"], seed=seed)
     model = fast_layout(build_model(factory, config, data.input_shape, data.n_outputs)).to(device)
-    optimizer = make_optimizer(model, config)
+    fixed = getattr(model, "fixed", None)
+    fit = model if fixed is None else model.learned
+    x, y, lengths = tensors
+    if fixed is not None:
+        if not featurized:
+            x, lengths = front_features(fixed, x, lengths), None
+        prepare(fit, x)
+    batches = DataStreamer(x, y, lengths, batch_size=config["batch_size"], seed=seed)
+    optimizer = make_optimizer(fit, config)
     return TrainingParts(batches, model, optimizer, LRSchedule(optimizer, config, epochs),
-                         loss_function(data.task))
+                         loss_function(data.task), fit)
 
 
 def fast_layout(model):
@@ -106,8 +151,31 @@ def device_tensors(data: Splits, device) -> tuple[tuple, tuple]:
     return train, valid
 
 
+def fold_indices(y, folds: int, seed: int, classification: bool) -> list:
+    """Validation indices of each of `folds` folds: stratified by class for classification
+    (each class dealt round-robin after a seeded shuffle), plain shuffled slices otherwise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = np.asarray(y)
+    fold_of = np.empty(len(y), dtype=np.int64)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if classification else [
+        np.arange(len(y))]
+    start = 0
+    for idx in groups:
+        idx = rng.permutation(idx)
+        fold_of[idx] = (start + np.arange(len(idx))) % folds
+        start += len(idx)  # the next class starts where this one ended: folds stay even
+    return [np.flatnonzero(fold_of == f) for f in range(folds)]
+
+
 class Trial:
-    """The state of one trial's training; `run` drives it, `Trial.epoch` is one step."""
+    """The state of one trial's training; `run` drives it, `Trial.epoch` is one step.
+
+    With `setup.folds` = k > 1 it holds k models, one per fold of train + valid, each trained
+    one epoch per step; the metrics are those of their out-of-fold predictions, so a Hyperband
+    scheduler still compares trials epoch by epoch, on every example instead of a few.
+    """
 
     def __init__(self, config: dict, data: Splits, setup: TrialSetup):
         from tuner.training.loop import config_seed, pick_device, seed_everything
@@ -123,28 +191,89 @@ class Trial:
             import torch
 
             torch.cuda.reset_peak_memory_stats(self.device)  # per trial, in a reused worker
-        train, self.valid = device_tensors(data, self.device)
-        parts = build_training(setup.factory, config, data, train,
-                               epochs=setup.max_epochs, seed=self.seed, device=self.device)
-        self.batches, self.model, self.optimizer = parts.batches, parts.model, parts.optimizer
-        self.schedule, self.loss_fn = parts.schedule, parts.loss_fn
+        train, valid = device_tensors(data, self.device)
+        if setup.folds > 1:
+            self._build_folds(train, valid)
+        else:
+            parts = build_training(setup.factory, config, data, train,
+                                   epochs=setup.max_epochs, seed=self.seed, device=self.device)
+            x, y, lengths = valid
+            self.folds = [parts]
+            self.valid = [(*parts.inputs(x, lengths), y)]
         self.epoch = 0
 
+    def _build_folds(self, train: tuple, valid: tuple) -> None:
+        import torch
+
+        from tuner.data.streamer import DataStreamer
+        from tuner.training.loop import seed_everything
+
+        x, y, lengths = (None if a is None else torch.cat([a, b])
+                         for a, b in zip(train, valid, strict=True))
+        classification = self.data.task == "classification"
+        self.folds, self.valid = [], []
+        features = None
+        for held in fold_indices(y.cpu().numpy(), self.setup.folds, self.seed, classification):
+            held = torch.as_tensor(held, device=x.device)
+            keep = torch.ones(len(y), dtype=torch.bool, device=x.device)
+            keep[held] = False
+
+            def part(a, idx):
+                return None if a is None else a[idx]
+
+            seed_everything(self.seed)  # every fold starts from the same model
+            if not self.folds:
+                parts = build_training(self.setup.factory, self.config, self.data,
+                                       (x, y, lengths), epochs=self.setup.max_epochs,
+                                       seed=self.seed, device=self.device)
+                if parts.front is not None:  # the same fixed front in every fold: once
+                    features = parts.batches.x
+                source = (x, lengths) if features is None else (features, None)
+                parts.batches = DataStreamer(part(source[0], keep), y[keep],
+                                             part(source[1], keep),
+                                             batch_size=self.config["batch_size"],
+                                             seed=self.seed)
+                if features is not None:
+                    prepare(parts.fit, features[keep])
+            else:
+                parts = build_training(self.setup.factory, self.config, self.data,
+                                       (part(x if features is None else features, keep),
+                                        y[keep], part(lengths if features is None else None,
+                                                      keep)),
+                                       epochs=self.setup.max_epochs, seed=self.seed,
+                                       device=self.device, featurized=features is not None)
+            self.folds.append(parts)
+            self.valid.append((features[held], None, y[held]) if features is not None else
+                              (*parts.inputs(x[held], part(lengths, held)), y[held]))
+
+    @property
+    def model(self):
+        return self.folds[0].model
+
     def train_one_epoch(self) -> dict:
+        import torch
+
         from tuner.training.loop import predict, train_epoch
         from tuner.training.tasks import evaluate
 
-        lr = self.schedule.lr
+        lr = self.folds[0].schedule.lr
         start = time.perf_counter()
-        train_loss = train_epoch(self.model, self.batches, self.optimizer, self.loss_fn)
+        losses, outputs, targets = [], [], []
+        for parts, (x, lengths, y) in zip(self.folds, self.valid, strict=True):
+            losses.append(train_epoch(parts.fit, parts.batches, parts.optimizer, parts.loss_fn))
+            outputs.append(predict(parts.fit, x, lengths))
+            targets.append(y)
         self.epoch += 1
+        train_loss = sum(losses) / len(losses)
         if not math.isfinite(train_loss):
             return self.diverged(train_loss, lr, time.perf_counter() - start)
-        x, y, lengths = self.valid
-        metrics = evaluate(predict(self.model, x, lengths), y, self.data)
+        metrics = evaluate(torch.cat(outputs), torch.cat(targets), self.data)
         if not math.isfinite(metrics["val_loss"]):
             return self.diverged(metrics["val_loss"], lr, time.perf_counter() - start)
-        self.schedule.step(metrics["val_loss"])
+        for parts, out, y in zip(self.folds, outputs, targets, strict=True):
+            # each fold's schedule follows its own validation loss
+            parts.schedule.step(evaluate(out, y, self.data)["val_loss"] if len(self.folds) > 1
+                                else metrics["val_loss"])
         out = {"train_loss": train_loss, **metrics, "lr": lr, "epoch": self.epoch,
                "epoch_time_s": time.perf_counter() - start, "diverged": 0}
         if self.device.type == "cuda":
@@ -165,20 +294,24 @@ class Trial:
                           f"lower the learning rate range or add warm-up"}
 
     def state_dict(self) -> dict:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "epoch": self.epoch,
-            "batches_rng": self.batches.generator.get_state(),
-        }
+        folds = [{"model": p.model.state_dict(), "optimizer": p.optimizer.state_dict(),
+                  "schedule": p.schedule.state_dict(),
+                  "batches_rng": p.batches.generator.get_state()} for p in self.folds]
+        if len(folds) == 1:
+            return {**folds[0], "epoch": self.epoch}
+        return {"folds": folds, "epoch": self.epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
+        folds = state.get("folds", [state])
+        if len(folds) != len(self.folds):
+            raise ValueError(f"the checkpoint holds {len(folds)} fold model(s), this trial "
+                             f"trains {len(self.folds)}")
+        for parts, fold in zip(self.folds, folds, strict=True):
+            parts.model.load_state_dict(fold["model"])
+            parts.optimizer.load_state_dict(fold["optimizer"])
+            parts.schedule.load_state_dict(fold["schedule"])
+            parts.batches.generator.set_state(fold["batches_rng"])
         self.epoch = int(state["epoch"])
-        self.batches.generator.set_state(state["batches_rng"])
 
 
 def load_trial_state(checkpoint) -> dict:

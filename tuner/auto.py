@@ -1,0 +1,254 @@
+"""What tuner derives from the data when the experiment file leaves it out.
+
+An experiment that names only its data gets a model family chosen from the data's shape, priors
+sized to it (batch sizes against the number of examples, ROCKET's kernels against the cost of
+its transform), cross-validation when the validation split is too small to rank trials, and a
+budget in optimizer steps and wall time. Every rule reads measurable properties of the data
+(examples, classes and their balance, series length, channels); none knows a data set by name.
+Anything the file says wins: a derived value only fills a key the file left out.
+
+`fit_to_data(spec, data)` returns the resolved spec (concrete factory, space overrides, folds,
+search budget), which the run saves beside its results, and the reasons, which `tuner run`,
+`--dry-run` and `tuner space FILE` print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tuner.errors import UserError
+
+AUTO = "auto"
+# fewer validation examples than this (or fewer per class) cannot rank trials: one example
+# moves accuracy by 2 %, more than most differences between good configs
+MIN_VALID, MIN_VALID_PER_CLASS = 50, 5
+DEFAULT_FOLDS = 5
+MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
+TARGET_STEPS = 1500  # optimizer steps a trial's epochs add up to, at the middle batch size
+# ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
+ROCKET_MACS = 1.5e10
+ZERO_EDIT_BUDGET_S = 420  # tuning wall time when the file gives no budget: with final training,
+# a zero-edit run fits in 10 minutes on a 2-core machine
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The measurable properties of a data set that tuner's defaults depend on."""
+
+    task: str
+    kind: str  # tabular | sequence | image
+    n_train: int
+    n_valid: int
+    classes: int  # 0 for regression and forecasting
+    smallest_class: int  # examples of the rarest class in train + valid (0 without classes)
+    smallest_valid_class: int
+    steps: int  # sequence length (the longest, for padded sets); 0 otherwise
+    min_steps: int
+    channels: int
+    forecasting_window: bool
+
+    @classmethod
+    def of(cls, data) -> Profile:
+        shape = data.input_shape
+        kind = {1: "tabular", 2: "sequence", 3: "image"}.get(len(shape), "other")
+        classes = smallest = smallest_valid = 0
+        if data.task == "classification":
+            classes = len(data.classes)
+            both = np.bincount(np.concatenate([data.y_train, data.y_valid]), minlength=classes)
+            smallest = int(both.min())
+            smallest_valid = int(np.bincount(data.y_valid, minlength=classes).min())
+        steps = int(shape[0]) if kind == "sequence" else 0
+        min_steps = steps
+        if kind == "sequence" and data.lengths_train is not None:
+            min_steps = int(min(data.lengths_train.min(), data.lengths_valid.min()))
+        return cls(data.task, kind, len(data.x_train), len(data.x_valid), classes, smallest,
+                   smallest_valid, steps, min_steps,
+                   int(shape[1]) if kind == "sequence" else 0, data.task == "forecasting")
+
+    @property
+    def examples(self) -> int:
+        return self.n_train + self.n_valid
+
+    def describe(self) -> str:
+        what = {"tabular": "rows", "sequence": "series", "image": "images"}.get(self.kind,
+                                                                                "examples")
+        text = f"{self.examples} labelled {what}"
+        if self.kind == "sequence":
+            steps = (f"{self.min_steps}-{self.steps}" if self.min_steps != self.steps
+                     else str(self.steps))
+            text += f" of {steps} steps × {self.channels} channel{'s' * (self.channels > 1)}"
+        if self.classes:
+            text += f", {self.classes} classes (smallest: {self.smallest_class})"
+        return text
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One value tuner chose, and why (printed before a run and by `tuner space FILE`)."""
+
+    key: str  # "factory", "folds", a search key, or a [space] prior's name
+    value: object
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.key} = {_inline(self.value)}: {self.reason}"
+
+
+def _inline(v) -> str:
+    """A value as one line of TOML: `{ choice = [2, 4, 8] }`, `"rocket"`, `150`."""
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_inline(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(_inline(x) for x in v) + "]"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def choose_factory(p: Profile) -> tuple[str, str]:
+    """The model family for data of this shape, and why."""
+    if p.kind == "image":
+        return "cnn", "images: convolutions share their weights across positions"
+    if p.kind == "tabular":
+        return "mlp", "a table of features: a dense network"
+    if p.kind == "sequence" and p.forecasting_window:
+        return "mlp", (f"forecasting from windows of {p.steps} past values: a dense network "
+                       f"over the window, the strong simple baseline")
+    if p.kind == "sequence":
+        return "rocket", (f"{p.describe()}: random convolution kernels with a linear head "
+                          f"(ROCKET) match deep nets on small sets, train in seconds and need "
+                          f"no architecture search")
+    raise UserError(f"[model] factory: tuner cannot choose a model for inputs shaped "
+                    f"{p.kind}; name a factory")
+
+
+def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | None]:
+    """How many folds trials cross-validate on (1 = the plain validation split), and why."""
+    if given is not None:
+        if given > 1 and p.classes and given > p.smallest_class:
+            raise UserError(
+                f"{where} folds: {given} folds need at least {given} examples of every class, "
+                f"but the rarest class has {p.smallest_class} in train + valid; set folds = "
+                f"{max(p.smallest_class, 1) if p.smallest_class > 1 else 1} or fewer")
+        if given > p.examples:
+            raise UserError(f"{where} folds: {given} folds for {p.examples} examples; set "
+                            f"folds ≤ {p.examples}")
+        return given, None
+    if p.forecasting_window:
+        return 1, None  # folds would train on the future and validate on the past
+    small = p.n_valid < MIN_VALID or (p.classes and p.smallest_valid_class < MIN_VALID_PER_CLASS)
+    if not small:
+        return 1, None
+    folds = DEFAULT_FOLDS if not p.classes else min(DEFAULT_FOLDS, p.smallest_class)
+    if folds < 2:
+        return 1, None
+    per_class = f" ({p.smallest_valid_class} of the rarest class)" if p.classes else ""
+    return folds, (f"{p.n_valid} validation examples{per_class} cannot rank trials; each trial "
+                   f"cross-validates {folds} models over the {p.examples} examples of train + "
+                   f"valid ([data] folds = 1 turns this off)")
+
+
+def _powers_of_two(lo: int, hi: int) -> list[int]:
+    out, b = [], 1
+    while b <= hi:
+        if b >= lo:
+            out.append(b)
+        b *= 2
+    return out
+
+
+def batch_sizes(n_fit: int, current: list[int]) -> tuple[list[int], str] | None:
+    """Batch sizes that leave ≥ MIN_UPDATES optimizer steps per epoch on `n_fit` examples,
+    or None when the space's own choices already do."""
+    top = max(2, 1 << max(0, (n_fit // MIN_UPDATES).bit_length() - 1))
+    if max(current) <= top:
+        return None
+    keep = [b for b in current if b <= top]
+    choices = keep if len(keep) >= 3 else _powers_of_two(max(2, top // 8), top)
+    return choices, (f"{n_fit} training examples per model: batches up to {top} leave at least "
+                     f"{MIN_UPDATES} optimizer steps per epoch")
+
+
+def _median(values: list) -> float:
+    values = sorted(values)
+    return float(values[len(values) // 2])
+
+
+def fit_to_data(spec, data) -> tuple:
+    """(the spec resolved for this data, [Derived]): factory, folds, priors and budget."""
+    from tuner.spaces import load_space
+
+    p = Profile.of(data)
+    where = f"{spec.path}: [data]"
+    derived: list[Derived] = []
+    factory, module = spec.factory, spec.space_module
+    if factory == AUTO:
+        factory, why = choose_factory(p)
+        derived.append(Derived("factory", factory, why))
+        module = factory if module == AUTO else module
+    folds, why = choose_folds(p, spec.data.folds, where)
+    if why:
+        derived.append(Derived("folds", folds, why))
+    n_fit = p.examples - p.examples // folds if folds > 1 else p.n_train
+
+    base = load_space(module, where=f"{spec.path}: [space] module")
+    overrides = dict(spec.space_overrides)
+
+    def prior(key: str, value, reason: str) -> None:
+        if key in base.priors and key not in spec.space_overrides:
+            overrides[key] = value
+            derived.append(Derived(key, value, reason))
+
+    batch = base.priors.get("batch_size")
+    sizes = [int(v) for v in batch.values()] if batch is not None and batch.discrete else []
+    if "batch_size" in spec.space_overrides:
+        b = spec.space_overrides["batch_size"]
+        sizes = b.get("choice", sizes) if isinstance(b, dict) else [b]
+    elif sizes:
+        fitted = batch_sizes(n_fit, sizes)
+        if fitted:
+            prior("batch_size", {"choice": fitted[0]}, fitted[1])
+            sizes = fitted[0]
+    if factory == "rocket" and "kernels" in base.priors:
+        cost = max(p.examples, 1) * max(p.steps, 1) * 11 * max(p.channels, 1)
+        cap = ROCKET_MACS / cost
+        kernels = [int(k) for k in base.priors["kernels"].values()]
+        fits = [k for k in kernels if k <= cap] or [max(100, int(cap // 100 * 100))]
+        if fits != kernels:
+            prior("kernels", {"choice": fits},
+                  f"the transform of {p.examples} series × {p.steps} steps × {p.channels} "
+                  f"channel(s) costs {cost:.3g} multiply-adds per kernel; at most "
+                  f"{max(fits)} kernels keep it to ~15 s per trial")
+
+    search = dataclasses.asdict(spec.search)
+    given = set(spec.search_given)
+
+    def budget(key: str, value, reason: str) -> None:
+        if key not in given:
+            search[key] = value
+            given.add(key)
+            derived.append(Derived(key, value, reason))
+
+    if sizes and not {"samples", "max_epochs", "time_budget"} & given:
+        steps = math.ceil(n_fit / _median(sizes))
+        hi = 200 if factory == "rocket" else 100  # a fixed front makes epochs cheap
+        epochs = int(min(hi, max(20, math.ceil(TARGET_STEPS / steps))))
+        budget("max_epochs", epochs, f"~{steps} optimizer steps per epoch at the middle batch "
+                                     f"size: {epochs} epochs make ~{TARGET_STEPS} steps")
+        budget("grace_period", max(2, epochs // 10),
+               "a tenth of the epochs before ASHA may stop a trial")
+        budget("time_budget", ZERO_EDIT_BUDGET_S,
+               "the file sets no budget: tuning stops after 7 minutes, so tuning and final "
+               "training fit in 10")
+    search_spec = dataclasses.replace(
+        spec.search, **{k: v for k, v in search.items() if k in given})
+    resolved = dataclasses.replace(
+        spec, factory=factory, space_module=module, space_overrides=overrides,
+        search=search_spec, search_given=tuple(sorted(given)),
+        data=dataclasses.replace(spec.data, folds=folds))
+    resolved.space()  # the derived priors with the file's, checked together
+    return resolved, derived
