@@ -28,7 +28,7 @@ AUTO = "auto"
 MIN_VALID, MIN_VALID_PER_CLASS = 50, 5
 DEFAULT_FOLDS = 5
 MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
-TARGET_STEPS = 1500  # optimizer steps a trial's epochs add up to, at the middle batch size
+TARGET_STEPS = 1000  # optimizer steps a trial's epochs add up to, at the middle batch size
 # ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
 ROCKET_MACS = 1.5e10
 ZERO_EDIT_BUDGET_S = 420  # tuning wall time when the file gives no budget: with final training,
@@ -174,8 +174,9 @@ def batch_sizes(n_fit: int, current: list[int]) -> tuple[list[int], str] | None:
 
 
 def _median(values: list) -> float:
+    """The middle value (the lower of the two middle ones)."""
     values = sorted(values)
-    return float(values[len(values) // 2])
+    return float(values[(len(values) - 1) // 2])
 
 
 def fit_to_data(spec, data) -> tuple:
@@ -235,7 +236,7 @@ def fit_to_data(spec, data) -> tuple:
 
     if sizes and not {"samples", "max_epochs", "time_budget"} & given:
         steps = math.ceil(n_fit / _median(sizes))
-        hi = 200 if factory == "rocket" else 100  # a fixed front makes epochs cheap
+        hi = 200 if factory == "rocket" else 60  # a fixed front makes epochs cheap
         epochs = int(min(hi, max(20, math.ceil(TARGET_STEPS / steps))))
         budget("max_epochs", epochs, f"~{steps} optimizer steps per epoch at the middle batch "
                                      f"size: {epochs} epochs make ~{TARGET_STEPS} steps")

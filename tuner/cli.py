@@ -30,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # what `tuner train` writes into its output folder, which it replaces on the next run
-_FINAL_FILES = ("model.pt", "config.toml", "metrics.json", "events.out.tfevents")
+_FINAL_FILES = ("model.pt", "config.toml", "metrics.json", "events.out.tfevents", "seed_")
 
 
 def _out_folder(text: str) -> str:
@@ -145,6 +145,9 @@ def _reading_verbs(sub) -> None:
         "--epochs", type=positive, help="epochs (default: where the best trial peaked)"
     )
     t.add_argument("--seed", type=count)
+    t.add_argument("--seeds", type=positive, default=1, metavar="N",
+                   help="train N seeds of the config: mean ± sd of each test metric and the "
+                        "ensemble's (averaged probabilities or forecasts); default 1")
     t.add_argument("--storage")
     t.add_argument("--out", type=_out_folder,
                    help="output folder, replaced (default: <experiment folder>/final)")

@@ -240,7 +240,8 @@ def cmd_train(args) -> int:
     if epochs is None:
         raise UserError(f"{where}: has no best_epoch; pass --epochs N")
     return train_final(
-        spec, config, int(epochs), where=where, storage=args.storage, out_dir=args.out
+        spec, config, int(epochs), where=where, storage=args.storage, out_dir=args.out,
+        seeds=args.seeds,
     )
 
 

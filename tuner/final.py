@@ -1,7 +1,9 @@
 """Final training: one config on train+valid for a fixed number of epochs, one test evaluation.
 
 The test split is used exactly once, after training; nothing is selected on it. Writes
-<experiment folder>/final/: model.pt (state_dict), config.toml, metrics.json, a TensorBoard run.
+<experiment folder>/final/: model.pt (state_dict), config.toml, metrics.json, a TensorBoard run;
+with `--seeds N`, seed_1 .. seed_N/ hold each seed's model and run, and metrics.json the mean,
+sd and ensemble of their test metrics.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from tuner.results import storage_root, to_toml
 
 
 def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
-                storage: str | None = None, out_dir: str | None = None, out=None) -> int:
-    """Train, test once, write final/; returns the exit code."""
+                storage: str | None = None, out_dir: str | None = None, out=None,
+                seeds: int = 1) -> int:
+    """Train `seeds` models, test once, write final/; returns the exit code.
+
+    With seeds > 1 each model has its own seed (its own initialization, batch order and, for
+    ROCKET, kernels): the test metrics are printed as mean ± sd over the seeds, then the
+    ensemble's (averaged probabilities, or averaged forecasts). model.pt is the first seed's
+    model; seed_<i>/model.pt holds each.
+    """
     out = out or sys.stdout
     from tuner.auto import fit_to_data
     from tuner.data import load_spec_data
@@ -33,13 +42,10 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
-    from tuner.training.loop import config_seed, pick_device, predict, seed_everything
-    from tuner.training.tasks import evaluate
+    from tuner.training.loop import config_seed, pick_device, seed_everything
     from tuner.training.trial import build_training
 
-    seed = config_seed(spec.search.seed, active)
-    seed_everything(seed)
-    # one model, one process: the whole GPU when there is one, unless the file says "cpu"
+    # one model at a time, one process: the whole GPU when there is one, unless "cpu"
     device = pick_device(0.0 if spec.resources.device == "cpu" else 1.0)
     if spec.resources.device == "cuda" and device.type != "cuda":
         print('device = "cuda", but torch sees no GPU here: training on the CPU', file=out)
@@ -49,45 +55,90 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         return None if a is None else torch.as_tensor(np.concatenate([a, b])).to(device)
 
     x = joined(0)
-    parts = build_training(spec.factory, active, data, (x, joined(1), joined(2)),
-                           epochs=epochs, seed=seed, device=device)
-    model = parts.model
-
+    x_test, y_test, len_test = (None if a is None else torch.as_tensor(a).to(device)
+                                for a in data.part("test"))
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    writer = SummaryWriter(str(target))
-    print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples), "
-          f"then one evaluation on the {len(data.x_test)} held-out test examples", file=out)
+    print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples)"
+          f"{f', {seeds} seeds' if seeds > 1 else ''}, then one evaluation on the "
+          f"{len(data.x_test)} held-out test examples", file=out)
+    runs = []
     start = time.perf_counter()
-    if not _train(parts, epochs, writer, out):
-        return 1
+    for i in range(seeds):
+        seed = config_seed(spec.search.seed, active) + i
+        seed_everything(seed)
+        parts = build_training(spec.factory, active, data, (x, joined(1), joined(2)),
+                               epochs=epochs, seed=seed, device=device)
+        folder = target if seeds == 1 else target / f"seed_{i + 1}"
+        writer = SummaryWriter(str(folder))
+        if not _train(parts, epochs, writer, out):
+            return 1
+        outputs = parts.predict(x_test, len_test)
+        m = _test_metrics(outputs, y_test, data)
+        for k, v in m.items():
+            writer.add_scalar(f"test/{k}", v, epochs)
+        writer.close()
+        torch.save(parts.model.state_dict(), folder / "model.pt")
+        if i == 0 and seeds > 1:
+            shutil.copyfile(folder / "model.pt", target / "model.pt")
+        runs.append((seed, outputs, m))
     train_s = time.perf_counter() - start
 
-    x_test, y_test, len_test = (None if a is None else torch.as_tensor(a).to(device)
-                                for a in data.part("test"))
-    m = evaluate(predict(model, x_test, len_test), y_test, data)
-    m["loss"] = m.pop("val_loss")
-    test = {f"test_{k}": v for k, v in m.items()}
-    for k, v in m.items():
-        writer.add_scalar(f"test/{k}", v, epochs)
-    writer.close()
-
-    _save(target, spec, model, {"epochs": epochs, "seed": seed, "where": where, "config": active},
-          data, {"train_examples": len(x), "train_seconds": round(train_s, 2), **test})
-    print("test   " + " · ".join(f"{k} {v:.4f}" for k, v in m.items()), file=out)
-    print(f"wrote  {target}/ (model.pt, config.toml, metrics.json, TensorBoard run)", file=out)
+    first = {f"test_{k}": v for k, v in runs[0][2].items()}
+    results = {"train_examples": len(x), "train_seconds": round(train_s, 2), **first}
+    if seeds == 1:
+        print("test   " + _line(runs[0][2]), file=out)
+    else:
+        names = list(runs[0][2])
+        values = {k: np.array([r[2][k] for r in runs]) for k in names}
+        mean = {k: float(v.mean()) for k, v in values.items()}
+        sd = {k: float(v.std(ddof=1)) for k, v in values.items()}
+        ensemble = _test_metrics(_ensemble([r[1] for r in runs], data), y_test, data)
+        results.update({f"test_{k}": v for k, v in mean.items()})
+        results.update(seeds=[{"seed": r[0], **{f"test_{k}": v for k, v in r[2].items()}}
+                              for r in runs],
+                       test_sd={f"test_{k}": v for k, v in sd.items()},
+                       ensemble={f"test_{k}": v for k, v in ensemble.items()})
+        print(f"test   {seeds} seeds, mean ± sd: " + " · ".join(
+            f"{k} {mean[k]:.4f} ± {sd[k]:.4f}" for k in names), file=out)
+        print("       ensemble of the " + f"{seeds}: " + _line(ensemble), file=out)
+    _save(target, spec, {"epochs": epochs, "seed": runs[0][0], "seeds": seeds, "where": where,
+                         "config": active}, data, results)
+    saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
+    print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
     return 0
 
 
-def _save(target: Path, spec: ExperimentSpec, model, run: dict, data, results: dict) -> None:
-    """model.pt (the state_dict), config.toml (what rebuilds it) and metrics.json."""
+def _test_metrics(outputs, y, data) -> dict:
+    """The task's metrics on the test split, without the standard errors of validation."""
+    from tuner.training.tasks import evaluate
+
+    m = {k: v for k, v in evaluate(outputs, y, data).items() if not k.endswith("_se")}
+    m["loss"] = m.pop("val_loss")
+    return m
+
+
+def _ensemble(outputs: list, data):
+    """The models' combined outputs: the log of their mean class probabilities (so the
+    metrics read them as logits), or their mean forecast."""
     import torch
 
-    torch.save(model.state_dict(), target / "model.pt")
+    stacked = torch.stack([o.float() for o in outputs])
+    if data.task == "classification":
+        return torch.log(torch.softmax(stacked, dim=-1).mean(dim=0).clamp(min=1e-12))
+    return stacked.mean(dim=0)
+
+
+def _line(m: dict) -> str:
+    return " · ".join(f"{k} {v:.4f}" for k, v in m.items())
+
+
+def _save(target: Path, spec: ExperimentSpec, run: dict, data, results: dict) -> None:
+    """config.toml (what rebuilds the model) and metrics.json."""
     (target / "config.toml").write_text(to_toml(
         {"experiment": spec.name, "factory": spec.factory, "epochs": run["epochs"],
-         "seed": run["seed"], "input_shape": list(data.input_shape),
+         "seed": run["seed"], "seeds": run["seeds"], "input_shape": list(data.input_shape),
          "classes": list(data.classes), "config": run["config"]},
         f"Config of the final model (from {run['where']})"))
     summary = {"experiment": spec.name, "task": data.task, "epochs": run["epochs"],

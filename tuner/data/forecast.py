@@ -43,7 +43,37 @@ def chronological_bounds(n: int, split) -> tuple[int, int]:
     return n_train, n_train + n_valid
 
 
-def make_forecast_splits(values, *, name: str, split, window: int, horizon: int, where: str,
+def seasonal_window(train: np.ndarray, horizon: int = 1) -> tuple[int, str]:
+    """A window of past values for a series whose file leaves it out, and why: two cycles of
+    the dominant period in the training part's autocorrelation (of its changes, so a trend does
+    not hide the cycle), between 4 and a quarter of the training values.
+
+        >>> t = np.arange(120.0)
+        >>> seasonal_window(np.sin(2 * np.pi * t / 12) + 0.05 * t)[0]
+        24
+    """
+    x = np.diff(np.asarray(train, dtype=np.float64))
+    x = x - x.mean()
+    hi = max(4, (len(train) - horizon) // 4)
+    period = None
+    if len(x) > 8 and x.std() > 0:
+        acf = np.correlate(x, x, "full")[len(x) - 1:] / (x.var() * len(x))
+        lags = np.arange(2, min(len(acf) - 1, hi))
+        peaks = [k for k in lags if acf[k] > acf[k - 1] and acf[k] >= acf[k + 1] and
+                 acf[k] > 2 / np.sqrt(len(x))]  # above the noise band of a white series
+        if peaks:
+            period = int(max(peaks, key=lambda k: acf[k]))
+    if period is None:
+        window = int(min(hi, 12))
+        return window, (f"window {window}: no cycle stands out in the training part's "
+                        f"autocorrelation; set [data] window to choose")
+    window = int(min(hi, max(4, 2 * period)))
+    return window, (f"window {window}: two cycles of the period of {period} steps that "
+                    f"dominates the training part's autocorrelation")
+
+
+def make_forecast_splits(values, *, name: str, split, window: int | None, horizon: int,
+                         where: str,
                          notes: str = "", transform: str = "none") -> Splits:
     """Splits of (window past values → horizon next values), split in time, scaled on train.
 
@@ -60,6 +90,9 @@ def make_forecast_splits(values, *, name: str, split, window: int, horizon: int,
                         f"position {bad[0]}); fill or drop them")
     n = len(v)
     end_train, end_valid = chronological_bounds(n, split)
+    if window is None:
+        window, why = seasonal_window(v[:end_train], horizon)
+        notes = "; ".join(t for t in (notes, why) if t)
     sizes = {"train": end_train, "valid": end_valid - end_train, "test": n - end_valid}
     # train windows need `window` inputs of their own; later splits borrow inputs from the past
     need = {"train": window + horizon, "valid": horizon, "test": horizon}
@@ -105,7 +138,8 @@ def make_forecast_splits(values, *, name: str, split, window: int, horizon: int,
 
 def _options(where: str, options: dict, source: str) -> tuple[int, int]:
     check_options(where, options, OPTIONS, source)
-    window = int_option(where, options, "window", None, 1, 100_000)
+    window = None if options.get("window") is None else int_option(
+        where, options, "window", None, 1, 100_000)  # None: from the series' own cycle
     horizon = int_option(where, options, "horizon", 1, 1, 100_000)
     return window, horizon
 

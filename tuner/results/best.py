@@ -15,8 +15,10 @@ from tuner.results.toml import to_toml
 def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialRecord | None:
     """The trial with the best value of `metric` at any epoch.
 
-    Ties (common for accuracy on a small validation split) go to the lower validation loss at
-    that epoch, then to the earlier trial.
+    A difference smaller than the leader's standard error (`<metric>_se`, which trials report
+    over their validation examples) is a tie, not a win: on 40 validation series one example
+    moves accuracy by 0.025. Ties go to the lower validation loss at that epoch, then to the
+    earlier trial.
     """
     scored = [
         r
@@ -27,15 +29,16 @@ def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialReco
         return None
     sign = 1 if mode == "max" else -1
 
-    def key(r: TrialRecord):
-        loss = r.at_best.get("val_loss", math.inf)
-        return (
-            sign * r.value(metric),
-            -loss if math.isfinite(loss) else -math.inf,
-            -records.index(r),
-        )
+    def loss(r: TrialRecord) -> float:
+        v = r.at_best.get("val_loss", math.inf)
+        return v if math.isfinite(v) else math.inf
 
-    return max(scored, key=key)
+    leader = max(scored, key=lambda r: (sign * r.value(metric), -loss(r), -records.index(r)))
+    se = leader.at_best.get(f"{metric}_se", 0.0)
+    if metric == "val_loss" or not (isinstance(se, float) and math.isfinite(se)):
+        return leader
+    tied = [r for r in scored if sign * (leader.value(metric) - r.value(metric)) <= se]
+    return min(tied, key=lambda r: (loss(r), -sign * r.value(metric), records.index(r)))
 
 
 def best_document(exp_name: str, record: TrialRecord, metric: str, mode: str) -> dict:

@@ -34,7 +34,7 @@ class TrialRecord:
         self.compute_s += float(result.get("epoch_time_s", 0.0))
         metrics = {
             k: float(result[k])
-            for k in (*METRICS, "lr")
+            for k in (*METRICS, *(f"{m}_se" for m in METRICS), "lr")
             if isinstance(result.get(k), (int, float))
         }
         self.last = metrics

@@ -1,0 +1,131 @@
+"""The zero-edit path: experiment files that name only their data, against published figures.
+
+For each set an experiment file with nothing but `[data]` and the metric is tuned with the
+default budget (`tuner run`), then its best config trained with `tuner train --seeds 5`; the
+table prints the test figures (the seeds' mean ± sd and their ensemble) beside the published
+ones in ../shared/anchors/tsc_published.csv, the wall time per set and the family tuner chose.
+
+    python benchmarks/datasets.py                     # every set (~1 h on 2 cores)
+    python benchmarks/datasets.py GunPoint airline    # some
+    python benchmarks/datasets.py --seeds 1           # one final model per set
+
+The sets are the ones tuner's defaults were developed on; aeon bundles others (ArrowHead,
+OSULeaf, ...) that no rule was checked against: run them by name as an honest check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import ROOT, machine, run
+
+ANCHORS = ROOT.parent / "shared" / "anchors" / "tsc_published.csv"
+PUBLISHED = ("dtw_full", "fcn", "resnet", "inceptiontime", "rocket", "hc2")
+
+# name -> ([data] lines, metric, the target this benchmark checks)
+SETS = {
+    "GunPoint": ('source = "aeon"\ndataset = "GunPoint"', "accuracy", 0.98),
+    "ItalyPowerDemand": ('source = "aeon"\ndataset = "ItalyPowerDemand"', "accuracy", 0.95),
+    "ACSF1": ('source = "aeon"\ndataset = "ACSF1"', "accuracy", 0.87),
+    "BasicMotions": ('source = "aeon"\ndataset = "BasicMotions"', "accuracy", 1.0),
+    "JapaneseVowels": ('source = "aeon"\ndataset = "JapaneseVowels"', "accuracy", 0.985),
+    "PickupGestureWiimoteZ": ('source = "aeon"\ndataset = "PickupGestureWiimoteZ"', "accuracy",
+                              0.75),
+    "digits-images": ('source = "digits"', "accuracy", 0.98),
+    "digits-features": ('path = "{tmp}/digits.csv"\ntarget = "digit"', "accuracy", 0.98),
+    "sunspots": ('source = "sunspots"', "mase", 0.70),
+    "airline": ('source = "airline"', "mase", 1.0),
+}
+
+
+def anchors() -> dict:
+    if not ANCHORS.exists():
+        return {}
+    rows = [line for line in ANCHORS.read_text().splitlines() if not line.startswith("#")]
+    return {r["dataset"]: r for r in csv.DictReader(rows)}
+
+
+def digits_csv(path: Path) -> None:
+    """scikit-learn's digits as a table of 64 pixel columns and a label: a user's own CSV."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([f"px{i}" for i in range(64)] + ["digit"])
+        for x, y in zip(d.data, d.target, strict=True):
+            w.writerow([int(v) for v in x] + [int(y)])
+
+
+def one(name: str, tmp: Path, seeds: int) -> dict:
+    data, metric, target = SETS[name]
+    exp = tmp / f"{name}.toml"
+    exp.write_text(f"[data]\n{data.format(tmp=tmp)}\n\n[search]\nmetric = \"{metric}\"\n")
+    storage = tmp / "results"
+    start = time.perf_counter()
+    tune_s, log = run([sys.executable, "-m", "tuner", "run", str(exp), "--storage",
+                       str(storage)])
+    train_s, train_log = run([sys.executable, "-m", "tuner", "train", str(exp), "--from", name,
+                              "--storage", str(storage), "--seeds", str(seeds)])
+    wall = time.perf_counter() - start
+    exp_dir = storage / name
+    saved = json.loads((exp_dir / "experiment.json").read_text())["experiment"]
+    metrics = json.loads((exp_dir / "final" / "metrics.json").read_text())
+    key = f"test_{metric}"
+    return {
+        "set": name, "metric": metric, "target": target,
+        "factory": saved["model"]["factory"], "folds": saved["data"].get("folds", 1),
+        "mean": metrics[key], "sd": metrics.get("test_sd", {}).get(key, 0.0),
+        "ensemble": metrics.get("ensemble", {}).get(key, metrics[key]),
+        "tune_s": tune_s, "train_s": train_s, "wall_s": wall,
+        "trials": len(json.loads((exp_dir / "trials.json").read_text())),
+    }
+
+
+def met(r: dict) -> bool:
+    better = r["mean"] >= r["target"] if r["metric"] != "mase" else r["mean"] <= r["target"]
+    return better if r["metric"] != "mase" or r["target"] != 1.0 else r["mean"] < 1.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="*", default=list(SETS), help=f"of {', '.join(SETS)}")
+    ap.add_argument("--seeds", type=int, default=5)
+    args = ap.parse_args()
+    unknown = [s for s in args.sets if s not in SETS]
+    if unknown:
+        sys.exit(f"unknown set(s) {unknown}; choose from {', '.join(SETS)}")
+    print(machine())
+    print(f"command: python benchmarks/datasets.py {' '.join(sys.argv[1:])}".rstrip())
+    published = anchors()
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        digits_csv(tmp / "digits.csv")
+        for name in args.sets:
+            r = one(name, tmp, args.seeds)
+            rows.append(r)
+            print(f"  {name}: {r['metric']} {r['mean']:.4f} ± {r['sd']:.4f} (ensemble "
+                  f"{r['ensemble']:.4f}), {r['factory']}, {r['wall_s']:.0f} s", flush=True)
+    head = ("| set | family (folds) | test, mean ± sd of seeds | ensemble | target | "
+            + " | ".join(PUBLISHED) + " | tune + train |")
+    print()
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for r in rows:
+        pub = published.get(r["set"], {})
+        print(f"| {r['set']} | {r['factory']} ({r['folds']}) | {r['metric']} {r['mean']:.3f} "
+              f"± {r['sd']:.3f} | {r['ensemble']:.3f} | {'≤' if r['metric'] == 'mase' else '≥'}"
+              f" {r['target']:g} {'met' if met(r) else '**missed**'} | "
+              + " | ".join(pub.get(k, "") or "–" for k in PUBLISHED)
+              + f" | {r['tune_s']:.0f} + {r['train_s']:.0f} s |")
+
+
+if __name__ == "__main__":
+    main()

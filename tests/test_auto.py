@@ -1,0 +1,279 @@
+"""Zero-edit experiments: what tuner derives from the data, cross-validated trials, ROCKET's
+fixed front, ties within the validation noise, and final training over several seeds.
+
+.venv/bin/python -m pytest tests/test_auto.py -q
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tuner.auto import Profile, batch_sizes, choose_factory, choose_folds, fit_to_data
+from tuner.data import load_data
+from tuner.data.forecast import seasonal_window
+from tuner.errors import UserError
+from tuner.experiment import load
+
+
+def profile(**kw) -> Profile:
+    base = dict(task="classification", kind="sequence", n_train=40, n_valid=10, classes=2,
+                smallest_class=24, smallest_valid_class=5, steps=150, min_steps=150,
+                channels=1, forecasting_window=False)
+    return Profile(**{**base, **kw})
+
+
+@pytest.mark.parametrize("kw, factory", [
+    ({"kind": "image", "steps": 0, "channels": 0}, "cnn"),
+    ({"kind": "tabular", "steps": 0, "channels": 0}, "mlp"),
+    ({}, "rocket"),
+    ({"task": "regression", "classes": 0}, "rocket"),
+    ({"task": "forecasting", "classes": 0, "forecasting_window": True}, "mlp"),
+])
+def test_the_family_follows_the_shape_of_the_data(kw, factory):
+    assert choose_factory(profile(**kw))[0] == factory
+
+
+def test_a_small_validation_split_turns_on_cross_validation_and_says_why():
+    folds, why = choose_folds(profile(), None, "x.toml: [data]")
+    assert folds == 5
+    assert why == ("10 validation examples (5 of the rarest class) cannot rank trials; each "
+                   "trial cross-validates 5 models over the 50 examples of train + valid "
+                   "([data] folds = 1 turns this off)")
+    # never more folds than the rarest class has examples
+    assert choose_folds(profile(smallest_class=3, smallest_valid_class=1), None, "")[0] == 3
+    # enough validation examples: the split alone
+    assert choose_folds(profile(n_train=800, n_valid=200, smallest_valid_class=90), None, "") \
+        == (1, None)
+    # forecasting windows: folds would validate on the past after training on the future
+    assert choose_folds(profile(task="forecasting", classes=0, forecasting_window=True,
+                                n_valid=10), None, "") == (1, None)
+    assert choose_folds(profile(), 1, "") == (1, None)
+
+
+def test_more_folds_than_a_class_has_examples_is_a_user_error():
+    with pytest.raises(UserError) as e:
+        choose_folds(profile(smallest_class=4), 10, "x.toml: [data]")
+    assert str(e.value) == ("x.toml: [data] folds: 10 folds need at least 10 examples of every "
+                            "class, but the rarest class has 4 in train + valid; set folds = 4 "
+                            "or fewer")
+
+
+def test_batch_sizes_leave_several_steps_per_epoch():
+    assert batch_sizes(40, [32, 64, 128, 256]) == (
+        [2, 4, 8], "40 training examples per model: batches up to 8 leave at least 4 "
+                   "optimizer steps per epoch")
+    assert batch_sizes(200, [32, 64, 128, 256]) == (
+        [4, 8, 16, 32], "200 training examples per model: batches up to 32 leave at least 4 "
+                        "optimizer steps per epoch")
+    assert batch_sizes(5000, [32, 64, 128, 256]) is None  # the space's own choices do
+
+
+def test_the_window_of_a_series_is_two_of_its_cycles():
+    t = np.arange(240.0)
+    rng = np.random.default_rng(0)
+    for period in (7, 12, 24):
+        series = 3 * np.sin(2 * np.pi * t / period) + 0.02 * t + 0.3 * rng.standard_normal(240)
+        window, why = seasonal_window(series)
+        assert abs(window - 2 * period) <= 2, why  # the period, give or take a step of noise
+    window, why = seasonal_window(rng.standard_normal(200))  # white noise: no cycle
+    assert window == 12 and why.startswith("window 12: no cycle stands out")
+
+
+GUNPOINT = '[data]\nsource = "aeon"\ndataset = "GunPoint"\n\n[search]\nmetric = "accuracy"\n'
+
+
+def test_a_file_naming_only_its_data_gets_a_family_folds_priors_and_a_budget(tmp_path):
+    path = tmp_path / "gunpoint.toml"
+    path.write_text(GUNPOINT)
+    spec = load(path)
+    assert spec.factory == "auto"
+    data = load_data("aeon", split=spec.data.split, seed=0, dataset="GunPoint")
+    resolved, derived = fit_to_data(spec, data)
+    assert resolved.factory == resolved.space_module == "rocket"
+    assert resolved.data.folds == 5
+    assert resolved.space_overrides["batch_size"] == {"choice": [2, 4, 8]}
+    assert resolved.search.time_budget == 420 and resolved.search.max_epochs == 100
+    assert [d.key for d in derived] == ["factory", "folds", "batch_size", "max_epochs",
+                                        "grace_period", "time_budget"]
+    assert derived[2].line() == ('batch_size = { choice = [2, 4, 8] }: 40 training examples '
+                                 'per model: batches up to 8 leave at least 4 optimizer steps '
+                                 'per epoch')
+    # resolving twice changes nothing: a saved experiment resumes with the same space
+    again, more = fit_to_data(resolved, data)
+    assert again == resolved and more == []
+
+
+def test_what_the_file_says_wins(tmp_path):
+    path = tmp_path / "gunpoint.toml"
+    path.write_text(GUNPOINT.replace('[search]', '[data.x]\n[search]').replace('[data.x]\n', '')
+                    + 'max_epochs = 40\n\n[model]\nfactory = "conv1d"\n\n[space]\n'
+                      'batch_size = { choice = [16, 32] }\n')
+    text = path.read_text().replace('dataset = "GunPoint"', 'dataset = "GunPoint"\nfolds = 1')
+    path.write_text(text)
+    spec = load(path)
+    data = load_data("aeon", split=spec.data.split, seed=0, dataset="GunPoint")
+    resolved, derived = fit_to_data(spec, data)
+    assert resolved.factory == "conv1d" and resolved.data.folds == 1
+    assert resolved.space_overrides["batch_size"] == {"choice": [16, 32]}
+    assert resolved.search.max_epochs == 40 and resolved.search.time_budget == 0
+    assert derived == []
+
+
+def test_folds_larger_than_a_class_stop_the_run_before_ray(tmp_path, tuner_cli):
+    path = tmp_path / "pickup.toml"
+    path.write_text('[data]\nsource = "aeon"\ndataset = "PickupGestureWiimoteZ"\nfolds = 8\n')
+    code, out, err = tuner_cli("run", str(path), "--storage", str(tmp_path / "r"))
+    assert code == 2 and out == ""
+    assert err.strip() == (f"tuner: error: {path}: [data] folds: 8 folds need at least 8 "
+                           f"examples of every class, but the rarest class has 5 in train + "
+                           f"valid; set folds = 5 or fewer")
+    assert not (tmp_path / "r").exists()
+
+
+def test_dry_run_shows_each_derived_choice_with_its_reason(tmp_path, tuner_cli):
+    path = tmp_path / "gunpoint.toml"
+    path.write_text(GUNPOINT)
+    code, out, _ = tuner_cli("run", str(path), "--dry-run", "--storage", str(tmp_path / "r"))
+    assert code == 0
+    assert '  auto   factory = "rocket": 50 labelled series of 150 steps × 1 channel' in out
+    assert "  auto   folds = 5: 10 validation examples" in out
+    assert "  batch_size     choice(2, 4, 8)\n                 ↳ from the data: 40 training " \
+           "examples per model" in out
+    code, out, _ = tuner_cli("space", str(path))
+    assert code == 0 and out.startswith('factory = "rocket": ')
+
+
+# -- trials on folds, ROCKET's fixed front ------------------------------------------------------
+
+
+def test_fold_indices_are_stratified_disjoint_and_cover_every_example():
+    from tuner.training.trial import fold_indices
+
+    y = np.array([0] * 12 + [1] * 7 + [2] * 5)
+    folds = fold_indices(y, 5, seed=3, classification=True)
+    joined = np.sort(np.concatenate(folds))
+    assert (joined == np.arange(len(y))).all()
+    for f in folds:
+        assert set(y[f]) == {0, 1, 2}  # every class in every fold (5 of the rarest: one each)
+    assert sorted(len(f) for f in folds) == [4, 5, 5, 5, 5]
+
+
+def rocket_config(**kw) -> dict:
+    return {"kernels": 200, "dropout": 0.0, "optimizer": "adam", "lr": 3e-3,
+            "weight_decay": 1e-4, "batch_size": 8, "lr_schedule": "none", **kw}
+
+
+@pytest.fixture(scope="module")
+def gunpoint():
+    return load_data("aeon", split=None, seed=0, dataset="GunPoint").for_tuning()
+
+
+def test_a_cross_validated_trial_scores_every_example_and_resumes(gunpoint):
+    from tuner.spaces import load_space
+    from tuner.training.trial import Trial, TrialSetup
+
+    setup = TrialSetup("rocket", load_space("rocket"), 10, 0, folds=5)
+    trial = Trial(rocket_config(), gunpoint, setup)
+    assert len(trial.folds) == 5
+    # the fixed front ran once: every fold's batches hold the kernels' 2 × 200 features
+    assert {tuple(p.batches.x.shape) for p in trial.folds} == {(40, 400)}
+    for _ in range(3):
+        m = trial.train_one_epoch()
+    # out-of-fold predictions of all 50 series: accuracy moves in steps of 1/50
+    assert m["accuracy"] * 50 == pytest.approx(round(m["accuracy"] * 50), abs=1e-4)
+    assert m["accuracy_se"] == pytest.approx(
+        np.sqrt(m["accuracy"] * (1 - m["accuracy"]) / 49))
+    state = trial.state_dict()
+    again = Trial(rocket_config(), gunpoint, setup)
+    again.load_state_dict(state)
+    assert again.epoch == 3 and len(state["folds"]) == 5
+    resumed, went_on = again.train_one_epoch(), trial.train_one_epoch()
+    assert resumed["epoch"] == went_on["epoch"] == 4
+    # the same models and batch order (the fused optimizer's rounding aside)
+    assert resumed["accuracy"] == pytest.approx(went_on["accuracy"], abs=0.041)
+
+
+def test_rocket_learns_gunpoint_from_its_features(gunpoint):
+    from tuner.spaces import load_space
+    from tuner.training.trial import Trial, TrialSetup
+
+    trial = Trial(rocket_config(kernels=500), gunpoint,
+                  TrialSetup("rocket", load_space("rocket"), 30, 0))
+    metrics = [trial.train_one_epoch() for _ in range(30)]
+    assert max(m["accuracy"] for m in metrics) >= 0.9
+
+
+def test_a_saved_rocket_loads_into_a_model_of_another_seed():
+    import torch
+
+    from tuner.models import build_model
+
+    torch.manual_seed(0)
+    a = build_model("rocket", rocket_config(), (60, 2), 3)
+    torch.manual_seed(1)
+    b = build_model("rocket", rocket_config(), (60, 2), 3)
+    x = torch.randn(4, 60, 2)
+    assert not torch.equal(a.eval()(x), b.eval()(x))
+    b.load_state_dict(a.state_dict())
+    torch.testing.assert_close(b(x), a(x))
+
+
+# -- ties within the noise ---------------------------------------------------------------------
+
+
+def test_a_difference_smaller_than_the_standard_error_is_a_tie_broken_by_the_loss():
+    from tuner.results import best_record
+    from tuner.results.records import TrialRecord
+
+    def rec(name, acc, loss, se=0.05):
+        return TrialRecord(name, name, {}, best={"accuracy": acc},
+                           at_best={"accuracy": acc, "val_loss": loss, "accuracy_se": se})
+
+    records = [rec("a", 0.96, 0.30), rec("b", 0.94, 0.10), rec("c", 0.80, 0.01)]
+    assert best_record(records, "accuracy", "max").trial == "b"
+    # without a standard error the highest accuracy wins, as before
+    plain = [replace(r, at_best={k: v for k, v in r.at_best.items() if k != "accuracy_se"})
+             for r in records]
+    assert best_record(plain, "accuracy", "max").trial == "a"
+
+
+# -- final training over seeds -----------------------------------------------------------------
+
+
+def test_train_with_seeds_prints_mean_sd_and_the_ensemble(tmp_path, tuner_cli):
+    from tuner.results import to_toml
+
+    path = tmp_path / "gunpoint.toml"
+    path.write_text(GUNPOINT)
+    best = tmp_path / "best.toml"
+    best.write_text(to_toml({"config": rocket_config(kernels=1000), "best_epoch": 20}))
+    out_dir = tmp_path / "final"
+    code, out, err = tuner_cli("train", str(path), "--config", str(best), "--seeds", "3",
+                               "--out", str(out_dir))
+    assert code == 0, err
+    assert "20 epochs on train+valid (50 examples), 3 seeds" in out
+    assert "test   3 seeds, mean ± sd: accuracy " in out
+    assert "       ensemble of the 3: accuracy " in out
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert len(metrics["seeds"]) == 3
+    accs = [s["test_accuracy"] for s in metrics["seeds"]]
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(accs))
+    assert metrics["test_sd"]["test_accuracy"] == pytest.approx(np.std(accs, ddof=1))
+    assert 0.8 <= metrics["ensemble"]["test_accuracy"] <= 1.0
+    assert len({s["seed"] for s in metrics["seeds"]}) == 3
+    for i in (1, 2, 3):
+        assert (out_dir / f"seed_{i}" / "model.pt").is_file()
+    assert (out_dir / "model.pt").read_bytes() == (out_dir / "seed_1" / "model.pt").read_bytes()
+
+
+def test_seeds_zero_is_one_line_and_exit_2(tmp_path, tuner_cli):
+    path = tmp_path / "gunpoint.toml"
+    path.write_text(GUNPOINT)
+    code, out, err = tuner_cli("train", str(path), "--from", "x", "--seeds", "0")
+    assert code == 2 and out == ""
+    assert err.strip() == ("tuner: error: tuner train: argument --seeds: must be a positive "
+                           "integer, but got '0' (see tuner train --help)")
