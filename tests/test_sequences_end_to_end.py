@@ -54,8 +54,16 @@ def test_metric_the_task_does_not_report_is_refused(tuner_cli, tmp_path):
 
 def test_a_batch_size_that_leaves_one_update_per_epoch_gets_a_note(tuner_cli, tmp_path):
     exp = tmp_path / "few.toml"
-    exp.write_text('name = "few"\n[data]\nsource = "aeon"\ndataset = "BasicMotions"\n'
-                   '[model]\nfactory = "conv1d"\n')
+    text = ('name = "few"\n[data]\nsource = "aeon"\ndataset = "BasicMotions"\nfolds = 1\n'
+            '[model]\nfactory = "conv1d"\n')
+    exp.write_text(text)
+    code, out, err = tuner_cli("run", exp, "--dry-run", "--storage", tmp_path / "r")
+    assert code == 0, err
+    # left to tuner, the batch sizes fit the data
+    assert ("  auto   batch_size = { choice = [2, 4, 8] }: 32 training examples per model: "
+            "batches up to 8 leave at least 4 optimizer steps per epoch") in out
+    # set by the file, they win, with a note
+    exp.write_text(text + "[space]\nbatch_size = { choice = [32, 64, 128, 256] }\n")
     code, out, err = tuner_cli("run", exp, "--dry-run", "--storage", tmp_path / "r")
     assert code == 0, err
     assert ("  note   batch_size up to 256 on 32 training examples leaves only one update per "

@@ -122,7 +122,6 @@ def test_seed_does_not_change_a_chronological_split():
 @pytest.mark.parametrize(
     ("source", "options", "message"),
     [
-        ("sunspots", {}, f"{WHERE} window: required for this data source, e.g. window = 12"),
         ("airline", {"window": 0}, f"{WHERE} window: must be an integer between 1 and 100000, but got 0"),
         ("airline", {"window": 3, "horizon": 2.5}, f"{WHERE} horizon: must be an integer between 1 and 100000, but got 2.5"),
         ("airline", {"window": 3, "dataset": "x"}, f"{WHERE} dataset: not used by data source 'airline'; it takes: window, horizon, transform"),
@@ -177,3 +176,11 @@ def test_transform_needs_a_non_negative_series():
                                         "minimum is -1"):
         make_forecast_splits(np.arange(-1.0, 39.0), name="toy", split=(0.6, 0.2, 0.2), window=4,
                              horizon=1, where="exp.toml: [data]", transform="sqrt")
+
+
+def test_a_series_without_a_window_gets_two_of_its_cycles():
+    from tuner.data import load_data
+
+    data = load_data("airline", split=(0.7, 0.15, 0.15), seed=0)
+    assert data.input_shape == (24, 1)
+    assert "window 24: two cycles of the period of 12 steps" in data.summary()

@@ -389,5 +389,5 @@ def test_sample_is_reproducible_by_seed_and_varies_across_seeds():
 
 def test_builtin_space_names():
     assert SPACES.names() == ["attention", "cnn", "conv1d", "finetune", "mlp", "rnn",
-                              "transformer"]
+                              "rocket", "transformer"]
     assert "cnn" in SPACES and "common" not in SPACES
