@@ -4,7 +4,7 @@ tuner space mlp
 """
 
 from searchspaces import common
-from tuner.spaces import IntRange, PerLayer, SearchSpace
+from tuner.spaces import Fixed, IntRange, PerLayer, SearchSpace
 
 
 def space() -> SearchSpace:
@@ -15,6 +15,10 @@ def space() -> SearchSpace:
             "units": PerLayer(IntRange(32, 512, step=32), count="layers"),
             "activation": common.activation(),
             "dropout": common.dropout(0.5),
+            # forecasting windows only: "last" forecasts the change from the window's last value
+            # and reads the window relative to it, so a trend carries the model past the levels
+            # it trained on; tuner sets it for a series it forecasts (tuner.auto)
+            "anchor": Fixed("none"),
             **common.training(),
         },
         description="Multilayer perceptron for flat (tabular) inputs",

@@ -214,6 +214,10 @@ def fit_to_data(spec, data) -> tuple:
         if fitted:
             prior("batch_size", {"choice": fitted[0]}, fitted[1])
             sizes = fitted[0]
+    if p.forecasting_window and "anchor" in base.priors:
+        prior("anchor", "last", "a forecast is the change from the window's last value, read "
+                                "relative to it: training starts at the naive forecast and a "
+                                "trend cannot carry inputs outside the levels trained on")
     if factory == "rocket" and "kernels" in base.priors:
         cost = max(p.examples, 1) * max(p.steps, 1) * 11 * max(p.channels, 1)
         cap = ROCKET_MACS / cost

@@ -307,9 +307,6 @@ def test_unknown_and_misplaced_options():
     assert message("t.csv", window=3, task="regression", value_column="price") == (
         f"{WHERE} task: window is set, which makes t.csv a series to forecast, but task = "
         f"'regression'; drop window to read a table, or drop task")
-    assert message("t.csv", task="forecasting", value_column="price") == (
-        f"{WHERE} window: required for task 'forecasting': the number of past values per input, "
-        f"e.g. window = 12")
     assert message("d.npz", task="ranking") == (f"{WHERE} task: must be 'classification', "
                                                 f"'regression' or 'forecasting', but got 'ranking'")
     assert message("d.npz", task="forecasting") == (

@@ -86,7 +86,8 @@ def test_shapes_and_counts(source, window, horizon):
 def test_no_leakage_and_train_only_statistics(source):
     values = raw_series(source)
     n = len(values)
-    s = load_data(source, split=SPLIT, seed=0, where=WHERE, window=10, horizon=2)
+    s = load_data(source, split=SPLIT, seed=0, where=WHERE, window=10, horizon=2,
+                  transform="none")
     # the same windowing on the positions 0..n-1 gives every target's index
     idx = make(np.arange(n), split=SPLIT, window=10, horizon=2)
     targets = {p: np.rint(unscale(idx, getattr(idx, f"y_{p}"))).astype(int)
@@ -106,7 +107,7 @@ def test_no_leakage_and_train_only_statistics(source):
 
 
 def test_sunspots_known_values():
-    s = load_data("sunspots", split=SPLIT, seed=0, where=WHERE, window=3)
+    s = load_data("sunspots", split=SPLIT, seed=0, where=WHERE, window=3, transform="none")
     # yearly sunspots start 1700: 5, 11, 16, then 23
     assert np.allclose(unscale(s, s.x_train[0, :, 0]), [5, 11, 16])
     assert unscale(s, s.y_train[0]) == pytest.approx([23])
@@ -184,3 +185,14 @@ def test_a_series_without_a_window_gets_two_of_its_cycles():
     data = load_data("airline", split=(0.7, 0.15, 0.15), seed=0)
     assert data.input_shape == (24, 1)
     assert "window 24: two cycles of the period of 12 steps" in data.summary()
+
+
+def test_a_series_whose_spread_grows_with_its_level_gets_a_stabilizing_transform():
+    from tuner.data.forecast import stabilizing_transform
+
+    t = np.arange(240.0)
+    level = 100 * np.exp(0.01 * t)
+    season = np.sin(2 * np.pi * t / 12)
+    assert stabilizing_transform(level * (1 + 0.2 * season), 12)[0] == "log"  # multiplicative
+    assert stabilizing_transform(level + 20 * season, 12) == ("none", None)  # additive
+    assert stabilizing_transform(season, 12) == ("none", None)  # negative values: left alone

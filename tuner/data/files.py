@@ -79,9 +79,6 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
     if task not in (None, "forecasting"):
         raise UserError(f"{where} task: window is set, which makes {raw} a series to forecast, "
                         f"but task = {task!r}; drop window to read a table, or drop task")
-    if "window" not in options:
-        raise UserError(f"{where} window: required for task 'forecasting': the number of past "
-                        f"values per input, e.g. window = 12")
     from tuner.data.series_file import from_series
 
     return from_series(where, at, raw, path.name, table, options, split)

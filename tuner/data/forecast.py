@@ -28,9 +28,10 @@ TRANSFORMS = {
 }
 
 
-def transform_option(where: str, options: dict) -> str:
-    t = options.get("transform", "none")
-    if t not in TRANSFORMS:
+def transform_option(where: str, options: dict) -> str | None:
+    """[data] transform, or None when the file leaves it to tuner (see stabilizing_transform)."""
+    t = options.get("transform")
+    if t is not None and t not in TRANSFORMS:
         raise UserError(f"{where} transform: must be one of {', '.join(TRANSFORMS)}, "
                         f"but got {t!r}")
     return t
@@ -43,6 +44,20 @@ def chronological_bounds(n: int, split) -> tuple[int, int]:
     return n_train, n_train + n_valid
 
 
+def dominant_period(train: np.ndarray, longest: int) -> int | None:
+    """The lag (2 .. longest) with the highest autocorrelation peak of the series' changes (so
+    a trend does not hide a cycle), if one stands out of a white series' noise band."""
+    x = np.diff(np.asarray(train, dtype=np.float64))
+    x = x - x.mean()
+    if len(x) <= 8 or x.std() == 0:
+        return None
+    acf = np.correlate(x, x, "full")[len(x) - 1:] / (x.var() * len(x))
+    lags = np.arange(2, min(len(acf) - 1, longest))
+    peaks = [k for k in lags if acf[k] > acf[k - 1] and acf[k] >= acf[k + 1] and
+             acf[k] > 2 / np.sqrt(len(x))]
+    return int(max(peaks, key=lambda k: acf[k])) if peaks else None
+
+
 def seasonal_window(train: np.ndarray, horizon: int = 1) -> tuple[int, str]:
     """A window of past values for a series whose file leaves it out, and why: two cycles of
     the dominant period in the training part's autocorrelation (of its changes, so a trend does
@@ -52,17 +67,8 @@ def seasonal_window(train: np.ndarray, horizon: int = 1) -> tuple[int, str]:
         >>> seasonal_window(np.sin(2 * np.pi * t / 12) + 0.05 * t)[0]
         24
     """
-    x = np.diff(np.asarray(train, dtype=np.float64))
-    x = x - x.mean()
     hi = max(4, (len(train) - horizon) // 4)
-    period = None
-    if len(x) > 8 and x.std() > 0:
-        acf = np.correlate(x, x, "full")[len(x) - 1:] / (x.var() * len(x))
-        lags = np.arange(2, min(len(acf) - 1, hi))
-        peaks = [k for k in lags if acf[k] > acf[k - 1] and acf[k] >= acf[k + 1] and
-                 acf[k] > 2 / np.sqrt(len(x))]  # above the noise band of a white series
-        if peaks:
-            period = int(max(peaks, key=lambda k: acf[k]))
+    period = dominant_period(train, hi)
     if period is None:
         window = int(min(hi, 12))
         return window, (f"window {window}: no cycle stands out in the training part's "
@@ -72,9 +78,38 @@ def seasonal_window(train: np.ndarray, horizon: int = 1) -> tuple[int, str]:
                     f"dominates the training part's autocorrelation")
 
 
+def stabilizing_transform(train: np.ndarray, period: int | None) -> tuple[str, str | None]:
+    """A variance-stabilizing transform for a non-negative series, and why: how the spread of
+    its segments (one period long) grows with their level, spread ~ level^b on the training
+    part. b near 1 (multiplicative seasonality, growth) → log; near 0.5 (counts) → sqrt."""
+    v = np.asarray(train, dtype=np.float64)
+    w = max(4, period or 12)
+    n = len(v) // w
+    if v.min() < 0 or n < 4:
+        return "none", None
+    seg = v[: n * w].reshape(n, w)
+    # spread around each segment's own straight line, so a trend is not read as spread
+    steps = np.arange(w) - (w - 1) / 2
+    slope = seg @ steps / (steps @ steps)
+    level = seg.mean(axis=1)
+    spread = (seg - level[:, None] - slope[:, None] * steps).std(axis=1)
+    ok = (level > 0) & (spread > 0)
+    if ok.sum() < 4:
+        return "none", None
+    b = float(np.polyfit(np.log(level[ok]), np.log(spread[ok]), 1)[0])
+    if b >= 0.75 and v.min() > 0:
+        t = "log"
+    elif b >= 0.25:
+        t = "sqrt"
+    else:
+        return "none", None
+    return t, (f"transform {t}: the spread of {w}-step segments grows as level^{b:.2f} over the "
+               f"training part; set [data] transform = \"none\" to keep the raw scale")
+
+
 def make_forecast_splits(values, *, name: str, split, window: int | None, horizon: int,
                          where: str,
-                         notes: str = "", transform: str = "none") -> Splits:
+                         notes: str = "", transform: str | None = "none") -> Splits:
     """Splits of (window past values → horizon next values), split in time, scaled on train.
 
     x is float32 (N, window, 1) and y float32 (N, horizon), both scaled with the training
@@ -92,6 +127,10 @@ def make_forecast_splits(values, *, name: str, split, window: int | None, horizo
     end_train, end_valid = chronological_bounds(n, split)
     if window is None:
         window, why = seasonal_window(v[:end_train], horizon)
+        notes = "; ".join(t for t in (notes, why) if t)
+    if transform is None:
+        period = dominant_period(v[:end_train], max(4, (end_train - horizon) // 4))
+        transform, why = stabilizing_transform(v[:end_train], period)
         notes = "; ".join(t for t in (notes, why) if t)
     sizes = {"train": end_train, "valid": end_valid - end_train, "test": n - end_valid}
     # train windows need `window` inputs of their own; later splits borrow inputs from the past

@@ -15,7 +15,8 @@ from tuner.errors import UserError
 
 
 def from_series(where, at, raw, name, table, options, split) -> Splits:
-    window = int_option(where, options, "window", None, 1, 100_000)
+    window = None if options.get("window") is None else int_option(
+        where, options, "window", None, 1, 100_000)  # None: two of the series' own cycles
     horizon = int_option(where, options, "horizon", 1, 1, 100_000)
     time_column = str_option(where, options, "time_column")
     value_column = str_option(where, options, "value_column")

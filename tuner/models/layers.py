@@ -126,3 +126,21 @@ def run_recurrent(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor | None
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, _ = rnn(packed)
     return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+
+
+class LastValueAnchor(nn.Module):
+    """A forecaster of the change from each window's last value: the wrapped model reads the
+    window minus that value and its outputs are added to it (channel 0 is the series).
+
+    At initialization a model that outputs ~0 forecasts "no change", the naive forecast, so
+    training starts at MASE ~1 and a trend does not push inputs outside the training range.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        last = x[:, -1:, :]
+        out = self.model(x - last) if lengths is None else self.model(x - last, lengths)
+        return out + last[:, 0, :1]

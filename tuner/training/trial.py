@@ -89,7 +89,12 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     from tuner.training.loop import LRSchedule, make_optimizer
     from tuner.training.tasks import loss_function
 
-    model = fast_layout(build_model(factory, config, data.input_shape, data.n_outputs)).to(device)
+    model = build_model(factory, config, data.input_shape, data.n_outputs)
+    if data.task == "forecasting" and config.get("anchor", "none") == "last":
+        from tuner.models.layers import LastValueAnchor
+
+        model = LastValueAnchor(model)
+    model = fast_layout(model).to(device)
     fixed = getattr(model, "fixed", None)
     fit = model if fixed is None else model.learned
     x, y, lengths = tensors
