@@ -31,6 +31,7 @@ MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
 TARGET_STEPS = 1000  # optimizer steps a trial's epochs add up to, at the middle batch size
 # ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
 ROCKET_MACS = 1.5e10
+ZERO_EDIT_SAMPLES = 50
 ZERO_EDIT_BUDGET_S = 420  # tuning wall time when the file gives no budget: with final training,
 # a zero-edit run fits in 10 minutes on a 2-core machine
 
@@ -246,6 +247,9 @@ def fit_to_data(spec, data) -> tuple:
                                      f"size: {epochs} epochs make ~{TARGET_STEPS} steps")
         budget("grace_period", max(2, epochs // 10),
                "a tenth of the epochs before ASHA may stop a trial")
+        budget("samples", ZERO_EDIT_SAMPLES,
+               f"the file sets no budget: up to {ZERO_EDIT_SAMPLES} trials, as many as the time "
+               f"budget allows (small sets train in seconds, so more trials cost little)")
         budget("time_budget", ZERO_EDIT_BUDGET_S,
                "the file sets no budget: tuning stops after 7 minutes, so tuning and final "
                "training fit in 10")
