@@ -429,9 +429,6 @@ def test_table_target_problems():
     assert message("t.csv", target="specie") == (
         f"{WHERE} target: no column 'specie' in t.csv (did you mean 'species'?); columns: "
         f"{columns}")
-    assert message("t.csv", target="price") == (
-        f"{T}: feature column 'species' is not numeric (e.g. 'setosa'); encode it as numbers or "
-        f"drop it")
     table()[["price"]].to_csv("t.csv", index=False)
     assert message("t.csv", target="price") == (
         f"{T}: no feature columns besides the target 'price'; add input columns")
@@ -510,3 +507,31 @@ def test_series_window_options(opt):
     key, value = list(opt.items())[-1]
     assert message("s.csv", **opt) == (f"{WHERE} {key}: must be an integer between 1 and 100000, "
                                        f"but got {value!r}")
+
+
+def test_string_feature_columns_are_one_hot_encoded_from_the_training_rows_only(
+        tmp_path, monkeypatch):
+    import pandas as pd
+
+    import tuner.data.files as files
+
+    rng = np.random.default_rng(0)
+    n = 120
+    colour = rng.choice(["red", "green", "blue"], n).astype(object)
+    frame = pd.DataFrame({"size": rng.normal(size=n), "colour": colour,
+                          "label": (colour == "red").astype(int)})
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    s = load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE, path=str(path),
+                  target="label")
+    assert ("one-hot encoded 'colour' (3 categories), from the training rows only; a category "
+            "they lack is all zeros") in s.notes
+    assert s.x_train.shape[1] == 4  # size + red, green, blue
+    # unseen in training → zeros (missing too); beyond the cap, the rare ones share "other"
+    monkeypatch.setattr(files, "MAX_CATEGORIES", 2)
+    enc = files.OneHot(pd.DataFrame({"c": ["a", "a", "b", "b", "c", None, "z"]}),
+                       np.zeros((7, 0)))
+    x, notes = enc.fit_transform(np.arange(6))
+    assert x.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0],
+                          [0, 0, 0]]
+    assert notes.startswith("one-hot encoded 'c' (3 categories, the 2 most frequent and other)")

@@ -252,6 +252,9 @@ def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task:
         targets = ((targets - mean) / std).astype(np.float32)[:, None]
         classes, scale = [], (mean, std)
     tr, va, te = parts
+    if isinstance(x, OneHot):
+        x, encoded = x.fit_transform(tr)
+        notes = "; ".join(t for t in (notes, encoded) if t)
     if x.ndim in (2, 3):
         mean_x, std_x = feature_stats(x[tr], None if lengths is None else lengths[tr])
         x = standardize(x, lengths, mean_x, std_x)
@@ -297,6 +300,44 @@ def _read_table(at: str, path: Path):
     return table
 
 
+MAX_CATEGORIES = 30  # one-hot columns per categorical feature; rarer categories share "other"
+
+
+class OneHot:
+    """Categorical (string) feature columns, one-hot encoded beside the numeric ones.
+
+    The categories are those of the training rows only (the most frequent MAX_CATEGORIES, the
+    rest as "other"); a category seen only in validation or test rows, or a missing value, is
+    all zeros, so nothing about those rows leaks into the encoding.
+    """
+
+    def __init__(self, columns, numbers: np.ndarray):
+        self.columns, self.numbers = columns, numbers
+
+    def fit_transform(self, train: np.ndarray) -> tuple[np.ndarray, str]:
+        blocks, described = [self.numbers], []
+        for name in self.columns.columns:
+            values = self.columns[name].astype("string").to_numpy(dtype=object, na_value=None)
+            seen, counts = np.unique([v for v in values[train] if v is not None],
+                                     return_counts=True)
+            keep = list(seen[np.argsort(-counts, kind="stable")][:MAX_CATEGORIES])
+            index = {v: i for i, v in enumerate(keep)}
+            other = len(seen) > len(keep)
+            rare = set(seen) - set(keep)
+            block = np.zeros((len(values), len(keep) + other))
+            for row, v in enumerate(values):
+                if v in index:
+                    block[row, index[v]] = 1.0
+                elif v in rare:
+                    block[row, -1] = 1.0
+            blocks.append(block)
+            capped = f", the {MAX_CATEGORIES} most frequent and other" if other else ""
+            described.append(f"{name!r} ({len(seen)} categories{capped})")
+        return np.concatenate(blocks, axis=1), (
+            f"one-hot encoded {', '.join(described)}, from the training rows only; a category "
+            f"they lack is all zeros")
+
+
 def _numeric(col) -> bool:
     import pandas as pd
 
@@ -333,14 +374,12 @@ def _from_table(where, at, raw, name, table, options, task, split, seed) -> Spli
     if not features:
         raise UserError(f"{at}: no feature columns besides the target {target!r}; add input "
                         f"columns")
-    for c in features:
-        if not _numeric(table[c]):
-            example = table[c].dropna()
-            e = f" (e.g. {str(example.iloc[0])!r})" if len(example) else ""
-            raise UserError(f"{at}: feature column {c!r} is not numeric{e}; encode it as numbers "
-                            f"or drop it")
-    x = table[features].to_numpy(dtype=np.float64, na_value=np.nan)
-    _missing_rows(at, "feature columns", ~np.isfinite(x), features)
+    numbers = [c for c in features if _numeric(table[c])]
+    categories = [c for c in features if not _numeric(table[c])]
+    x = table[numbers].to_numpy(dtype=np.float64, na_value=np.nan)
+    _missing_rows(at, "feature columns", ~np.isfinite(x), numbers)
+    if categories:
+        x = OneHot(table[categories], x)  # fit on the training rows, once the split is known
     col = table[target]
     numeric = _numeric(col) and not pd.api.types.is_bool_dtype(col)
     missing = col.isna().to_numpy()
