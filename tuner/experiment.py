@@ -28,7 +28,7 @@ from tuner.vocabulary import MODES
 
 # every metric some task reports, with the direction that is better
 # [data] keys beside source and split; each data source checks the ones it uses
-DATA_OPTIONS = ("dataset", "valid", "path", "task", "target", "window", "horizon",
+DATA_OPTIONS = ("dataset", "valid", "normalize", "path", "task", "target", "window", "horizon",
                 "time_column", "value_column", "transform", "examples", "size", "classes")
 DEVICES = ("auto", "cuda", "cpu")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

@@ -177,7 +177,7 @@ LISTING = "bundled classification sets: " + ", ".join(bundled_sets())
         ({"dataset": 7}, f"{WHERE} dataset: must be a string, but got 7"),
         ({"dataset": "BasicMotions", "valid": 1.5}, f"{WHERE} valid: must be a fraction between 0 and 1, but got 1.5"),
         ({"dataset": "BasicMotions", "valid": 0.97}, f"{WHERE} valid: class 'badminton' of BasicMotions has only 10 training example(s), too few to keep one for training after carving out 0.97 for validation; lower [data] valid"),
-        ({"dataset": "BasicMotions", "window": 3}, f"{WHERE} window: not used by data source 'aeon'; it takes: dataset, valid"),
+        ({"dataset": "BasicMotions", "window": 3}, f"{WHERE} window: not used by data source 'aeon'; it takes: dataset, valid, normalize"),
     ],
 )
 def test_bad_options_give_one_line_messages(options, message):
@@ -196,3 +196,23 @@ def test_never_downloads(monkeypatch):
     assert len(load(dataset="BasicMotions").x_test) == 40
     with pytest.raises(UserError):
         load(dataset="ECG200")
+
+
+def test_series_normalization_z_normalizes_each_series_over_its_own_steps():
+    s = load_data("aeon", split=None, seed=0, where=WHERE, dataset="JapaneseVowels",
+                  normalize="series")
+    x, lengths = s.x_train[0], s.lengths_train[0]
+    # after the per-series step the channels were standardized with train's statistics, which
+    # keeps each series' shape: its own steps are a line of its z-normalized values
+    from tuner.data.aeon_sets import per_series
+
+    raw = load_data("aeon", split=None, seed=0, where=WHERE, dataset="JapaneseVowels")
+    z = per_series(raw.x_train[:1], raw.lengths_train[:1])[0, :lengths]
+    assert np.allclose(z.mean(axis=0), 0, atol=1e-5) and np.allclose(z.std(axis=0), 1, atol=1e-4)
+    assert (x[lengths:] == 0).all()
+    corr = [np.corrcoef(x[:lengths, c], z[:, c])[0, 1] for c in range(x.shape[1])]
+    assert min(corr) > 0.999
+    with pytest.raises(UserError) as e:
+        load_data("aeon", split=None, seed=0, where=WHERE, dataset="GunPoint", normalize="z")
+    assert str(e.value).startswith(f"{WHERE} normalize: must be one of channel, series, but got "
+                                   f"'z'")

@@ -3,7 +3,8 @@
 The archive's own TRAIN/TEST split is kept; `valid` (default 0.2) of TRAIN is carved out,
 stratified and seeded, for validation. x is float32 (N, T, channels); variable-length sets are
 zero-padded to the longest series (train and test) and carry their true lengths. Channels are
-standardized with the training part's real (not padding) time steps.
+standardized with the training part's real (not padding) time steps; with `normalize =
+"series"` each series is first z-normalized on its own (the UCR archive's convention).
 """
 
 from __future__ import annotations
@@ -91,6 +92,21 @@ def _read(where: str, name: str, part: str) -> tuple[list[np.ndarray], np.ndarra
     return series, np.asarray(y).astype(str)
 
 
+NORMALIZE = ("channel", "series")
+
+
+def per_series(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
+    """Each series' channels z-normalized over its own real steps (no statistic crosses series,
+    so none crosses splits); a constant channel becomes 0."""
+    mask = np.ones(x.shape[:2], dtype=bool) if lengths is None else (
+        np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None])
+    m = mask[..., None]
+    count = m.sum(axis=1, keepdims=True).clip(min=1)
+    mean = (x * m).sum(axis=1, keepdims=True) / count
+    std = np.sqrt((((x - mean) * m) ** 2).sum(axis=1, keepdims=True) / count)
+    return np.where(m, (x - mean) / np.where(std > 0, std, 1.0), 0.0)
+
+
 def _pad(series: list[np.ndarray], t: int) -> np.ndarray:
     x = np.zeros((len(series), t, series[0].shape[1]), dtype=np.float64)
     for i, s in enumerate(series):
@@ -100,9 +116,15 @@ def _pad(series: list[np.ndarray], t: int) -> np.ndarray:
 
 def load(*, split, seed: int, where: str, **options) -> Splits:
     """Splits of a bundled aeon set, e.g. dataset = "JapaneseVowels" (9 classes, 12 channels)."""
-    check_options(where, options, ("dataset", "valid"), "aeon")
+    check_options(where, options, ("dataset", "valid", "normalize"), "aeon")
     name = _check_name(where, str_option(where, options, "dataset"))
     valid = fraction_option(where, options, "valid", 0.2)
+    normalize = str_option(where, options, "normalize") or "channel"
+    if normalize not in NORMALIZE:
+        raise UserError(f"{where} normalize: must be one of {', '.join(NORMALIZE)}, but got "
+                        f"{normalize!r}; \"series\" z-normalizes each series on its own (the "
+                        f"UCR convention), \"channel\" standardizes channels with train's "
+                        f"statistics")
     s_train, l_train = _read(where, name, "train")
     s_test, l_test = _read(where, name, "test")
     lengths = np.array([len(s) for s in s_train + s_test], dtype=np.int64)
@@ -114,6 +136,8 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
     _check_holdout(where, name, y[:n], classes, valid)
     keep, hold = stratified_holdout(y[:n], valid, seed, where=f"{where} valid")
     test = np.arange(n, len(y))
+    if normalize == "series":
+        x = per_series(x, lengths)
     mean, std = feature_stats(x[keep], None if lengths is None else lengths[keep])
     x = standardize(x, lengths, mean, std)
     ln = (lambda idx: None) if lengths is None else (lambda idx: lengths[idx])
