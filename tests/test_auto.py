@@ -278,3 +278,37 @@ def test_seeds_zero_is_one_line_and_exit_2(tmp_path, tuner_cli):
     assert code == 2 and out == ""
     assert err.strip() == ("tuner: error: tuner train: argument --seeds: must be a positive "
                            "integer, but got '0' (see tuner train --help)")
+
+
+VOWELS_CONV = ('[data]\nsource = "aeon"\ndataset = "JapaneseVowels"\n[model]\n'
+               'factory = "conv1d"\n')
+
+
+def test_dilations_whose_receptive_field_dwarfs_the_series_are_left_out(tmp_path, tuner_cli):
+    path = tmp_path / "vowels.toml"
+    path.write_text(VOWELS_CONV)
+    code, out, _ = tuner_cli("run", str(path), "--dry-run", "--storage", str(tmp_path / "r"))
+    assert code == 0
+    assert ("  auto   dilation_growth = { choice = [1, 2] }: series of 29 steps: with 4 blocks, "
+            "growth 4 would see 171 steps, mostly padding") in out
+
+
+def test_a_receptive_field_longer_than_every_series_stops_the_run(tmp_path, tuner_cli):
+    path = tmp_path / "vowels.toml"
+    path.write_text(VOWELS_CONV + "[space]\nkernel_size = 7\nconv_blocks = 4\n"
+                                  "dilation_growth = 4\n")
+    code, out, err = tuner_cli("run", str(path), "--storage", str(tmp_path / "r"))
+    assert code == 2 and out == ""
+    assert err.strip() == (f"tuner: error: {path}: [space] kernel_size: the smallest receptive "
+                           f"field the space allows (511 steps: 4 block(s), kernel 7, dilation "
+                           f"growth 4) is longer than every series (29 steps); choose a smaller "
+                           f"kernel_size, dilation_growth or conv_blocks")
+
+
+def test_folds_on_a_forecast_are_refused():
+    with pytest.raises(UserError) as e:
+        choose_folds(profile(task="forecasting", classes=0, forecasting_window=True), 5,
+                     "x.toml: [data]")
+    assert str(e.value) == ("x.toml: [data] folds: 5 folds would train on later windows and "
+                            "validate on earlier ones, leaking the future; forecasting validates "
+                            "on the chronological valid split: remove folds")

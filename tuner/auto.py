@@ -130,6 +130,10 @@ def choose_factory(p: Profile) -> tuple[str, str]:
 def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | None]:
     """How many folds trials cross-validate on (1 = the plain validation split), and why."""
     if given is not None:
+        if given > 1 and p.forecasting_window:
+            raise UserError(f"{where} folds: {given} folds would train on later windows and "
+                            f"validate on earlier ones, leaking the future; forecasting "
+                            f"validates on the chronological valid split: remove folds")
         if given > 1 and p.classes and given > p.smallest_class:
             raise UserError(
                 f"{where} folds: {given} folds need at least {given} examples of every class, "
@@ -172,6 +176,39 @@ def batch_sizes(n_fit: int, current: list[int]) -> tuple[list[int], str] | None:
     choices = keep if len(keep) >= 3 else _powers_of_two(max(2, top // 8), top)
     return choices, (f"{n_fit} training examples per model: batches up to {top} leave at least "
                      f"{MIN_UPDATES} optimizer steps per epoch")
+
+
+def receptive_field(blocks: int, kernel: int, growth: int) -> int:
+    """Steps one output of `blocks` dilated conv blocks sees (block i dilated growth^i)."""
+    return 1 + (kernel - 1) * sum(growth**i for i in range(blocks))
+
+
+def receptive_fields(spec, space, p: Profile, prior) -> None:
+    """Dilated conv blocks against the series' length: an error when the space cannot fit the
+    data at all, and dilation growths whose receptive field dwarfs the series left out."""
+    def values(key):
+        q = space.priors[key]
+        return [int(v) for v in q.values()] if q.discrete else [int(q.low), int(q.high)]
+
+    blocks, kernels, growths = values("conv_blocks"), values("kernel_size"), \
+        values("dilation_growth")
+    smallest = receptive_field(min(blocks), min(kernels), min(growths))
+    if smallest > p.steps:
+        raise UserError(
+            f"{spec.path}: [space] kernel_size: the smallest receptive field the space allows "
+            f"({smallest} steps: {min(blocks)} block(s), kernel {min(kernels)}, dilation growth "
+            f"{min(growths)}) is longer than every series ({p.steps} steps); choose a smaller "
+            f"kernel_size, dilation_growth or conv_blocks")
+    if "dilation_growth" in spec.space_overrides or not space.priors["dilation_growth"].discrete:
+        return
+    fits = [g for g in growths if receptive_field(max(blocks), min(kernels), g) <= 2 * p.steps]
+    fits = fits or [min(growths)]
+    if fits != growths:
+        prior("dilation_growth", {"choice": fits},
+              f"series of {p.steps} steps: with {max(blocks)} blocks, growth "
+              f"{max(set(growths) - set(fits))} would see "
+              f"{receptive_field(max(blocks), min(kernels), max(set(growths) - set(fits)))} "
+              f"steps, mostly padding")
 
 
 def _median(values: list) -> float:
@@ -219,6 +256,9 @@ def fit_to_data(spec, data) -> tuple:
         prior("anchor", "last", "a forecast is the change from the window's last value, read "
                                 "relative to it: training starts at the naive forecast and a "
                                 "trend cannot carry inputs outside the levels trained on")
+    if {"kernel_size", "dilation_growth", "conv_blocks"} <= set(base.priors) and p.steps:
+        receptive_fields(spec, base.override(overrides, where=f"{spec.path}: [space]"), p,
+                         prior)
     if factory == "rocket" and "kernels" in base.priors:
         cost = max(p.examples, 1) * max(p.steps, 1) * 11 * max(p.channels, 1)
         cap = ROCKET_MACS / cost
