@@ -312,3 +312,24 @@ def test_folds_on_a_forecast_are_refused():
     assert str(e.value) == ("x.toml: [data] folds: 5 folds would train on later windows and "
                             "validate on earlier ones, leaking the future; forecasting validates "
                             "on the chronological valid split: remove folds")
+
+
+def test_the_summary_shows_the_noise_and_the_ties():
+    from types import SimpleNamespace
+
+    from tuner.plan import noise, ties
+    from tuner.results import best_record
+    from tuner.results.records import TrialRecord
+    from tuner.vocabulary import Status
+
+    def rec(name, acc, loss, se=0.05):
+        return TrialRecord(name, name, {}, status=Status.COMPLETED, best={"accuracy": acc},
+                           at_best={"accuracy": acc, "val_loss": loss, "accuracy_se": se})
+
+    records = [rec("a", 0.96, 0.30), rec("b", 0.94, 0.10), rec("c", 0.80, 0.01)]
+    best = best_record(records, "accuracy", "max")
+    assert noise(best, "accuracy") == " ± 0.0500"
+    search = SimpleNamespace(metric="accuracy", mode="max")
+    assert ties(records, best, search) == ("; 1 other trial(s) within one standard error, a "
+                                           "tie: chosen by the lower val_loss")
+    assert ties(records[2:], records[2], search) == ""

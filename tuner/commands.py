@@ -159,6 +159,7 @@ def cmd_results(args) -> int:
 
 def cmd_status(args) -> int:
     from tuner.experiment import load_saved
+    from tuner.plan import noise
     from tuner.results import best_record, find_experiment, load_records, storage_root
     from tuner.tracking.progress import counts
 
@@ -194,7 +195,7 @@ def cmd_status(args) -> int:
         if args.name:
             for r in records:
                 v = r.best.get(s["metric"])
-                val = f"{v:.4f}" if v is not None else "-"
+                val = f"{v:.4f}{noise(r, s['metric'])}" if v is not None else "-"
                 why = f"  {r.reason}" if r.reason else ""
                 print(
                     f"  {r.trial}  {r.status:<13} {r.epochs:>4} epochs  {s['metric']} {val}{why}"

@@ -125,8 +125,8 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
         )
         return 1
     print(
-        f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f} at epoch "
-        f"{best.best_epoch[s.metric]} ({best.status})",
+        f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f}{noise(best, s.metric)} at "
+        f"epoch {best.best_epoch[s.metric]} ({best.status}){ties(records, best, s)}",
         file=out,
     )
     print(f"       {short_config(best.config, 99)}", file=out)
@@ -134,3 +134,23 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
     print(f"       tuner train {spec.path} --config best.toml", file=out)
     print(f"       tensorboard --logdir {exp_dir}", file=out)
     return 0
+
+
+def noise(record, metric: str) -> str:
+    """' ± se' of the metric at the trial's best epoch, when trials report one."""
+    se = record.at_best.get(f"{metric}_se")
+    return f" ± {se:.4f}" if isinstance(se, float) and se > 0 else ""
+
+
+def ties(records, best, search) -> str:
+    """How many other trials the leader's standard error cannot tell apart from the best."""
+    se = best.at_best.get(f"{search.metric}_se")
+    if not isinstance(se, float) or se <= 0 or search.metric == "val_loss":
+        return ""
+    sign = 1 if search.mode == "max" else -1
+    near = [r for r in records if r is not best and not r.status.failed
+            and abs(sign * (best.value(search.metric) - r.value(search.metric))) <= se]
+    if not near:
+        return ""
+    return (f"; {len(near)} other trial(s) within one standard error, a tie: chosen by the "
+            f"lower val_loss")
