@@ -333,3 +333,22 @@ def test_the_summary_shows_the_noise_and_the_ties():
     assert ties(records, best, search) == ("; 1 other trial(s) within one standard error, a "
                                            "tie: chosen by the lower val_loss")
     assert ties(records[2:], records[2], search) == ""
+
+
+@pytest.mark.parametrize("steps, factors", [(29, 1), (100, {"choice": [1, 2, 4]}),
+                                            (361, {"choice": [2, 4, 8, 16]}),
+                                            (1460, {"choice": [8, 16, 32, 64]})])
+def test_downsampling_follows_the_series_length(steps, factors, tmp_path):
+    from types import SimpleNamespace
+
+    import tuner.auto as auto
+
+    data = SimpleNamespace(input_shape=(steps, 1), task="classification", classes=["a", "b"],
+                           y_train=np.array([0, 1] * 100), y_valid=np.array([0, 1] * 30),
+                           x_train=np.zeros((200, steps, 1)), x_valid=np.zeros((60, steps, 1)),
+                           lengths_train=None, lengths_valid=None)
+    (tmp_path / "exp.toml").write_text('[model]\nfactory = "rnn"\n')
+    spec = load(tmp_path / "exp.toml")
+    resolved, _ = auto.fit_to_data(spec, data)
+    assert resolved.space_overrides["downsample"] == factors
+

@@ -27,6 +27,7 @@ AUTO = "auto"
 # moves accuracy by 2 %, more than most differences between good configs
 MIN_VALID, MIN_VALID_PER_CLASS = 50, 5
 DEFAULT_FOLDS = 5
+MIN_STEPS = 16  # time steps a downsampled series must keep
 MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
 TARGET_STEPS = 1000  # optimizer steps a trial's epochs add up to, at the middle batch size
 # ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
@@ -259,6 +260,14 @@ def fit_to_data(spec, data) -> tuple:
     if {"kernel_size", "dilation_growth", "conv_blocks"} <= set(base.priors) and p.steps:
         receptive_fields(spec, base.override(overrides, where=f"{spec.path}: [space]"), p,
                          prior)
+    if "downsample" in base.priors and p.steps and base.priors["downsample"].discrete:
+        fits = [f for f in (1, 2, 4, 8, 16, 32, 64) if p.steps / f >= MIN_STEPS][-4:]
+        if fits != [int(v) for v in base.priors["downsample"].values()]:
+            why = (f"series of up to {p.steps} steps: every factor leaves at least {MIN_STEPS} "
+                   f"steps to read, and the coarser ones spare recurrent and attention layers "
+                   f"hundreds of steps") if len(fits) > 1 else (
+                f"series of up to {p.steps} steps are too short to average: every step is read")
+            prior("downsample", {"choice": fits} if len(fits) > 1 else fits[0], why)
     if factory == "rocket" and "kernels" in base.priors:
         cost = max(p.examples, 1) * max(p.steps, 1) * 11 * max(p.channels, 1)
         cap = ROCKET_MACS / cost
