@@ -186,8 +186,9 @@ def test_a_cross_validated_trial_scores_every_example_and_resumes(gunpoint):
         m = trial.train_one_epoch()
     # out-of-fold predictions of all 50 series: accuracy moves in steps of 1/50
     assert m["accuracy"] * 50 == pytest.approx(round(m["accuracy"] * 50), abs=1e-4)
-    assert m["accuracy_se"] == pytest.approx(
-        np.sqrt(m["accuracy"] * (1 - m["accuracy"]) / 49))
+    k = round(m["accuracy"] * 50)
+    assert m["accuracy_se"] == pytest.approx(  # the Beta(k + 1, 50 - k + 1) posterior's sd
+        np.sqrt((k + 1) * (51 - k) / (52**2 * 53)))
     state = trial.state_dict()
     again = Trial(rocket_config(), gunpoint, setup)
     again.load_state_dict(state)
