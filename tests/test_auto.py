@@ -336,7 +336,7 @@ def test_the_summary_shows_the_noise_and_the_ties():
     assert ties(records[2:], records[2], search) == ""
 
 
-@pytest.mark.parametrize("steps, factors", [(29, 1), (100, {"choice": [1, 2, 4]}),
+@pytest.mark.parametrize("steps, factors", [(8, 1), (29, 1), (100, {"choice": [1, 2, 4]}),
                                             (361, {"choice": [2, 4, 8, 16]}),
                                             (1460, {"choice": [8, 16, 32, 64]})])
 def test_downsampling_follows_the_series_length(steps, factors, tmp_path):

@@ -261,7 +261,7 @@ def fit_to_data(spec, data) -> tuple:
         receptive_fields(spec, base.override(overrides, where=f"{spec.path}: [space]"), p,
                          prior)
     if "downsample" in base.priors and p.steps and base.priors["downsample"].discrete:
-        fits = [f for f in (1, 2, 4, 8, 16, 32, 64) if p.steps / f >= MIN_STEPS][-4:]
+        fits = [f for f in (1, 2, 4, 8, 16, 32, 64) if p.steps / f >= MIN_STEPS][-4:] or [1]
         if fits != [int(v) for v in base.priors["downsample"].values()]:
             why = (f"series of up to {p.steps} steps: every factor leaves at least {MIN_STEPS} "
                    f"steps to read, and the coarser ones spare recurrent and attention layers "
