@@ -353,3 +353,18 @@ def test_downsampling_follows_the_series_length(steps, factors, tmp_path):
     resolved, _ = auto.fit_to_data(spec, data)
     assert resolved.space_overrides["downsample"] == factors
 
+
+
+def test_a_trainable_model_cross_validates_too(gunpoint):
+    import random
+
+    from tuner.spaces import load_space
+    from tuner.training.trial import Trial, TrialSetup
+
+    space = load_space("conv1d")
+    config = space.resolve({**space.sample(random.Random(0)), "conv_blocks": 1,
+                            "filters_1": 8, "batch_size": 32})
+    trial = Trial(config, gunpoint, TrialSetup("conv1d", space, 2, 0, folds=3))
+    assert [len(p.batches.x) for p in trial.folds] == [33, 33, 34]
+    m = trial.train_one_epoch()
+    assert m["epoch"] == 1 and 0 <= m["accuracy"] <= 1 and np.isfinite(m["val_loss"])

@@ -208,6 +208,8 @@ class Trial:
         self.epoch = 0
 
     def _build_folds(self, train: tuple, valid: tuple) -> None:
+        """One model per fold of train + valid; a fixed front's features are computed once,
+        by the first fold's model (every fold's model is built from the same seed)."""
         import torch
 
         from tuner.data.streamer import DataStreamer
@@ -215,41 +217,38 @@ class Trial:
 
         x, y, lengths = (None if a is None else torch.cat([a, b])
                          for a, b in zip(train, valid, strict=True))
-        classification = self.data.task == "classification"
+
+        def rows(a, idx):
+            return None if a is None else a[idx]
+
         self.folds, self.valid = [], []
-        features = None
-        for held in fold_indices(y.cpu().numpy(), self.setup.folds, self.seed, classification):
+        featurized = False
+        for held in fold_indices(y.cpu().numpy(), self.setup.folds, self.seed,
+                                 self.data.task == "classification"):
             held = torch.as_tensor(held, device=x.device)
             keep = torch.ones(len(y), dtype=torch.bool, device=x.device)
             keep[held] = False
-
-            def part(a, idx):
-                return None if a is None else a[idx]
-
             seed_everything(self.seed)  # every fold starts from the same model
-            if not self.folds:
+            if self.folds:
+                parts = build_training(self.setup.factory, self.config, self.data,
+                                       (x[keep], y[keep], rows(lengths, keep)),
+                                       epochs=self.setup.max_epochs, seed=self.seed,
+                                       device=self.device, featurized=featurized)
+            else:  # built on all rows: a fixed front then turns x into its features, once
                 parts = build_training(self.setup.factory, self.config, self.data,
                                        (x, y, lengths), epochs=self.setup.max_epochs,
                                        seed=self.seed, device=self.device)
-                if parts.front is not None:  # the same fixed front in every fold: once
-                    features = parts.batches.x
-                source = (x, lengths) if features is None else (features, None)
-                parts.batches = DataStreamer(part(source[0], keep), y[keep],
-                                             part(source[1], keep),
+                if parts.front is not None:
+                    x, lengths, featurized = parts.batches.x, None, True
+                parts.batches = DataStreamer(x[keep], y[keep], rows(lengths, keep),
                                              batch_size=self.config["batch_size"],
                                              seed=self.seed)
-                if features is not None:
-                    prepare(parts.fit, features[keep])
-            else:
-                parts = build_training(self.setup.factory, self.config, self.data,
-                                       (part(x if features is None else features, keep),
-                                        y[keep], part(lengths if features is None else None,
-                                                      keep)),
-                                       epochs=self.setup.max_epochs, seed=self.seed,
-                                       device=self.device, featurized=features is not None)
+                if featurized:
+                    prepare(parts.fit, x[keep])  # the fold's own training rows
             self.folds.append(parts)
-            self.valid.append((features[held], None, y[held]) if features is not None else
-                              (*parts.inputs(x[held], part(lengths, held)), y[held]))
+            inputs = (x[held], None) if featurized else parts.inputs(x[held],
+                                                                     rows(lengths, held))
+            self.valid.append((*inputs, y[held]))
 
     @property
     def model(self):
