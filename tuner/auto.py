@@ -167,10 +167,16 @@ def _powers_of_two(lo: int, hi: int) -> list[int]:
     return out
 
 
+def largest_batch(n_fit: int) -> int:
+    """The largest power of two (at least 2) that leaves ≥ MIN_UPDATES optimizer steps per
+    epoch on `n_fit` examples."""
+    return max(2, 1 << max(0, (n_fit // MIN_UPDATES).bit_length() - 1))
+
+
 def batch_sizes(n_fit: int, current: list[int]) -> tuple[list[int], str] | None:
     """Batch sizes that leave ≥ MIN_UPDATES optimizer steps per epoch on `n_fit` examples,
     or None when the space's own choices already do."""
-    top = max(2, 1 << max(0, (n_fit // MIN_UPDATES).bit_length() - 1))
+    top = largest_batch(n_fit)
     if max(current) <= top:
         return None
     keep = [b for b in current if b <= top]

@@ -90,10 +90,11 @@ def cmd_space(args) -> int:
 
         spec = _spec(args.name)
         spec, derived = fit_to_data(spec, load_spec_data(spec))
-        for d in derived:
-            if d.key not in spec.space().priors:
-                print(f"{d.line()}")
-        print_space(spec.space(), f"{spec.space_module} (+ overrides from {args.name})",
+        space = spec.space()
+        for d in derived:  # the choices that are not priors: family, folds, budget
+            if d.key not in space.priors:
+                print(d.line())
+        print_space(space, f"{spec.space_module} (+ overrides from {args.name})",
                     derived=derived)
     else:
         print_space(load_space(args.name, where="tuner space"), args.name)

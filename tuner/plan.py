@@ -74,7 +74,9 @@ def batch_size_note(space, n_train: int) -> str | None:
     updates = -(-n_train // largest)
     if updates > 2:
         return None
-    top = max(2, 1 << max(0, (n_train // 4).bit_length() - 1))  # ≥ 4 updates per epoch
+    from tuner.auto import largest_batch
+
+    top = largest_batch(n_train)  # ≥ 4 updates per epoch
     suggest = ", ".join(str(b) for b in (top // 4, top // 2, top) if b >= 1)
     return (f"batch_size up to {largest} on {n_train} training examples leaves "
             f"{'only one update' if updates == 1 else f'{updates} updates'} per epoch; "
@@ -143,14 +145,12 @@ def noise(record, metric: str) -> str:
 
 
 def ties(records, best, search) -> str:
-    """How many other trials the leader's standard error cannot tell apart from the best."""
-    se = best.at_best.get(f"{search.metric}_se")
-    if not isinstance(se, float) or se <= 0 or search.metric == "val_loss":
+    """How many other trials the leader's standard error cannot tell apart from it (the
+    rule `best_record` chose by), or "" when none."""
+    from tuner.results.best import tied_with_leader
+
+    tied = tied_with_leader(records, search.metric, search.mode)
+    if len(tied) < 2:
         return ""
-    sign = 1 if search.mode == "max" else -1
-    near = [r for r in records if r is not best and not r.status.failed
-            and abs(sign * (best.value(search.metric) - r.value(search.metric))) <= se]
-    if not near:
-        return ""
-    return (f"; {len(near)} other trial(s) within one standard error, a tie: chosen by the "
-            f"lower val_loss")
+    return (f"; {len(tied) - 1} other trial(s) within one standard error, a tie: chosen by "
+            f"the lower val_loss")

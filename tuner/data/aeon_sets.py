@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuner.data.arrays import class_labels, feature_stats, standardize
+from tuner.data.arrays import class_labels, feature_stats, standardize, valid_steps
 from tuner.data.options import check_options, fraction_option, str_option
 from tuner.data.splits import Splits, stratified_holdout
 from tuner.errors import UserError, did_you_mean
@@ -98,9 +98,8 @@ NORMALIZE = ("channel", "series")
 def per_series(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     """Each series' channels z-normalized over its own real steps (no statistic crosses series,
     so none crosses splits); a constant channel becomes 0."""
-    mask = np.ones(x.shape[:2], dtype=bool) if lengths is None else (
-        np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None])
-    m = mask[..., None]
+    mask = valid_steps(x, lengths)
+    m = (np.ones(x.shape[:2], dtype=bool) if mask is None else mask)[..., None]
     count = m.sum(axis=1, keepdims=True).clip(min=1)
     mean = (x * m).sum(axis=1, keepdims=True) / count
     std = np.sqrt((((x - mean) * m) ** 2).sum(axis=1, keepdims=True) / count)

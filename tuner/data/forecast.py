@@ -58,6 +58,11 @@ def dominant_period(train: np.ndarray, longest: int) -> int | None:
     return int(max(peaks, key=lambda k: acf[k])) if peaks else None
 
 
+def longest_period(n_train: int, horizon: int) -> int:
+    """The longest cycle worth looking for: a quarter of the training values, at least 4."""
+    return max(4, (n_train - horizon) // 4)
+
+
 def seasonal_window(train: np.ndarray, horizon: int = 1) -> tuple[int, str]:
     """A window of past values for a series whose file leaves it out, and why: two cycles of
     the dominant period in the training part's autocorrelation (of its changes, so a trend does
@@ -67,8 +72,12 @@ def seasonal_window(train: np.ndarray, horizon: int = 1) -> tuple[int, str]:
         >>> seasonal_window(np.sin(2 * np.pi * t / 12) + 0.05 * t)[0]
         24
     """
-    hi = max(4, (len(train) - horizon) // 4)
-    period = dominant_period(train, hi)
+    hi = longest_period(len(train), horizon)
+    return window_for(dominant_period(train, hi), hi)
+
+
+def window_for(period: int | None, hi: int) -> tuple[int, str]:
+    """(two cycles of `period`, at most `hi`; 12 when no cycle stands out, and why)."""
     if period is None:
         window = int(min(hi, 12))
         return window, (f"window {window}: no cycle stands out in the training part's "
@@ -125,13 +134,15 @@ def make_forecast_splits(values, *, name: str, split, window: int | None, horizo
                         f"position {bad[0]}); fill or drop them")
     n = len(v)
     end_train, end_valid = chronological_bounds(n, split)
-    if window is None:
-        window, why = seasonal_window(v[:end_train], horizon)
-        notes = "; ".join(t for t in (notes, why) if t)
-    if transform is None:
-        period = dominant_period(v[:end_train], max(4, (end_train - horizon) // 4))
-        transform, why = stabilizing_transform(v[:end_train], period)
-        notes = "; ".join(t for t in (notes, why) if t)
+    if window is None or transform is None:  # from the training part's own cycle
+        hi = longest_period(end_train, horizon)
+        period = dominant_period(v[:end_train], hi)
+        if window is None:
+            window, why = window_for(period, hi)
+            notes = "; ".join(t for t in (notes, why) if t)
+        if transform is None:
+            transform, why = stabilizing_transform(v[:end_train], period)
+            notes = "; ".join(t for t in (notes, why) if t)
     sizes = {"train": end_train, "valid": end_valid - end_train, "test": n - end_valid}
     # train windows need `window` inputs of their own; later splits borrow inputs from the past
     need = {"train": window + horizon, "valid": horizon, "test": horizon}

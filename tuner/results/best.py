@@ -12,33 +12,44 @@ from tuner.results.table import check_output
 from tuner.results.toml import to_toml
 
 
-def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialRecord | None:
-    """The trial with the best value of `metric` at any epoch.
+def _loss(r: TrialRecord) -> float:
+    v = r.at_best.get("val_loss", math.inf)
+    return v if math.isfinite(v) else math.inf
 
-    A difference smaller than the leader's standard error (`<metric>_se`, which trials report
-    over their validation examples) is a tie, not a win: on 40 validation series one example
-    moves accuracy by 0.025. Ties go to the lower validation loss at that epoch, then to the
-    earlier trial.
-    """
+
+def tied_with_leader(records: list[TrialRecord], metric: str, mode: str) -> list[TrialRecord]:
+    """The leader on `metric` (ties on the value to the lower validation loss, then the earlier
+    trial) and every scored trial within the leader's standard error (`<metric>_se`, which
+    trials report over their validation examples) of it; [] when no trial has a result.
+    Without a standard error, or for val_loss itself, only the leader."""
     scored = [
         r
         for r in records
         if math.isfinite(r.value(metric)) and not r.status.failed
     ]
     if not scored:
-        return None
+        return []
     sign = 1 if mode == "max" else -1
-
-    def loss(r: TrialRecord) -> float:
-        v = r.at_best.get("val_loss", math.inf)
-        return v if math.isfinite(v) else math.inf
-
-    leader = max(scored, key=lambda r: (sign * r.value(metric), -loss(r), -records.index(r)))
+    leader = max(scored, key=lambda r: (sign * r.value(metric), -_loss(r), -records.index(r)))
     se = leader.at_best.get(f"{metric}_se", 0.0)
     if metric == "val_loss" or not (isinstance(se, float) and math.isfinite(se)):
-        return leader
-    tied = [r for r in scored if sign * (leader.value(metric) - r.value(metric)) <= se]
-    return min(tied, key=lambda r: (loss(r), -sign * r.value(metric), records.index(r)))
+        return [leader]
+    return [leader] + [r for r in scored if r is not leader
+                       and sign * (leader.value(metric) - r.value(metric)) <= se]
+
+
+def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialRecord | None:
+    """The trial with the best value of `metric` at any epoch.
+
+    A difference smaller than the leader's standard error is a tie, not a win: on 40
+    validation series one example moves accuracy by 0.025. Ties go to the lower validation
+    loss at that epoch, then to the better value, then to the earlier trial.
+    """
+    tied = tied_with_leader(records, metric, mode)
+    if not tied:
+        return None
+    sign = 1 if mode == "max" else -1
+    return min(tied, key=lambda r: (_loss(r), -sign * r.value(metric), records.index(r)))
 
 
 def best_document(exp_name: str, record: TrialRecord, metric: str, mode: str) -> dict:
