@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 from harness import ROOT, machine, run
 
-from tuner.results import load_records
+from tuner.store import load_records
 
 sys.path.insert(0, str(ROOT))
 from tests.test_faults import EXPERIMENT, SAMPLES, check_complete  # noqa: E402

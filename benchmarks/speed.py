@@ -26,7 +26,7 @@ from pathlib import Path
 
 from harness import machine, run
 
-from tuner.results import load_records
+from tuner.store import load_records
 
 PY = sys.executable
 

@@ -228,8 +228,8 @@ def test_a_saved_rocket_loads_into_a_model_of_another_seed():
 
 
 def test_a_difference_smaller_than_the_standard_error_is_a_tie_broken_by_the_loss():
-    from tuner.results import best_record
-    from tuner.results.records import TrialRecord
+    from tuner.store import best_record
+    from tuner.store.records import TrialRecord
 
     def rec(name, acc, loss, se=0.05):
         return TrialRecord(name, name, {}, best={"accuracy": acc},
@@ -247,7 +247,7 @@ def test_a_difference_smaller_than_the_standard_error_is_a_tie_broken_by_the_los
 
 
 def test_train_with_seeds_prints_mean_sd_and_the_ensemble(tmp_path, tuner_cli):
-    from tuner.results import to_toml
+    from tuner.store import to_toml
 
     path = tmp_path / "gunpoint.toml"
     path.write_text(GUNPOINT)
@@ -319,8 +319,8 @@ def test_the_summary_shows_the_noise_and_the_ties():
     from types import SimpleNamespace
 
     from tuner.plan import noise, ties
-    from tuner.results import best_record
-    from tuner.results.records import TrialRecord
+    from tuner.store import best_record
+    from tuner.store.records import TrialRecord
     from tuner.vocabulary import Status
 
     def rec(name, acc, loss, se=0.05):

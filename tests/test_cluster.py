@@ -259,7 +259,7 @@ def lose_a_node(cluster: LocalCluster, node: str, workdir: Path, storage: Path, 
     reported `at_epoch` epochs; wait for the run to end. What happened, as a dict: code, out,
     trial (the one on the lost node), killed_after (its last epoch reported before the kill),
     rows (that trial's (node address, epoch) per result), records (tuner's trial records)."""
-    from tuner.results import load_records
+    from tuner.store import load_records
 
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "node_loss.toml").write_text(NODE_LOSS.format(epochs=epochs))

@@ -11,6 +11,7 @@ MODULES = [
     "tuner.data.streamer",
     "tuner.vocabulary",
     "tuner.flags",
+    "tuner.api",
 
 ]
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from tests.conftest import EXPERIMENTS
-from tuner.results import load_records
+from tuner.store import load_records
 
 STATUSES = {"completed", "stopped early", "diverged", "errored"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tuner.results import best_record, load_records
+from tuner.store import best_record, load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = 12

@@ -430,7 +430,7 @@ def test_tuner_run_train_status_of_a_finetune_experiment(source, tmp_path, ray_s
                                                          tuner_cli):
     import json
 
-    from tuner.results import load_records
+    from tuner.store import load_records
 
     exp = target(tmp_path, source, "[space]\nlr = 3e-3\noptimizer = \"adam\"")
     store = tmp_path / "store"

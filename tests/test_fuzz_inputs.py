@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 
 from tuner.cli import build_parser, main
 from tuner.experiment import DATA_OPTIONS, DEVICES, NAME_RE, load, save_spec
-from tuner.results import TrialRecord, save_records
 from tuner.search import SCHEDULERS, SEARCHERS
 from tuner.spaces import load_space
 from tuner.spaces.space import PerLayer, When
+from tuner.store import TrialRecord, save_records
 from tuner.vocabulary import MODES as METRICS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,7 +155,7 @@ def finetune_source(folder: Path) -> Path:
     import torch
 
     from tuner.models import build_model
-    from tuner.results import to_toml as write_toml
+    from tuner.store import to_toml as write_toml
 
     config = {"conv_blocks": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3,
               "batch_norm": True, "dense_units": 16, "activation": "relu", "dropout": 0.0}

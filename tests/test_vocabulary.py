@@ -8,7 +8,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from tuner.results import best_record, load_records
+from tuner.store import best_record, load_records
 from tuner.vocabulary import METRICS, MODES, STATUSES, TASK_METRICS, Status, diverged_metrics
 
 # one tiny experiment per task: two trials of two epochs, FIFO, so both run the whole budget
@@ -92,7 +92,7 @@ def test_the_lists_of_metrics_all_follow_the_one_table():
 def test_statuses_read_and_write_as_their_text():
     import json
 
-    from tuner.results import TrialRecord
+    from tuner.store import TrialRecord
 
     r = TrialRecord.from_dict({"trial": "trial_001", "trial_id": "x", "config": {},
                                "status": "stopped early"})

@@ -137,7 +137,8 @@ def _reading_verbs(sub) -> None:
                     help="only the jobs `tuner submit` started, with their state on the cluster")
 
     t = sub.add_parser("train", help="final training with a config; one test-set evaluation")
-    t.add_argument("experiment", help="experiment file")
+    t.add_argument("experiment", nargs="?",
+                   help="experiment file (default with --from: the experiment as it was run)")
     src = t.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="config file written by `tuner best -o`")
     src.add_argument("--from", dest="from_name", help="take the best config of this experiment")

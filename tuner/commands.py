@@ -52,7 +52,7 @@ def _joining(address: str | None):
 
 def cmd_submit(args) -> int:
     from tuner import jobs
-    from tuner.results import storage_root
+    from tuner.store import storage_root
 
     spec = _spec(args.experiment, args)
     jobs.check_address(args.address)
@@ -103,14 +103,14 @@ def cmd_space(args) -> int:
 
 def _experiment(name: str, storage):
     from tuner.experiment import load_saved
-    from tuner.results import find_experiment
+    from tuner.store import find_experiment
 
     exp = find_experiment(name, storage)
     return exp, load_saved(exp)
 
 
 def best_doc(name: str, storage):
-    from tuner.results import best_document, best_record, load_records
+    from tuner.store import best_document, best_record, load_records
 
     exp, spec = _experiment(name, storage)
     records = load_records(exp)
@@ -124,7 +124,7 @@ def best_doc(name: str, storage):
 
 
 def cmd_best(args) -> int:
-    from tuner.results import to_toml, write_best
+    from tuner.store import to_toml, write_best
 
     exp, spec, doc = best_doc(args.name, args.storage)
     if args.output:
@@ -139,8 +139,8 @@ def cmd_best(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from tuner.report import write_report
-    from tuner.results import find_experiment
+    from tuner.reporting import write_report
+    from tuner.store import find_experiment
 
     exp = find_experiment(args.name, args.storage)
     html = write_report(exp, Path(args.out) if args.out else None)
@@ -149,7 +149,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from tuner.results import export_table, find_experiment, load_records
+    from tuner.store import export_table, find_experiment, load_records
 
     exp = find_experiment(args.name, args.storage)
     records = load_records(exp)
@@ -161,7 +161,7 @@ def cmd_results(args) -> int:
 def cmd_status(args) -> int:
     from tuner.experiment import load_saved
     from tuner.plan import noise
-    from tuner.results import best_record, find_experiment, load_records, storage_root
+    from tuner.store import best_record, find_experiment, load_records, storage_root
     from tuner.tracking.progress import counts
 
     if args.jobs:
@@ -224,17 +224,21 @@ def print_jobs(root: Path, *, always: bool = False) -> int:
 
 def cmd_train(args) -> int:
     from tuner.final import train_final
-    from tuner.results import read_config_file
+    from tuner.store import read_config_file
 
-    spec = _spec(args.experiment)
-    if args.seed is not None:
-        spec = spec.with_overrides(seed=args.seed)
+    if args.experiment is None and args.config:
+        raise UserError("tuner train: --config needs the experiment file it belongs to: "
+                        "tuner train FILE --config CONFIG (or use --from NAME)")
     if args.config:
+        spec = _spec(args.experiment)
         doc = read_config_file(args.config)
         where = args.config
     else:
-        _, _, doc = best_doc(args.from_name, args.storage)
+        exp, saved, doc = best_doc(args.from_name, args.storage)
+        spec = _spec(args.experiment) if args.experiment else saved
         where = f"best config of {args.from_name}"
+    if args.seed is not None:
+        spec = spec.with_overrides(seed=args.seed)
     config = doc.get("config", doc)
     if not isinstance(config, dict):
         raise UserError(f"{where}: [config] must be a table of hyperparameters")
@@ -248,6 +252,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_board(args) -> int:
-    from tuner.board import serve
+    from tuner.board_server import serve
 
     return serve(args.name, storage=args.storage, host=args.host, port=args.port)

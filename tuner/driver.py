@@ -26,7 +26,8 @@ from tuner.ray_session import (
     stop_ray,
 )
 from tuner.resources import check_fits_a_node, gpu_share, trial_slots
-from tuner.results import load_records, storage_root
+from tuner.store import load_records, storage_root
+from tuner.user_code import INPUTS
 from tuner.vocabulary import TASK_METRICS
 
 
@@ -52,12 +53,9 @@ class TrialNamer:
         return names[trial.trial_id]
 
 
-def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False):
-    """Validate everything that can fail before Ray starts: space, data, storage. Returns the
-    spec resolved for the data (tuner.auto), what it derived, the space, data and folder."""
-    from tuner.auto import fit_to_data
-    from tuner.data import load_spec_data
-
+def check_target(spec: ExperimentSpec, storage: str | None, *, overwrite: bool) -> Path:
+    """The experiment's folder, checked: its space is valid, no experiment of that name is
+    there (unless `overwrite`), the storage root is a folder."""
     if spec.space_module != "auto":
         spec.space()  # a bad [space] fails before the data loads
     root = storage_root(storage)
@@ -71,6 +69,16 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
         )
     if root.exists() and not root.is_dir():
         raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
+    return exp_dir
+
+
+def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False):
+    """Validate everything that can fail before Ray starts: space, data, storage. Returns the
+    spec resolved for the data (tuner.auto), what it derived, the space, data and folder."""
+    from tuner.auto import fit_to_data
+    from tuner.data import load_spec_data
+
+    exp_dir = check_target(spec, storage, overwrite=overwrite)
     if spec.mlflow:
         try:
             import mlflow  # noqa: F401
@@ -125,7 +133,9 @@ def run(
         print("dry run: valid; nothing started", file=out)
         return 0
     if overwrite and exp_dir.exists():
-        shutil.rmtree(exp_dir)
+        for child in exp_dir.iterdir():  # inputs/: what an experiment made in Python reads
+            if child.name != INPUTS:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
     s = spec.search
     quiet_ray(address)
     from tuner.search.searchers import SEARCHERS, check_installed
@@ -259,8 +269,25 @@ def _tuner(spec: ExperimentSpec, exp_dir: Path, trainable, search, slots: int, c
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             failure_config=tune.FailureConfig(max_failures=s.max_failures),
             verbose=0,
+            progress_reporter=quiet_reporter(),
         ),
     )
+
+
+def quiet_reporter():
+    """A Tune progress reporter that shows nothing: the live summary is tuner's. Without it,
+    in a notebook Tune picks its HTML reporter, which clears the cell's output (the plan
+    printed above it) and leaves an empty display behind."""
+    from ray.tune import ProgressReporter
+
+    class Quiet(ProgressReporter):
+        def should_report(self, trials, done=False):
+            return False
+
+        def report(self, trials, done, *sys_info):
+            pass
+
+    return Quiet()
 
 
 def _fit(tuner, exp_dir: Path) -> bool:
@@ -302,11 +329,24 @@ def _trainable(spec: ExperimentSpec, space, data, gpu: float):
 
     s = spec.search
     setup = TrialSetup(spec.factory, space, s.max_epochs, s.seed, spec.resources.cpu, gpu,
-                       folds=spec.data.folds or 1)
+                       folds=spec.data.folds or 1, objects=_python_objects(spec))
     return tune.with_resources(
         tune.with_parameters(run_trial, data=data.for_tuning(), setup=setup),
         {"cpu": spec.resources.cpu, "gpu": gpu},
     )
+
+
+def _python_objects(spec: ExperimentSpec) -> dict:
+    """A factory made in Python: its pickled bytes, for the workers (which may not share this
+    machine's disk) to unpickle with a clear message when they cannot import what it uses."""
+    from tuner.user_code import is_python_object, python_object
+
+    if not is_python_object(spec.factory):
+        return {}
+    import cloudpickle
+
+    return {spec.factory: cloudpickle.dumps(python_object(spec.factory,
+                                                          where="[model] factory"))}
 
 
 def resume(
@@ -314,7 +354,7 @@ def resume(
 ) -> int:
     """Continue an interrupted experiment from its folder (finished trials are kept)."""
     from tuner.data import load_spec_data
-    from tuner.results import find_experiment
+    from tuner.store import find_experiment
 
     out = out or sys.stdout
     exp_dir = find_experiment(name_or_dir, storage)

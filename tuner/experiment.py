@@ -245,6 +245,11 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
     )
     if module != "auto":  # an automatic model's space waits for the data (tuner.auto)
         spec.space(sources=sources)  # validates the module and every override now
+    else:  # its names wait for the module the data picks; each prior's form is checked now
+        from tuner.spaces import prior_from_dict
+
+        for k in sorted(overrides):
+            prior_from_dict(f"{path}: [space] {k}", overrides[k])
     return spec
 
 
@@ -281,10 +286,13 @@ def _data(raw: dict, path: str) -> DataSpec:
 
 def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
     from tuner.models import FACTORIES, check_factory, is_user_factory
+    from tuner.user_code import is_python_object
 
     m = section(raw, "model", path, {"factory": 0, "weights": 0})
     factory = typed(m, "factory", "auto", f"{path}: [model] factory")
     if factory == "auto":  # chosen from the data when it is loaded (tuner.auto)
+        pass
+    elif is_python_object(factory) and not sources:  # saved: loaded where used (train, resume)
         pass
     elif is_user_factory(factory):  # your own function: imported and checked here, before Ray
         check_factory(factory, where=f"{path}: [model] factory")
@@ -387,6 +395,9 @@ def load_saved(exp_dir: Path) -> ExperimentSpec:
     if not (isinstance(doc, dict) and isinstance(doc.get("file"), str)
             and isinstance(doc.get("experiment"), dict)):
         raise UserError(f'{f}: must hold {{"file": PATH, "experiment": {{...}}}}; {fix}')
+    from tuner.user_code import load_python_objects
+
+    load_python_objects(exp_dir)  # a factory or space made in Python, kept in inputs/
     # errors name this file (its keys are the experiment file's), the spec keeps the original
     raw = {"name": Path(exp_dir).name, **doc["experiment"]}
     # `tuner status` and `tuner best` need no finetune source; `train` and `resume` check it

@@ -12,18 +12,50 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tuner.experiment import ExperimentSpec
-from tuner.results import storage_root, to_toml
+from tuner.store import storage_root, to_toml
+
+
+@dataclass
+class Final:
+    """What final training made: the trained model(s), the test metrics, the folder.
+
+    `metrics`: each test metric (the seeds' mean when there are several); `sd` and `ensemble`
+    with several seeds; `diverged`: why training stopped, when it did (no model then)."""
+
+    folder: Path
+    epochs: int
+    config: dict
+    metrics: dict = field(default_factory=dict)
+    sd: dict = field(default_factory=dict)
+    ensemble: dict = field(default_factory=dict)
+    models: list = field(default_factory=list)
+    diverged: str = ""
+
+    @property
+    def model(self):
+        """The first seed's trained model (torch.nn.Module, in eval mode)."""
+        return self.models[0] if self.models else None
 
 
 def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                 storage: str | None = None, out_dir: str | None = None, out=None,
                 seeds: int = 1) -> int:
-    """Train `seeds` models, test once, write final/; returns the exit code.
+    """`final_training`'s exit code: 0 done, 1 when training diverged."""
+    done = final_training(spec, config, epochs, where=where, storage=storage, out_dir=out_dir,
+                          out=out, seeds=seeds)
+    return 1 if done.diverged else 0
+
+
+def final_training(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
+                   storage: str | None = None, out_dir: str | None = None, out=None,
+                   seeds: int = 1) -> Final:
+    """Train `seeds` models, test once, write final/.
 
     With seeds > 1 each model has its own seed (its own initialization, batch order and, for
     ROCKET, kernels): the test metrics are printed as mean ± sd over the seeds, then the
@@ -72,8 +104,9 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                                epochs=epochs, seed=seed, device=device)
         folder = target if seeds == 1 else target / f"seed_{i + 1}"
         writer = SummaryWriter(str(folder))
-        if not _train(parts, epochs, writer, out):
-            return 1
+        diverged = _train(parts, epochs, writer, out)
+        if diverged:
+            return Final(target, epochs, active, diverged=diverged)
         outputs = parts.predict(x_test, len_test)
         m = _test_metrics(outputs, y_test, data)
         for k, v in m.items():
@@ -82,7 +115,7 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         torch.save(parts.model.state_dict(), folder / "model.pt")
         if i == 0 and seeds > 1:
             shutil.copyfile(folder / "model.pt", target / "model.pt")
-        runs.append((seed, outputs, m))
+        runs.append((seed, outputs, m, parts.model.eval()))
     train_s = time.perf_counter() - start
 
     first = {f"test_{k}": v for k, v in runs[0][2].items()}
@@ -107,7 +140,9 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                          "config": active}, data, results)
     saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
     print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
-    return 0
+    if seeds == 1:
+        return Final(target, epochs, active, dict(runs[0][2]), models=[runs[0][3]])
+    return Final(target, epochs, active, mean, sd, ensemble, models=[r[3] for r in runs])
 
 
 def _test_metrics(outputs, y, data) -> dict:
@@ -147,8 +182,8 @@ def _save(target: Path, spec: ExperimentSpec, run: dict, data, results: dict) ->
     (target / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
-def _train(parts, epochs: int, writer, out) -> bool:
-    """The epochs on train+valid; False (said why) when the loss diverged."""
+def _train(parts, epochs: int, writer, out) -> str:
+    """The epochs on train+valid; why it stopped when the loss diverged, else ""."""
     import numpy as np
 
     from tuner.training.loop import train_epoch
@@ -159,9 +194,10 @@ def _train(parts, epochs: int, writer, out) -> bool:
         writer.add_scalar("loss/train", loss, epoch)
         writer.add_scalar("lr", lr, epoch)
         if not np.isfinite(loss):
-            print(f"training diverged: loss {loss} at epoch {epoch} (lr={lr:.3g})", file=out)
+            why = f"training diverged: loss {loss} at epoch {epoch} (lr={lr:.3g})"
+            print(why, file=out)
             writer.close()
-            return False
+            return why
         # no validation split here: reduce-on-plateau follows the training loss
         parts.schedule.step(loss)
-    return True
+    return ""

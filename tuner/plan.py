@@ -6,8 +6,15 @@ import sys
 from pathlib import Path
 
 from tuner.experiment import ExperimentSpec
-from tuner.results import load_records, storage_root
+from tuner.store import load_records, storage_root
 from tuner.vocabulary import Status
+
+
+def space_label(module: str) -> str:
+    """How a run names its space: the module, or "given in Python" for one built there."""
+    from tuner.user_code import is_python_object
+
+    return "given in Python" if is_python_object(module) else module
 
 
 def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None,
@@ -20,7 +27,7 @@ def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None,
     lines = [
         f"tuner: {spec.name} — {spec.description}".rstrip(" —"),
         f"  data   {data.summary()}",
-        f"  space  {spec.space_module}: {size['dimensions']} dimensions "
+        f"  space  {space_label(spec.space_module)}: {size['dimensions']} dimensions "
         f"({len(size['continuous'])} continuous), {size['discrete_combinations']:,} discrete "
         f"combinations",
         f"  search {s.samples} trials × ≤{s.max_epochs} epochs"
@@ -88,7 +95,7 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
            interrupted: bool = False) -> int:
     """Print the end-of-run summary; 0 when some trial produced a result, 1 when none did,
     130 when Ctrl-C stopped the search (state saved for `tuner resume`)."""
-    from tuner.results import best_record
+    from tuner.store import best_record
     from tuner.tracking.progress import counts, short_config
 
     records = load_records(exp_dir)
@@ -133,7 +140,11 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
     )
     print(f"       {short_config(best.config, 99)}", file=out)
     print(f"next   tuner best {spec.name} -o best.toml", file=out)
-    print(f"       tuner train {spec.path} --config best.toml", file=out)
+    if Path(spec.path).is_file():
+        print(f"       tuner train {spec.path} --config best.toml", file=out)
+    else:  # built in Python: the saved experiment is what trains
+        print(f"       tuner train --from {spec.name}   (in Python: "
+              f"tuner.train_final({spec.name!r}))", file=out)
     print(f"       tensorboard --logdir {exp_dir}", file=out)
     return 0
 
@@ -147,7 +158,7 @@ def noise(record, metric: str) -> str:
 def ties(records, best, search) -> str:
     """How many other trials the leader's standard error cannot tell apart from it (the
     rule `best_record` chose by), or "" when none."""
-    from tuner.results.best import tied_with_leader
+    from tuner.store.best import tied_with_leader
 
     tied = tied_with_leader(records, search.metric, search.mode)
     if len(tied) < 2:

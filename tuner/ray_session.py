@@ -76,6 +76,12 @@ def quiet_ray(address: str | None = None) -> None:
     os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
     # no usage statistics sent anywhere from a tuning job (it may run offline, on loopback)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # In a notebook without ipywidgets, importing Ray says so (at INFO) and tqdm, imported
+    # with it, warns: neither is the user's concern, so both are silenced before the import.
+    logging.getLogger("ray.widgets").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import ray  # noqa: F401  (its import sets its loggers' levels: set ours after it)
+
     for name in ("ray", "ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(logging.ERROR)
     # A failing trial is tuner's to report (status, reason, and the traceback in the trial's

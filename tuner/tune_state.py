@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tuner.results import load_records, save_records
+from tuner.store import load_records, save_records
 from tuner.vocabulary import Status
 
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError)

@@ -3,9 +3,9 @@
 import pytest
 
 from tests.conftest import EXPERIMENTS
-from tuner.results import load_records
 from tuner.search import SCHEDULERS, SEARCHERS
 from tuner.spaces import load_space
+from tuner.store import load_records
 
 
 def _run(tuner_cli, tmp_path, *flags):

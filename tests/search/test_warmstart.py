@@ -5,11 +5,11 @@ import pytest
 from tests.conftest import EXPERIMENTS
 from tuner.errors import UserError
 from tuner.experiment import load, save_spec
-from tuner.results import TrialRecord, save_records
 from tuner.search import build_searcher
 from tuner.search.searchers import unwrapped
 from tuner.search.warmstart import load_warm_start, seed_searcher
 from tuner.spaces import load_space
+from tuner.store import TrialRecord, save_records
 
 
 def _earlier(tmp_path, n=8):

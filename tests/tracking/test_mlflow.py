@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import EXPERIMENTS
-from tuner.results import load_records
+from tuner.store import load_records
 
 pytest.importorskip("mlflow", reason="pip install 'tuner[mlflow]'")
 

@@ -49,7 +49,7 @@ def test_a_resumed_trial_that_ends_without_a_new_epoch_keeps_its_curves(tmp_path
     # trial ends at once, and its run gets its summary without losing the epochs drawn before
     from types import SimpleNamespace
 
-    from tuner.results import TrialRecord, save_records
+    from tuner.store import TrialRecord, save_records
     from tuner.tracking.callback import TunerCallback
     from tuner.tracking.progress import LiveSummary
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tuner.results import load_records
+from tuner.store import load_records
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -66,22 +66,40 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
     if task is not None and task not in ("classification", "regression", "forecasting"):
         raise UserError(f"{where} task: must be 'classification', 'regression' or 'forecasting', "
                         f"but got {task!r}")
-    series = "window" in options or task == "forecasting"
     if path.suffix.lower() == ".npz":
         _only(where, options, ".npz arrays")
-        x, y, lengths = _read_npz(at, path)
-        return _supervised(at, path.name, x, y, lengths, task, split, seed, label="y")
-    table = _read_table(at, path)
+        return from_arrays(*_read_npz(at, path), at=at, name=path.name, task=task, split=split,
+                           seed=seed)
+    return from_frame(_read_table(at, path), where=where, at=at, raw=raw, name=path.name,
+                      options=options, task=task, split=split, seed=seed)
+
+
+def from_arrays(x, y, lengths=None, *, at: str, name: str, task: str | None, split,
+                seed: int) -> Splits:
+    """Splits from arrays X, y (and lengths) as an .npz holds them, checked the same way."""
+    x, y, lengths = check_arrays(at, np.asarray(x), np.asarray(y),
+                                 None if lengths is None else np.asarray(lengths))
+    return _supervised(at, name, x, y, lengths, task, split, seed, label="y")
+
+
+def from_frame(table, *, where: str, at: str, raw: str, name: str, options: dict,
+               task: str | None, split, seed: int) -> Splits:
+    """Splits from a table (a pandas DataFrame as a .csv / .parquet file reads): features and a
+    target column, or with `window` a series to forecast."""
+    table = table.rename(columns=str)  # a copy: the caller's DataFrame keeps its names
+    if len(table) == 0:
+        raise UserError(f"{at}: no data rows (columns: {', '.join(table.columns)}); add rows")
+    series = "window" in options or task == "forecasting"
     if not series:
         _only(where, options, "a table")
-        return _from_table(where, at, raw, path.name, table, options, task, split, seed)
+        return _from_table(where, at, raw, name, table, options, task, split, seed)
     _only(where, options, "a time series")
     if task not in (None, "forecasting"):
         raise UserError(f"{where} task: window is set, which makes {raw} a series to forecast, "
                         f"but task = {task!r}; drop window to read a table, or drop task")
     from tuner.data.series_file import from_series
 
-    return from_series(where, at, raw, path.name, table, options, split)
+    return from_series(where, at, raw, name, table, options, split)
 
 
 def _only(where: str, options: dict, kind: str) -> None:
@@ -155,7 +173,12 @@ def _read_npz(at: str, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray |
         if k not in NPZ_ARRAYS:
             raise UserError(f"{at}: unexpected array {k!r}{did_you_mean(k, NPZ_ARRAYS)}; an .npz "
                             f"holds X, y and optionally lengths")
-    x, y, lengths = arrays["X"], arrays["y"], arrays.get("lengths")
+    return arrays["X"], arrays["y"], arrays.get("lengths")
+
+
+def check_arrays(at: str, x: np.ndarray, y: np.ndarray, lengths: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """X, y and lengths checked for shape, agreement and finite values (y flattened)."""
     if x.dtype.kind not in "biuf":
         raise UserError(f"{at}: X must hold numbers, but has dtype {x.dtype}; convert it, e.g. "
                         f"X.astype(np.float32)")
@@ -294,9 +317,6 @@ def _read_table(at: str, path: Path):
         kind = "Parquet" if parquet else "CSV (UTF-8, comma-separated, one header row)"
         raise UserError(f"{at}: could not read it as {kind} ({_why(e)}); check the file") \
             from None
-    table.columns = [str(c) for c in table.columns]
-    if len(table) == 0:
-        raise UserError(f"{at}: no data rows (columns: {', '.join(table.columns)}); add rows")
     return table
 
 

@@ -15,7 +15,12 @@ import importlib
 import inspect
 
 from tuner.errors import UserError, did_you_mean
-from tuner.user_code import import_user_module, is_module_name
+from tuner.user_code import (
+    import_user_module,
+    is_module_name,
+    is_python_object,
+    python_object,
+)
 
 FACTORIES: dict[str, str] = {
     "mlp": "tuner.models.mlp:build",
@@ -65,6 +70,8 @@ def is_user_factory(name) -> bool:
 def user_factory(name: str, *, where: str = "[model] factory"):
     """The function a 'module:function' factory names: imported, and checked to take
     (config, input_shape, n_outputs) like the built-in factories."""
+    if is_python_object(name):  # made in Python (a notebook's class), kept with its experiment
+        return check_signature(python_object(name, where=where), name, where=where)
     modname, _, fn = name.partition(":")
     form = "build(config, input_shape, n_outputs) -> nn.Module"
     if not is_module_name(modname) or not fn.isidentifier():
@@ -80,10 +87,16 @@ def user_factory(name: str, *, where: str = "[model] factory"):
             f"{where}: module {modname!r} has no {fn!r}{did_you_mean(fn, public)}; define "
             f"{form.replace('build', fn, 1)} in it"
         )
+    return check_signature(func, name, where=where)
+
+
+def check_signature(func, name: str, *, where: str):
+    """`func`, checked to be callable as (config, input_shape, n_outputs) like the built-in
+    factories (a function, or an nn.Module class whose __init__ takes those)."""
     if not callable(func):
         raise UserError(
             f"{where}: {name} is not a function (its type is {type(func).__name__}); name a "
-            f"function {form}"
+            f"function build(config, input_shape, n_outputs) -> nn.Module"
         )
     try:
         signature = inspect.signature(func)
@@ -92,9 +105,10 @@ def user_factory(name: str, *, where: str = "[model] factory"):
     try:
         signature.bind({}, (1,), 2)
     except TypeError:
+        shown = getattr(func, "__name__", type(func).__name__)
         raise UserError(
             f"{where}: {name} must take (config, input_shape, n_outputs) like the built-in "
-            f"factories, but its signature is {fn}{signature}"
+            f"factories, but its signature is {shown}{signature}"
         ) from None
     return func
 
@@ -172,6 +186,7 @@ __all__ = [
     "build_model",
     "check_compatible",
     "check_factory",
+    "check_signature",
     "is_user_factory",
     "user_factory",
 ]

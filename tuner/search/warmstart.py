@@ -39,7 +39,7 @@ def load_warm_start(source: str, storage: str | None, space: SearchSpace, *, met
     """The `top` best trials of the earlier experiment `source` (a name or folder) that fit
     `space`, scored by `metric`. UserError for a searcher that cannot take them or an earlier
     experiment without results for the metric."""
-    from tuner.results import find_experiment, load_records
+    from tuner.store import find_experiment, load_records
 
     if searcher not in SEEDERS:
         raise UserError(

@@ -6,7 +6,13 @@ import pkgutil
 
 from tuner.errors import UserError, did_you_mean
 from tuner.spaces.space import SearchSpace
-from tuner.user_code import exception_origin, import_user_module, is_module_name
+from tuner.user_code import (
+    exception_origin,
+    import_user_module,
+    is_module_name,
+    is_python_object,
+    python_object,
+)
 
 
 def _builtin() -> list[str]:
@@ -43,6 +49,11 @@ def load_space(name: str, *, where: str = "[space] module") -> SearchSpace:
     """
     if not isinstance(name, str) or not name:
         raise UserError(f"{where}: must be a module name such as 'cnn', but got {name!r}")
+    if is_python_object(name):  # built in Python (tuner.Experiment), kept with its experiment
+        space = python_object(name, where=where)
+        if not isinstance(space, SearchSpace):
+            raise UserError(f"{where}: {name} holds a {type(space).__name__}, not a SearchSpace")
+        return space
     if name in SPACES:
         modname = f"searchspaces.{name}"
     elif "." in name or ":" in name:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ray import tune
 
-from tuner.results import (
+from tuner.spaces.space import SearchSpace
+from tuner.store import (
     TrialRecord,
     best_document,
     best_record,
@@ -15,7 +16,6 @@ from tuner.results import (
     save_records,
     to_toml,
 )
-from tuner.spaces.space import SearchSpace
 from tuner.tracking.progress import LiveSummary, short_config, status_line
 from tuner.tracking.tensorboard import BEST, TrialBoard, write_experiment
 from tuner.vocabulary import Status
@@ -121,6 +121,8 @@ class TunerCallback(tune.Callback):
             if r.trial_id in ended:
                 r.finish(self.max_epochs)
         self._save()
+        if self.summary.notebook:  # the display keeps the last status line: the final one
+            self.summary.status(self.line(), force=True)
         self.summary.close()
         from tuner.tune_state import back_up_state
 
@@ -161,7 +163,7 @@ class TunerCallback(tune.Callback):
             f" · {short_config(r.config, 5)}{why}"
         )
         self._save()
-        self.summary.status(self.line(), force=self.summary.tty)
+        self.summary.status(self.line(), force=self.summary.live)
 
     def _save(self) -> None:
         records = sorted(self.records.values(), key=lambda r: r.trial)

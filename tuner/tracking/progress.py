@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 
-from tuner.results import TrialRecord
+from tuner.store import TrialRecord
 from tuner.vocabulary import STATUSES, Status
 
 
@@ -51,23 +51,43 @@ def status_line(
 
 
 class LiveSummary:
-    """Prints trial endings as lines and keeps one status line current (in a terminal)."""
+    """Prints trial endings as lines and keeps one status line current (in a terminal).
+
+    In a Jupyter notebook it is one display instead, updated in place: the latest trial
+    endings and the status line, so a long search does not grow a wall of lines in the cell.
+    """
+
+    SHOWN_EVENTS = 12  # the trial endings a notebook's display keeps (tuner status lists all)
 
     def __init__(self, stream=None, every_s: float = 30.0):
         self.stream = stream or sys.stdout
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.every_s = every_s if not self.tty else 0.5
+        self.notebook = in_notebook(self.stream)
+        self.display = None  # the notebook's display handle, made at the first update
+        self.every_s = every_s if not self.live else 0.5
         self.start = time.monotonic()
         self.last_print = 0.0
         self.last_line = ""
         self.pending = False
+        self.events: list[str] = []
+        self.n_events = 0
 
     def _clear(self):
         if self.tty and self.pending:
             self.stream.write("\r\033[K")
             self.pending = False
 
+    @property
+    def live(self) -> bool:
+        """True where the status line is rewritten in place (a terminal, a notebook)."""
+        return self.tty or self.notebook
+
     def event(self, text: str) -> None:
+        if self.notebook:
+            self.n_events += 1
+            self.events = [*self.events, text][-self.SHOWN_EVENTS:]
+            self._render()
+            return
         self._clear()
         self.stream.write(text + "\n")
         self.stream.flush()
@@ -77,7 +97,9 @@ class LiveSummary:
         if not force and (now - self.last_print < self.every_s or line == self.last_line):
             return
         self.last_print, self.last_line = now, line
-        if self.tty:
+        if self.notebook:
+            self._render()
+        elif self.tty:
             width = shutil.get_terminal_size((120, 20)).columns
             self.stream.write("\r\033[K" + line[: width - 1])
             self.pending = True
@@ -85,9 +107,33 @@ class LiveSummary:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def _render(self) -> None:
+        from IPython.display import Pretty, display
+
+        earlier = self.n_events - len(self.events)
+        lines = ([f"  ... {earlier} earlier trial endings (tuner.status(NAME) lists every trial)"]
+                 if earlier else [])
+        shown = Pretty("\n".join([*lines, *self.events, self.last_line]).strip("\n"))
+        if self.display is None:
+            self.display = display(shown, display_id=True)
+        else:
+            self.display.update(shown)
+
     def close(self) -> None:
         self._clear()
 
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.start
+
+
+def in_notebook(stream) -> bool:
+    """True when `stream` is the output of a Jupyter kernel's cell."""
+    if stream is not sys.stdout or "ipykernel" not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

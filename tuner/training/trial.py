@@ -12,7 +12,7 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tuner.data.splits import Splits
 from tuner.spaces.space import SearchSpace
@@ -33,6 +33,8 @@ class TrialSetup:
     # k > 1: every trial trains k models on stratified folds of train + valid and reports the
     # metrics of their out-of-fold predictions (cross-validation); 1: train, then valid
     folds: int = 1
+    # a factory made in Python ("python:<file>"): its pickled bytes, unpickled in the worker
+    objects: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -346,6 +348,10 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
     from ray import tune
 
     torch.set_num_threads(max(1, int(setup.cpu)))
+    for name, blob in setup.objects.items():
+        from tuner.user_code import register_python_object, unpickle_python_object
+
+        register_python_object(name, unpickle_python_object(blob, where="[model] factory"))
     active = setup.space.resolve(config)
     trial = Trial(active, data, setup)
     checkpoint = tune.get_checkpoint()

@@ -6,9 +6,9 @@ import base64
 import html
 from pathlib import Path
 
-from tuner.report._advice import LOW, Item
-from tuner.report._data import Experiment, fmt
-from tuner.report._importance import Importance
+from tuner.reporting._advice import LOW, Item
+from tuner.reporting._data import Experiment, fmt
+from tuner.reporting._importance import Importance
 from tuner.vocabulary import STATUSES, Status
 
 CSS = """

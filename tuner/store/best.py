@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 
 from tuner.errors import UserError, parse_problem
-from tuner.results.records import TrialRecord
-from tuner.results.table import check_output
-from tuner.results.toml import to_toml
+from tuner.store.records import TrialRecord
+from tuner.store.table import check_output
+from tuner.store.toml import to_toml
 
 
 def _loss(r: TrialRecord) -> float:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tuner.errors import UserError
 
 if TYPE_CHECKING:
-    from tuner.results.records import TrialRecord
+    from tuner.store.records import TrialRecord
 
 def table(records: list[TrialRecord]) -> tuple[list[str], list[dict]]:
     """(header, rows): one row per trial: trial, status, epochs, reason, compute_s,
@@ -71,11 +71,16 @@ def export_table(path: Path, records: list[TrialRecord]) -> None:
     if path.suffix == ".csv":
         write_table(path, records)
         return
+    frame(records).to_parquet(path, index=False)
+
+
+def frame(records: list[TrialRecord]):
+    """The trials as a pandas DataFrame, one row each (the columns of `table`)."""
     import pandas as pd
 
     header, rows = table(records)
-    frame = pd.DataFrame(rows, columns=header)
-    for c in frame.columns:  # a choice of mixed types (e.g. 'none' or 0.1) is stored as text
-        if frame[c].dtype == object and frame[c].map(type).nunique() > 1:
-            frame[c] = frame[c].map(lambda v: None if v is None or v != v else str(v))
-    frame.to_parquet(path, index=False)
+    out = pd.DataFrame(rows, columns=header)
+    for c in out.columns:  # a choice of mixed types (e.g. 'none' or 0.1) is stored as text
+        if out[c].dtype == object and out[c].map(type).nunique() > 1:
+            out[c] = out[c].map(lambda v: None if v is None or v != v else str(v))
+    return out

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from tuner.report._data import (
+from tuner.reporting._data import (
     Experiment,
     choice_index,
     fmt,
@@ -22,7 +22,7 @@ from tuner.report._data import (
     position,
     value_at,
 )
-from tuner.report._importance import Importance
+from tuner.reporting._importance import Importance
 from tuner.spaces import Choice, IntRange, Prior
 from tuner.vocabulary import Status
 

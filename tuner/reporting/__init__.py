@@ -1,6 +1,6 @@
 """`tuner report`: one self-contained page on a finished (or partly finished) experiment.
 
-    from tuner.report import write_report
+    from tuner.reporting import write_report
     write_report(Path("results/digits_cnn"))   # -> results/digits_cnn/report/report.html
 
 The page holds the best trials, every learning curve, parallel coordinates, heatmaps of the
@@ -24,9 +24,9 @@ def write_report(exp_dir: Path, out_dir: Path | None = None) -> Path:
     An experiment with fewer than 2 trials that ran the full budget is a UserError.
     """
     from tuner.errors import UserError
-    from tuner.report import _advice, _figures, _html
-    from tuner.report._data import load
-    from tuner.report._importance import fanova
+    from tuner.reporting import _advice, _figures, _html
+    from tuner.reporting._data import load
+    from tuner.reporting._importance import fanova
 
     exp = load(Path(exp_dir))
     out = Path(out_dir) if out_dir is not None else exp.dir / "report"
@@ -68,7 +68,7 @@ def write_report(exp_dir: Path, out_dir: Path | None = None) -> Path:
 
 def heatmap_note(exp, pairs: list[tuple[str, str]]) -> str:
     """Why the heatmaps use full-budget trials only, with this experiment's numbers."""
-    from tuner.report._figures import MIN_HEATMAP_TRIALS
+    from tuner.reporting._figures import MIN_HEATMAP_TRIALS
     from tuner.vocabulary import Status
 
     stopped = sorted({r.epochs for r in exp.records if r.status == Status.STOPPED_EARLY})

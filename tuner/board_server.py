@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tuner.errors import UserError
-from tuner.results import find_experiment, storage_root
+from tuner.store import find_experiment, storage_root
 
 
 def free_port(host: str, start: int) -> int:

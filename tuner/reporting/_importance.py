@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-from tuner.report._data import Experiment, choice_index
+from tuner.reporting._data import Experiment, choice_index
 from tuner.spaces import Choice, IntRange, Prior
 
 

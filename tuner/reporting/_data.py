@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.experiment import SAVED, ExperimentSpec, load_saved
-from tuner.results import TrialRecord, load_records
 from tuner.spaces import Choice, Fixed, IntRange, Prior, SearchSpace, Uniform
+from tuner.store import TrialRecord, load_records
 from tuner.vocabulary import STATUSES, Status
 
 Curve = list[tuple[int, float]]  # (epoch, metric), epochs increasing

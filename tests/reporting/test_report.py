@@ -13,10 +13,10 @@ import pytest
 
 from tuner.errors import UserError
 from tuner.experiment import load, save_spec
-from tuner.report import write_report
-from tuner.report._advice import _line
-from tuner.report._data import read_curve
-from tuner.results import TrialRecord, save_records
+from tuner.reporting import write_report
+from tuner.reporting._advice import _line
+from tuner.reporting._data import read_curve
+from tuner.store import TrialRecord, save_records
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = load(ROOT / "experiments" / "digits_cnn.toml")  # lr = loguniform(3e-4, 3e-2)

@@ -2,7 +2,7 @@
 
 import math
 
-from tuner.results import TrialRecord
+from tuner.store import TrialRecord
 
 
 def feed(rows, metric="accuracy"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tuner.report._data import Experiment, fmt, is_log, is_numeric, position, value_at
-from tuner.report._importance import Importance
-from tuner.results import toml_value
+from tuner.reporting._data import Experiment, fmt, is_log, is_numeric, position, value_at
+from tuner.reporting._importance import Importance
 from tuner.spaces import IntRange, PerLayer, Prior
+from tuner.store import toml_value
 
 # below this share of the metric's variance a dimension barely matters: fix it
 LOW = 0.05

@@ -7,11 +7,11 @@
     best.toml         the best trial's config and metrics
 """
 
-from tuner.results.best import best_document, best_record, read_config_file, write_best
-from tuner.results.records import TrialRecord, load_records, save_records
-from tuner.results.storage import find_experiment, storage_root
-from tuner.results.table import check_output, export_table, table, write_table
-from tuner.results.toml import to_toml, toml_value
+from tuner.store.best import best_document, best_record, read_config_file, write_best
+from tuner.store.records import TrialRecord, load_records, save_records
+from tuner.store.storage import find_experiment, storage_root
+from tuner.store.table import check_output, export_table, table, write_table
+from tuner.store.toml import to_toml, toml_value
 
 __all__ = [
     "TrialRecord",

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tuner.errors import UserError, parse_problem
-from tuner.results.table import write_table
+from tuner.store.table import write_table
 from tuner.vocabulary import METRICS, STATUSES, Status, is_better
 
 
