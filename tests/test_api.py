@@ -309,3 +309,22 @@ def test_a_worker_that_cannot_import_what_a_notebook_class_uses_says_which_modul
                                         r"this Python cannot import; install it here \(on a "
                                         r"cluster: on every node"):
         unpickle_python_object(blob, where="[model] factory")
+
+
+def test_ray_output_shows_what_the_trials_print_when_asked(tmp_path):
+    script = f"""
+import tuner
+from tuner.models.mlp import build
+
+def loud(config, input_shape, n_outputs):
+    print("HELLO FROM THE TRIAL", flush=True)
+    return build(config, input_shape, n_outputs)
+
+exp = tuner.Experiment("loud", data="digits", model=loud, space={{"units": tuner.Choice([32])}},
+                       samples=1, max_epochs=1)
+tuner.run(exp, storage={str(tmp_path)!r}, ray_output=True)
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "HELLO FROM THE TRIAL" in out.stdout + out.stderr

@@ -99,6 +99,15 @@ def test_mode_follows_the_metric_when_not_given(tmp_path):
     assert load(path).search.mode == "max"
 
 
+def test_the_default_grace_period_fits_a_one_epoch_budget(tmp_path):
+    f = tmp_path / "short.toml"
+    f.write_text("[search]\nmax_epochs = 1\n")
+    assert load(f).search.grace_period == 1
+    f.write_text("[search]\nmax_epochs = 1\ngrace_period = 2\n")  # given: checked as given
+    with pytest.raises(UserError, match=r"grace_period: must be between 1 and 1, but got 2"):
+        load(f)
+
+
 def test_space_module_defaults_to_the_factory(tmp_path):
     path = tmp_path / "m.toml"
     path.write_text("[model]\nfactory = 'mlp'\n")

@@ -353,13 +353,15 @@ def _outcome(exp_dir: Path, spec: ExperimentSpec, code: int, storage) -> Result:
 
 def run(experiment, *, storage: str | None = None, overwrite: bool = False,
         address: str | None = None, warm_start: str | None = None, top: int = 10,
-        dry_run: bool = False, out=None, **flags) -> Result | None:
+        dry_run: bool = False, out=None, ray_output: bool = False,
+        **flags) -> Result | None:
     """Tune an experiment (a tuner.Experiment or a file path); `tuner run`.
 
     `**flags` are the command line's overrides (samples=8, max_epochs=3, searcher="optuna",
     cpu=1, name="other", ...). Interrupting the kernel (or Ctrl-C) stops the search as `tuner
-    run` stops: finished trials are kept and `tuner.resume(name)` continues. Returns the
-    Result (None for a dry run)."""
+    run` stops: finished trials are kept and `tuner.resume(name)` continues. Ray's output
+    (and what your model prints in the trials) stays out of the cell unless `ray_output=True`.
+    Returns the Result (None for a dry run)."""
     from tuner import driver
     from tuner.store import storage_root
 
@@ -379,7 +381,8 @@ def run(experiment, *, storage: str | None = None, overwrite: bool = False,
         spec = _with_flags(exp._resolved(tmp), flags)
     try:
         code = driver.run(spec, storage=storage, address=address, overwrite=overwrite,
-                          warm_start=warm_start, warm_top=top, dry_run=dry_run, out=out)
+                          warm_start=warm_start, warm_top=top, dry_run=dry_run, out=out,
+                          ray_output=ray_output)
     except UserError:
         if fresh and exp_dir.exists() and not (exp_dir / "experiment.json").exists():
             shutil.rmtree(exp_dir)  # nothing started: leave no folder behind
@@ -409,12 +412,13 @@ def _with_flags(spec: ExperimentSpec, flags: dict) -> ExperimentSpec:
 
 
 def resume(name, *, storage: str | None = None, address: str | None = None,
-           out=None) -> Result:
+           out=None, ray_output: bool = False) -> Result:
     """Continue an interrupted search (by name, folder or Result); `tuner resume`."""
     from tuner import driver
 
     exp_dir, spec = _result(name, storage)
-    code = driver.resume(str(exp_dir), storage=storage, address=address, out=out)
+    code = driver.resume(str(exp_dir), storage=storage, address=address, out=out,
+                         ray_output=ray_output)
     return _outcome(exp_dir, spec, code, storage)
 
 

@@ -111,11 +111,14 @@ def run(
     warm_top: int = 10,
     dry_run: bool = False,
     out=None,
+    ray_output: bool = False,
 ) -> int:
     """Tune the experiment; returns the exit code (0 done, 1 every trial failed).
 
     `warm_start` names an earlier experiment whose `warm_top` best trials seed the searcher.
     `dry_run`: validate and print the plan and the space, start nothing, write nothing.
+    `ray_output`: show what the trials' processes print (a local Ray's workers), and Ray's
+    log, instead of keeping them out of the terminal or notebook cell.
     """
     out = out or sys.stdout
     spec, derived, space, data, exp_dir = prepare(spec, storage,
@@ -151,7 +154,7 @@ def run(
     # only while a local Ray starts: joining a cluster takes a fraction of a second, with
     # nothing to overlap, and its client code is better left to import alone
     imports = Prefetch(*SEARCHERS[s.searcher].modules, *PREFETCH) if address is None else None
-    started_ray = init_ray(address)
+    started_ray = init_ray(address, quiet=not ray_output)
     try:
         if imports is not None:
             imports.join()
@@ -350,7 +353,8 @@ def _python_objects(spec: ExperimentSpec) -> dict:
 
 
 def resume(
-    name_or_dir: str, *, storage: str | None = None, address: str | None = None, out=None
+    name_or_dir: str, *, storage: str | None = None, address: str | None = None, out=None,
+    ray_output: bool = False,
 ) -> int:
     """Continue an interrupted experiment from its folder (finished trials are kept)."""
     from tuner.data import load_spec_data
@@ -381,7 +385,7 @@ def resume(
 
     skip_callback_census()
     started = time.monotonic()
-    started_ray = init_ray(address)
+    started_ray = init_ray(address, quiet=not ray_output)
     try:
         import ray
 

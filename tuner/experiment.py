@@ -337,12 +337,15 @@ def _label(path: str, name: str, where_prefix: str | None):
 def _search(raw: dict, path: str, where_prefix: str | None) -> SearchSpec:
     q = section(raw, "search", path, {f.name: 0 for f in dataclasses.fields(SearchSpec)})
 
-    def mode_follows_metric(values: dict) -> None:
+    def follow(values: dict) -> None:
         if "mode" not in q and where_prefix is None and values["metric"] in MODES:
             values["mode"] = MODES[values["metric"]]
+        if "grace_period" not in q and isinstance(values["max_epochs"], int):
+            # the default grace never outlasts a short budget (max_epochs = 1)
+            values["grace_period"] = max(1, min(values["grace_period"], values["max_epochs"]))
 
     return SearchSpec(**read_fields(SearchSpec, q, _label(path, "search", where_prefix),
-                                    mode_follows_metric))
+                                    follow))
 
 
 def _resources(raw: dict, path: str, where_prefix: str | None) -> Resources:
