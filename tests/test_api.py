@@ -328,3 +328,20 @@ tuner.run(exp, storage={str(tmp_path)!r}, ray_output=True)
                          text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "HELLO FROM THE TRIAL" in out.stdout + out.stderr
+
+
+def test_final_training_follows_the_trials_lr_schedule_to_the_best_epoch(tmp_path):
+    """A cosine schedule runs over max_epochs and stops at the best epoch, as the trial's did;
+    squeezed into those epochs it would decay early and train the model less."""
+    import math
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    exp = tuner.Experiment("cosine", data="digits", model="mlp", max_epochs=10)
+    config = {"layers": 1, "units_1": 32, "activation": "relu", "dropout": 0.0,
+              "optimizer": "adam", "lr": 0.01, "weight_decay": 1e-5, "batch_size": 128,
+              "lr_schedule": "cosine", "warmup_epochs": 0}
+    final = tuner.train_final(exp, config=config, epochs=3, out_dir=str(tmp_path / "final"))
+    lrs = [e.value for e in EventAccumulator(str(final.folder)).Reload().Scalars("lr")]
+    assert lrs == pytest.approx([0.01 * 0.5 * (1 + math.cos(math.pi * k / 10))
+                                 for k in range(3)])

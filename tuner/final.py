@@ -95,13 +95,17 @@ def final_training(spec: ExperimentSpec, config: dict, epochs: int, *, where: st
     print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples)"
           f"{f', {seeds} seeds' if seeds > 1 else ''}, then one evaluation on the "
           f"{len(data.x_test)} held-out test examples", file=out)
+    # The LR schedule runs over the trials' horizon (max_epochs) and stops at `epochs`, as the
+    # chosen trial's did at its best epoch: a cosine squeezed into those epochs would decay to
+    # zero early and train the model less than the one validation picked.
+    horizon = max(epochs, spec.search.max_epochs)
     runs = []
     start = time.perf_counter()
     for i in range(seeds):
         seed = config_seed(spec.search.seed, active) + i
         seed_everything(seed)
         parts = build_training(spec.factory, active, data, (x, joined(1), joined(2)),
-                               epochs=epochs, seed=seed, device=device)
+                               epochs=horizon, seed=seed, device=device)
         folder = target if seeds == 1 else target / f"seed_{i + 1}"
         writer = SummaryWriter(str(folder))
         diverged = _train(parts, epochs, writer, out)

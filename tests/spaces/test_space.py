@@ -391,3 +391,8 @@ def test_builtin_space_names():
     assert SPACES.names() == ["attention", "cnn", "conv1d", "finetune", "mlp", "rnn",
                               "rocket", "transformer"]
     assert "cnn" in SPACES and "common" not in SPACES
+
+
+def test_a_config_may_leave_out_a_fixed_value():
+    s = SearchSpace({"lr": LogUniform(1e-4, 1e-1), "anchor": Fixed("none")})
+    assert s.check({"lr": 0.01}, where="best.toml") == {"lr": 0.01, "anchor": "none"}

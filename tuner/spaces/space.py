@@ -222,7 +222,8 @@ class SearchSpace:
         return {n: out[n] for n in self.priors if n in out}
 
     def check(self, config: Mapping[str, Any], *, where: str) -> dict[str, Any]:
-        """Validate a complete config (e.g. a best.toml); returns the active part, typed."""
+        """Validate a complete config (e.g. a best.toml); returns the active part, typed.
+        Fixed values it leaves out are filled in."""
         unknown = sorted(set(config) - set(self.priors))
         if unknown:
             raise UserError(
@@ -233,6 +234,9 @@ class SearchSpace:
         for name in self.order():
             p = self.priors[name]
             if p.when is not None and not p.when.holds(out):
+                continue
+            if name not in config and isinstance(p, Fixed):
+                out[name] = p.value  # nothing to choose: a config may leave it out
                 continue
             if name not in config:
                 raise UserError(f"{where}: {name} is missing; the space has it as {p.describe()}")
