@@ -313,16 +313,17 @@ def test_a_worker_that_cannot_import_what_a_notebook_class_uses_says_which_modul
 
 def test_ray_output_shows_what_the_trials_print_when_asked(tmp_path):
     script = f"""
-import tuner
-from tuner.models.mlp import build
+import sys, tuner
+from torch import nn
 
 def loud(config, input_shape, n_outputs):
     print("HELLO FROM THE TRIAL", flush=True)
-    return build(config, input_shape, n_outputs)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, config["width"]), nn.ReLU(),
+                         nn.Linear(config["width"], n_outputs))
 
-exp = tuner.Experiment("loud", data="digits", model=loud, space={{"units": tuner.Choice([32])}},
-                       samples=1, max_epochs=1)
-tuner.run(exp, storage={str(tmp_path)!r}, ray_output=True)
+exp = tuner.Experiment("loud", data="digits", model=loud, space={{"width": tuner.Choice([32])}},
+                       samples=1, max_epochs=3)
+sys.exit(tuner.run(exp, storage={str(tmp_path)!r}, ray_output=True).exit_code)
 """
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
