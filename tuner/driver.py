@@ -228,7 +228,9 @@ def _search(spec, space, data, exp_dir, search, timing: dict, out) -> int:
     out.flush()
     timing["search_started_at"] = time.time()
     interrupted = _fit(tuner, exp_dir)
-    timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots)
+    timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots,
+                  trials=len(callback.records),
+                  searcher_suggest_s=getattr(searcher, "suggest_s", None), **driver_usage())
     write_timing(exp_dir, timing)
     return report(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
                   interrupted=interrupted)
@@ -314,6 +316,18 @@ def mlflow_callbacks(spec: ExperimentSpec) -> list:
 
     return [MLflowLoggerCallback(tracking_uri=spec.mlflow, experiment_name=spec.name,
                                  save_artifact=False)]
+
+
+def driver_usage() -> dict:
+    """This process's CPU seconds and peak resident memory so far (Linux, macOS)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return {}
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    peak = u.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)  # bytes, or KiB
+    return {"driver_cpu_s": round(u.ru_utime + u.ru_stime, 2),
+            "driver_peak_rss_mb": round(peak, 1)}
 
 
 def write_timing(exp_dir: Path, timing: dict) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from ray.tune.search import Searcher
 from ray.tune.search.util import _set_search_properties_backwards_compatible
 
@@ -18,6 +20,7 @@ class ResolvedConfigs(Searcher):
 
     def __init__(self, searcher, space: SearchSpace):
         self.searcher, self.space = searcher, space
+        self.suggest_s = 0.0  # the searcher's own time choosing configs (timing.json)
         super().__init__(metric=searcher.metric, mode=searcher.mode)
 
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
@@ -28,7 +31,11 @@ class ResolvedConfigs(Searcher):
         return self.searcher.set_max_concurrency(max_concurrent)
 
     def suggest(self, trial_id: str):
-        config = self.searcher.suggest(trial_id)
+        start = time.perf_counter()
+        try:
+            config = self.searcher.suggest(trial_id)
+        finally:
+            self.suggest_s += time.perf_counter() - start
         if config is None or config == Searcher.FINISHED:
             return config
         return self.space.resolve(config)

@@ -22,19 +22,21 @@ def tied_with_leader(records: list[TrialRecord], metric: str, mode: str) -> list
     trial) and every scored trial within the leader's standard error (`<metric>_se`, which
     trials report over their validation examples) of it; [] when no trial has a result.
     Without a standard error, or for val_loss itself, only the leader."""
+    # (position, record): the earlier trial wins a full tie; positions, not list.index,
+    # which compared whole records and made this quadratic in the number of trials
     scored = [
-        r
-        for r in records
+        (i, r)
+        for i, r in enumerate(records)
         if math.isfinite(r.value(metric)) and not r.status.failed
     ]
     if not scored:
         return []
     sign = 1 if mode == "max" else -1
-    leader = max(scored, key=lambda r: (sign * r.value(metric), -_loss(r), -records.index(r)))
+    _, leader = max(scored, key=lambda ir: (sign * ir[1].value(metric), -_loss(ir[1]), -ir[0]))
     se = leader.at_best.get(f"{metric}_se", 0.0)
     if metric == "val_loss" or not (isinstance(se, float) and math.isfinite(se)):
         return [leader]
-    return [leader] + [r for r in scored if r is not leader
+    return [leader] + [r for _, r in scored if r is not leader
                        and sign * (leader.value(metric) - r.value(metric)) <= se]
 
 
@@ -49,7 +51,8 @@ def best_record(records: list[TrialRecord], metric: str, mode: str) -> TrialReco
     if not tied:
         return None
     sign = 1 if mode == "max" else -1
-    return min(tied, key=lambda r: (_loss(r), -sign * r.value(metric), records.index(r)))
+    position = {id(r): i for i, r in enumerate(records)}
+    return min(tied, key=lambda r: (_loss(r), -sign * r.value(metric), position[id(r)]))
 
 
 def best_document(exp_name: str, record: TrialRecord, metric: str, mode: str) -> dict:

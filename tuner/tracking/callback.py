@@ -30,6 +30,9 @@ def _error_reason(trial) -> str:
         return "the trial raised an error (see error.txt in its folder)"
 
 
+TABLE_EVERY_S = 5.0  # trials.csv, a view of trials.json, is rewritten at most this often
+
+
 class TunerCallback(tune.Callback):
     def __init__(
         self,
@@ -53,17 +56,21 @@ class TunerCallback(tune.Callback):
         self.boards: dict[str, TrialBoard] = {}
         self.first_result_at: float | None = None  # time.time() of this run's first result
         self._backed_up: dict = {}  # Ray Tune's state set last copied (tune_state.back_up_state)
+        self._table_due = 0.0  # when trials.csv is next rewritten (time.monotonic())
+        self._best_text = ""  # best.toml as last written
 
     def __getstate__(self):
         # Tune pickles callbacks with the experiment (for `tuner resume`): keep the settings,
         # not the open writers or the terminal; setup() rebuilds records from trials.json.
         state = dict(self.__dict__)
-        state.update(records={}, boards={}, summary=None, first_result_at=None, _backed_up={})
+        state.update(records={}, boards={}, summary=None, first_result_at=None, _backed_up={},
+                     _table_due=0.0, _best_text="")
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self.__dict__.setdefault("_backed_up", {})
+        for k, v in (("_backed_up", {}), ("_table_due", 0.0), ("_best_text", "")):
+            self.__dict__.setdefault(k, v)
         if self.summary is None:
             self.summary = LiveSummary()
 
@@ -108,7 +115,8 @@ class TunerCallback(tune.Callback):
         self._finished(trial, r)
 
     def on_step_end(self, iteration, trials, **info):
-        self.summary.status(self.line())
+        if self.summary.due():  # the line reads every record: only when it will be shown
+            self.summary.status(self.line())
         from tuner.tune_state import back_up_state
 
         back_up_state(self.exp_dir, self._backed_up)
@@ -120,7 +128,7 @@ class TunerCallback(tune.Callback):
         for r in self.records.values():
             if r.trial_id in ended:
                 r.finish(self.max_epochs)
-        self._save()
+        self._save(final=True)
         if self.summary.notebook:  # the display keeps the last status line: the final one
             self.summary.status(self.line(), force=True)
         self.summary.close()
@@ -165,12 +173,19 @@ class TunerCallback(tune.Callback):
         self._save()
         self.summary.status(self.line(), force=self.summary.live)
 
-    def _save(self) -> None:
+    def _save(self, final: bool = False) -> None:
+        """trials.json at every trial's end (the ledger resume trusts); trials.csv, a view of
+        it, every few seconds and at the end; best.toml when the best trial changed."""
         records = sorted(self.records.values(), key=lambda r: r.trial)
-        save_records(self.exp_dir, records)
+        now = time.monotonic()
+        table = final or now >= self._table_due
+        if table:
+            self._table_due = now + TABLE_EVERY_S
+        save_records(self.exp_dir, records, table=table)
         best = best_record(records, self.metric, self.mode)
         if best is not None:
             doc = best_document(self.name, best, self.metric, self.mode)
-            (self.exp_dir / "best.toml").write_text(
-                to_toml(doc, f"Best trial so far of {self.name}")
-            )
+            text = to_toml(doc, f"Best trial so far of {self.name}")
+            if text != self._best_text:
+                (self.exp_dir / "best.toml").write_text(text)
+                self._best_text = text

@@ -92,6 +92,10 @@ class LiveSummary:
         self.stream.write(text + "\n")
         self.stream.flush()
 
+    def due(self) -> bool:
+        """Whether a status line would be shown now (so the caller may skip making one)."""
+        return time.monotonic() - self.last_print >= self.every_s
+
     def status(self, line: str, force: bool = False) -> None:
         now = time.monotonic()
         if not force and (now - self.last_print < self.every_s or line == self.last_line):
