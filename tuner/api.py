@@ -219,7 +219,7 @@ class Experiment:
             raw["data"] = {**raw["data"],
                            "path": raw["data"]["path"].replace("{inputs}",
                                                                str(exp_dir / INPUTS))}
-        return dataclasses.replace(from_dict(raw, path=self.where), path=self.where)
+        return from_dict(raw, path=self.where)
 
     def _write_inputs(self, exp_dir: Path) -> None:
         folder = exp_dir / INPUTS
@@ -291,9 +291,14 @@ class Result:
     folder: Path
     metric: str
     mode: str
-    exit_code: int = 0
-    interrupted: bool = False
-    _storage: str | None = field(default=None, repr=False)
+    exit_code: int = 0  # the command line's: 0 done, 1 every trial failed, 130 interrupted
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by Ctrl-C or the kernel's interrupt: `tuner.resume(name)` continues it."""
+        from tuner.plan import INTERRUPTED
+
+        return self.exit_code == INTERRUPTED
 
     @property
     def best(self) -> Trial | None:
@@ -339,13 +344,8 @@ def _result(name_or_result, storage) -> tuple[Path, ExperimentSpec]:
     return exp, load_saved(exp)
 
 
-def _outcome(exp_dir: Path, spec: ExperimentSpec, code: int, storage) -> Result:
-    from tuner.store import load_records
-
-    # trials left running are what an interrupt (Ctrl-C, the kernel's stop) left for resume
-    left = any(r.status == "running" for r in load_records(exp_dir))
-    return Result(spec.name, exp_dir, spec.search.metric, spec.search.mode, code,
-                  interrupted=left, _storage=storage)
+def _outcome(exp_dir: Path, spec: ExperimentSpec, code: int) -> Result:
+    return Result(spec.name, exp_dir, spec.search.metric, spec.search.mode, code)
 
 
 # -------------------------------------------------------------------------------------- verbs
@@ -392,7 +392,7 @@ def run(experiment, *, storage: str | None = None, overwrite: bool = False,
             shutil.rmtree(tmp, ignore_errors=True)
     if dry_run:
         return None
-    return _outcome(exp_dir, spec, code, storage)
+    return _outcome(exp_dir, spec, code)
 
 
 def _flags() -> dict:
@@ -419,7 +419,7 @@ def resume(name, *, storage: str | None = None, address: str | None = None,
     exp_dir, spec = _result(name, storage)
     code = driver.resume(str(exp_dir), storage=storage, address=address, out=out,
                          ray_output=ray_output)
-    return _outcome(exp_dir, spec, code, storage)
+    return _outcome(exp_dir, spec, code)
 
 
 def best(name, *, storage: str | None = None, output: str | None = None) -> Trial:
@@ -567,10 +567,10 @@ def train_final(source, *, experiment=None, config: dict | None = None,
         where = f"best config of {saved.name}"
         config, epochs = doc["config"], epochs or doc["best_epoch"]
     else:
-        spec, where = _experiment(source).spec, "config"
+        exp_obj = _experiment(source)
+        spec, where = exp_obj.spec, "config"
         if epochs is None:
             raise UserError("train_final: config given without epochs; pass epochs=N")
-        exp_obj = _experiment(source)
         if exp_obj.inputs:
             from tuner.store import storage_root
 

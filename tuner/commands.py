@@ -234,7 +234,7 @@ def cmd_train(args) -> int:
         doc = read_config_file(args.config)
         where = args.config
     else:
-        exp, saved, doc = best_doc(args.from_name, args.storage)
+        _, saved, doc = best_doc(args.from_name, args.storage)
         spec = _spec(args.experiment) if args.experiment else saved
         where = f"best config of {args.from_name}"
     if args.seed is not None:

@@ -9,6 +9,8 @@ from tuner.experiment import ExperimentSpec
 from tuner.store import load_records, storage_root
 from tuner.vocabulary import Status
 
+INTERRUPTED = 130  # the exit code of a search Ctrl-C stopped (resumable)
+
 
 def space_label(module: str) -> str:
     """How a run names its space: the module, or "given in Python" for one built there."""
@@ -125,7 +127,7 @@ def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
         print(f"stopped by Ctrl-C; Ray Tune saved the experiment: finished trials are kept, "
               f"unfinished ones continue from their last checkpoint with\n"
               f"       tuner resume {again}", file=out)
-        return 130
+        return INTERRUPTED
     if best is None:
         print(
             f"no trial produced a result: every trial diverged or errored; see the reasons "

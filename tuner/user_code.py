@@ -75,13 +75,6 @@ def python_object_name(obj, stem: str) -> tuple[str, bytes]:
     return name, blob
 
 
-def python_object_file(exp_dir, name: str):
-    """Where the experiment folder `exp_dir` keeps the object called `name`."""
-    from pathlib import Path
-
-    return Path(exp_dir) / INPUTS / name[len(PYTHON_PREFIX):]
-
-
 def register_python_object(name: str, obj) -> None:
     _OBJECTS[name] = obj
 
