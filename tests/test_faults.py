@@ -184,9 +184,9 @@ def test_a_remote_checkpoint_that_is_missing_is_an_error_not_a_neighbours_state(
 
 
 def _name_a_deleted_checkpoint(exp: Path, trial: str) -> tuple[str, str]:
-    """Make Ray Tune's saved state, and the results it synced with it, stop at the checkpoint
-    before `trial`'s newest, as a driver killed between Tune deleting that checkpoint (while
-    registering the newest) and saving its state leaves them. Returns (named, newest)."""
+    """Make Ray Tune's saved state, and the results it synced with it, stop at a checkpoint
+    `trial` has deleted since (it keeps its two newest), as a driver killed between two of
+    Tune's periodic saves leaves them. Returns (named, the oldest checkpoint after it)."""
     from ray import cloudpickle
     from ray.tune import Checkpoint
 
@@ -200,11 +200,13 @@ def _name_a_deleted_checkpoint(exp: Path, trial: str) -> tuple[str, str]:
         latest = manager._latest_checkpoint_result
         newest = Path(latest.checkpoint.path)
         index = int(newest.name.split("_")[1])
-        deleted = newest.parent / f"checkpoint_{index - 1:06d}"
-        assert index >= 1 and not deleted.exists()
+        deleted = newest.parent / f"checkpoint_{index - 2:06d}"
+        assert index >= 2 and not deleted.exists()
+        successor = newest.parent / f"checkpoint_{index - 1:06d}"
+        assert successor.exists()
         latest.checkpoint = Checkpoint(str(deleted), filesystem=latest.checkpoint.filesystem)
         latest.metrics = {**latest.metrics, "checkpoint_dir_name": deleted.name,
-                          "training_iteration": latest.metrics["training_iteration"] - 1}
+                          "training_iteration": latest.metrics["training_iteration"] - 2}
         meta["checkpoint_manager"]["value"] = cloudpickle.dumps(manager).hex()
         entry[1] = json.dumps(meta)
         state_file.write_text(json.dumps(state))
@@ -212,15 +214,16 @@ def _name_a_deleted_checkpoint(exp: Path, trial: str) -> tuple[str, str]:
         rows = results.read_text().splitlines()
         keep = [r for r in rows if json.loads(r)["checkpoint_dir_name"] <= deleted.name]
         results.write_text("".join(r + "\n" for r in keep))
-        return deleted.name, newest.name
+        return deleted.name, successor.name
     raise AssertionError(f"{trial} is not in Ray Tune's saved state")
 
 
 def test_resume_continues_a_trial_whose_saved_state_names_a_deleted_checkpoint(
         tmp_path, ray_session, tuner_cli):
+    EPOCHS = 80  # an epoch takes about 0.1 s: long enough for Ctrl-C to stop it midway
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="deleted", samples=1, max_epochs=20,
+    (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="deleted", samples=1, max_epochs=EPOCHS,
                                                        seed=3).replace("[search]", '[search]\nscheduler = "fifo"'))
     exp = tmp_path / "results" / "deleted"
     proc = subprocess.Popen(_tuner("run", tmp_path / "e.toml", "--storage", tmp_path / "results"),
@@ -234,22 +237,22 @@ def test_resume_continues_a_trial_whose_saved_state_names_a_deleted_checkpoint(
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
-    named, newest = _name_a_deleted_checkpoint(exp, "trial_001")
+    named, successor = _name_a_deleted_checkpoint(exp, "trial_001")
     last_seen = json.loads(results.read_text().splitlines()[-1])["epoch"]
 
     code, out, err = tuner_cli("resume", exp)  # on this session's Ray: no second start
     assert code == 0, out + err
     assert (f"  trial_001: Ray Tune's saved state names {named}, deleted since; it continues "
-            f"from {newest}") in out
+            f"from {successor}") in out
     (record,) = load_records(exp)
-    assert (record.status, record.epochs) == ("completed", 20)
-    # it went on from the newest checkpoint (one epoch after the named one's), not from scratch
+    assert (record.status, record.epochs) == ("completed", EPOCHS)
+    # it went on from the checkpoint after the named one, not from scratch
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     resumed = [r["epoch"] for r in rows if r["epoch"] > last_seen]
-    assert resumed == list(range(last_seen + 2, 21))
+    assert resumed == list(range(last_seen + 2, EPOCHS + 1))
     # and TensorBoard shows every epoch once
     acc = EventAccumulator(str(exp / "trial_001")).Reload()
-    assert [e.step for e in acc.Scalars("loss/val")] == list(range(1, 21))
+    assert [e.step for e in acc.Scalars("loss/val")] == list(range(1, EPOCHS + 1))
 
 
 def test_resume_puts_back_a_state_the_kill_cut_short(tmp_path, ray_session, tuner_cli):
@@ -272,3 +275,60 @@ def test_resume_puts_back_a_state_the_kill_cut_short(tmp_path, ray_session, tune
             "tuner's copy of its last complete state") in out
     assert "2 trials · " in out and " errored" in out and "unfinished" not in out
     assert [r.trial for r in load_records(exp)] == ["trial_001", "trial_002"]
+
+
+def test_a_trial_keeps_its_two_newest_checkpoints(tmp_path):
+    from ray import tune
+
+    from tuner.training.trial import prune_checkpoints
+
+    for i in range(5):
+        (tmp_path / f"checkpoint_{i:06d}").mkdir()
+    (tmp_path / "result.json").write_text("")
+    assert prune_checkpoints(tune.Checkpoint(str(tmp_path / "checkpoint_000004"))) == [
+        "checkpoint_000000", "checkpoint_000001", "checkpoint_000002"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "checkpoint_000003", "checkpoint_000004", "result.json"]
+    assert prune_checkpoints(None) == []
+
+
+def test_resume_keeps_trials_that_finished_after_the_last_saved_state(
+        tmp_path, ray_session, tuner_cli):
+    # Ray Tune saves its state on a period: a driver killed between two saves leaves trials the
+    # state does not list, finished ones (kept, fewer new trials run) and unfinished ones (run
+    # again, under the freed name)
+    from ray import cloudpickle
+
+    (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="late", samples=3, max_epochs=2,
+                                                       seed=3).replace('"cnn"', '"mlp"'))
+    code, out, err = tuner_cli("run", tmp_path / "e.toml", "--storage", tmp_path / "r")
+    assert code == 0, out + err
+    exp = tmp_path / "r" / "late"
+    before = {r.trial: r for r in load_records(exp)}
+    # the state as Tune saved it when only trial_001 existed; trial_002 was still running
+    (state_file,) = exp.glob("experiment_state-*.json")
+    state = json.loads(state_file.read_text())
+    state["trial_data"] = [e for e in state["trial_data"]
+                           if json.loads(e[0])["relative_logdir"] == "trial_001"]
+    state_file.write_text(json.dumps(state))
+    (generator_file,) = exp.glob("search_gen_state-*.json")
+    generator = cloudpickle.loads(generator_file.read_bytes())
+    generator["counter"] = 1
+    generator_file.write_bytes(cloudpickle.dumps(generator))
+    records = json.loads((exp / "trials.json").read_text())
+    for r in records:
+        if r["trial"] == "trial_002":
+            r["status"] = "running"
+    (exp / "trials.json").write_text(json.dumps(records))
+
+    code, out, err = tuner_cli("resume", exp)
+    assert code == 0, out + err
+    assert ("  trial_003 started and finished after Ray Tune last saved the experiment: "
+            "kept as they ended, "
+            "and as many fewer new trials run") in out
+    assert "  trial_002 started after Ray Tune last saved the experiment" in out
+    after = {r.trial: r for r in load_records(exp)}
+    assert sorted(after) == ["trial_001", "trial_002", "trial_003"]
+    assert after["trial_003"].best == before["trial_003"].best  # kept as it was
+    assert after["trial_002"].status in ("completed", "stopped early")  # ran again
+    assert "3 trials · " in out

@@ -1,9 +1,10 @@
 """Ray Tune's saved experiment state, reconciled with tuner's records before and after a stop.
 
-Tune saves `experiment_state-<timestamp>.json` after each checkpoint; tuner writes its records
-(trials.json) as each trial ends. After Ctrl-C or a killed driver the two can disagree, and
-`tuner resume` would then train finished trials further or show a trial twice. Each function
-here makes one of them follow the other; an unreadable state file changes nothing.
+Tune saves `experiment_state-<timestamp>.json` on a period (at least 10 s apart); tuner writes
+its records (trials.json) as each trial ends. After Ctrl-C or a killed driver the two can
+disagree, and `tuner resume` would then train finished trials further or show a trial twice.
+Each function here makes one of them follow the other; an unreadable state file changes
+nothing.
 """
 
 from __future__ import annotations
@@ -109,8 +110,71 @@ def restore_damaged_state(exp_dir: Path) -> bool:
     return True
 
 
+KEPT = ".tuner-kept-trials.json"  # finished trials Ray Tune's saved state never listed
+
+
+def _kept(exp_dir: Path) -> list[str]:
+    try:
+        names = json.loads((Path(exp_dir) / KEPT).read_text())
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def keep_unsaved_finished_trials(exp_dir: Path) -> list[str]:
+    """Keep the trials that started and finished after Ray Tune last saved the experiment.
+
+    Tune saves its state on a period (at least 10 s apart, so that saving stays under 5 % of
+    the search), not at each trial: a driver killed between two saves leaves finished trials
+    the state does not list. tuner's records and TensorBoard runs hold them whole, so they are
+    kept as they ended and Tune makes as many fewer new trials (the saved search generator's
+    total is lowered), and the experiment still ends with the number of trials asked for.
+    Their names are remembered beside the state, for later resumes. Returns the names kept.
+    """
+    saved = _saved(exp_dir)
+    if saved is None:
+        return []
+    kept = _kept(exp_dir)
+    known = {t["relative_logdir"] for t in saved[2]} | set(kept)
+    new = sorted(r.trial for r in load_records(exp_dir)
+                 if r.status.ended and r.trial not in known and (exp_dir / r.trial).is_dir())
+    if not new or not _lower_total(exp_dir, len(new)):
+        return []
+    tmp = exp_dir / (KEPT + ".tmp")
+    tmp.write_text(json.dumps(kept + new))
+    os.replace(tmp, exp_dir / KEPT)
+    return new
+
+
+def _lower_total(exp_dir: Path, n: int) -> bool:
+    """Lower the number of trials the saved search generator will make by n."""
+    from ray import cloudpickle
+
+    session = _session(exp_dir)
+    path = Path(exp_dir) / _STATE_FILES[1].format(session)
+    try:
+        with open(path, "rb") as f:
+            generator = cloudpickle.load(f)
+        generator["total_samples"] = max(int(generator["counter"]),
+                                         int(generator["total_samples"]) - n)
+    except Exception:  # noqa: BLE001 (unreadable: change nothing, the trials run again)
+        return False
+    _dump_generator(path, generator)
+    return True
+
+
+def _dump_generator(path: Path, generator: dict) -> None:
+    from ray import cloudpickle
+
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        cloudpickle.dump(generator, f)
+    os.replace(tmp, path)
+
+
 def drop_unsaved_trials(exp_dir: Path) -> list[str]:
-    """Remove the folders and records of trials that started after Ray Tune's last saved state.
+    """Remove the folders and records of unfinished trials that started after Ray Tune's last
+    saved state (finished ones are kept first: `keep_unsaved_finished_trials`).
 
     A driver killed mid-search leaves them behind; Tune does not know them and starts their
     work again as new trials, so keeping them would show each twice in TensorBoard and in
@@ -119,7 +183,7 @@ def drop_unsaved_trials(exp_dir: Path) -> list[str]:
     saved = _saved(exp_dir)
     if saved is None:
         return []
-    known = {t["relative_logdir"] for t in saved[2]}
+    known = {t["relative_logdir"] for t in saved[2]} | set(_kept(exp_dir))
     orphans = sorted(p.name for p in exp_dir.glob("trial_*") if p.is_dir() and p.name not in known)
     for name in orphans:
         shutil.rmtree(exp_dir / name, ignore_errors=True)
@@ -246,7 +310,7 @@ def reopen_interrupted_trials(exp_dir: Path) -> None:
 def mark_finished_trials(exp_dir: Path) -> list[str]:
     """Tell Ray Tune's saved state about trials that finished after it was last saved.
 
-    Tune saves its state after each checkpoint, not when a trial ends, so a driver killed in
+    Tune saves its state on a period, not when a trial ends, so a driver killed in
     between leaves a finished trial (a stopped-early one included) marked running there, and
     `Tuner.restore` would train it further. tuner's records are written as each trial ends:
     they say which trials are done. Returns the names changed in the state file.
@@ -268,12 +332,48 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
     return sorted(changed)
 
 
+def free_ended_trials(exp_dir: Path) -> bool:
+    """Take the trials the saved state lists as ended out of the concurrency limiter's live set.
+
+    Ray Tune's limiter (`max_concurrent_trials`) counts a trial live from its suggestion to its
+    completion; a trial that finished after the last save (marked ended above) never
+    completes again on restore, so the restored limiter would count it live for ever and,
+    with all its slots so taken, suggest nothing more: the resumed search waited without end.
+    True when the saved generator changed.
+    """
+    from ray import cloudpickle
+
+    saved = _saved(exp_dir)
+    if saved is None:
+        return False
+    unfinished = {t.get("trial_id") for t in saved[2] if t["status"] not in ENDED}
+    path = Path(exp_dir) / _STATE_FILES[1].format(_session(exp_dir))
+    try:
+        with open(path, "rb") as f:
+            generator = cloudpickle.load(f)
+        limiter = generator.get("name:ConcurrencyLimiter")
+        if not isinstance(limiter, dict) or not isinstance(limiter.get("live_trials"), set):
+            return False
+    except Exception:  # noqa: BLE001 (unreadable: change nothing)
+        return False
+    live = limiter["live_trials"] & unfinished
+    if live == limiter["live_trials"]:
+        return False
+    limiter["live_trials"], limiter["num_unfinished_live_trials"] = live, len(live)
+    _dump_generator(path, generator)
+    return True
+
+
 def reconcile(exp_dir: Path, out) -> None:
     """Before `tuner resume` restores Ray Tune's saved state: make it whole, and make it and
     tuner's records agree (each function above), saying what changed."""
     if restore_damaged_state(exp_dir):
         print("  Ray Tune's saved state was cut short when the driver stopped: resuming from "
               "tuner's copy of its last complete state", file=out)
+    kept = keep_unsaved_finished_trials(exp_dir)
+    if kept:
+        print(f"  {', '.join(kept)} started and finished after Ray Tune last saved the "
+              f"experiment: kept as they ended, and as many fewer new trials run", file=out)
     for name in drop_unsaved_trials(exp_dir):
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
               f"as a new trial", file=out)
@@ -281,6 +381,7 @@ def reconcile(exp_dir: Path, out) -> None:
     if finished:
         print(f"  {', '.join(finished)} had finished after Ray Tune last saved the experiment: "
               f"kept as they ended", file=out)
+    free_ended_trials(exp_dir)
     for name, named, used in repoint_deleted_checkpoints(exp_dir):
         print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
               f"from {used}", file=out)

@@ -320,13 +320,55 @@ class Trial:
         self.epoch = int(state["epoch"])
 
 
+KEEP_CHECKPOINTS = 2  # the newest a trial keeps (the driver may not have seen the last yet)
+
+
+def prune_checkpoints(latest, keep: int = KEEP_CHECKPOINTS) -> list[str]:
+    """Delete the trial's checkpoints older than its `keep` newest (`latest`: the one just
+    reported). Returns the names deleted.
+
+    The trial prunes its own folder rather than have Ray Tune keep one per trial
+    (`CheckpointConfig(num_to_keep=1)`): with that setting Tune saves its whole experiment state
+    after every checkpoint of every trial, work that grows with the trials so far and made long
+    searches of short trials slower at each trial. Tune now saves it on its own period, and
+    a resume continues each trial from the newest checkpoint in its folder.
+    """
+    from pyarrow.fs import FileSelector, FileType
+
+    if latest is None:
+        return []
+    fs, path = latest.filesystem, latest.path.rstrip("/")
+    parent, name = path.rsplit("/", 1) if "/" in path else ("", path)
+    try:
+        newest = int(name.split("_")[1])
+        found = fs.get_file_info(FileSelector(parent or "."))
+    except (OSError, ValueError, IndexError):
+        return []
+    deleted = []
+    for info in found:
+        base = info.path.rstrip("/").rsplit("/", 1)[-1]
+        if info.type != FileType.Directory or not base.startswith("checkpoint_"):
+            continue
+        try:
+            index = int(base.split("_")[1])
+        except (ValueError, IndexError):
+            continue
+        if index <= newest - keep:
+            try:
+                fs.delete_dir(info.path)
+                deleted.append(base)
+            except OSError:  # gone already (a second worker of a restored trial): nothing to do
+                pass
+    return sorted(deleted)
+
+
 def load_trial_state(checkpoint) -> dict:
     """The training state a trial saved in `checkpoint` (a `ray.tune.Checkpoint`).
 
-    Ray Tune deletes a trial's previous checkpoint as it registers the next one and only then
-    saves the experiment state that names the new one: a driver killed in between leaves a
-    state that points at the deleted checkpoint. On local storage the trial then continues
-    from the newest checkpoint in its folder, the one that state would have named.
+    Ray Tune saves its experiment state on a period, and each trial deletes its older
+    checkpoints (`prune_checkpoints`): a driver killed in between leaves a state that can name
+    a deleted checkpoint. On local storage the trial then continues from the newest
+    checkpoint in its folder.
     """
     import torch
 
@@ -365,5 +407,6 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
             torch.save(trial.state_dict(), os.path.join(d, CHECKPOINT_FILE))
             tune.report({**metrics, "node": node},
                         checkpoint=tune.Checkpoint.from_directory(d))
+        prune_checkpoints(tune.get_checkpoint())
         if metrics["diverged"]:
             return
