@@ -209,6 +209,59 @@ def test_rocket_learns_gunpoint_from_its_features(gunpoint):
     assert max(m["accuracy"] for m in metrics) >= 0.9
 
 
+@pytest.mark.parametrize("n, p", [(40, 300), (300, 40)])
+def test_the_ridge_head_is_scikit_learns_ridge_classifier_with_its_leave_one_out_penalty(n, p):
+    import torch
+    from sklearn.linear_model import RidgeClassifierCV
+
+    from tuner.models.rocket import RIDGE_ALPHAS, ridge_fit
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, n)
+    z = rng.normal(size=(n, p))
+    z[:, :5] += y[:, None] * 0.7
+    z -= z.mean(axis=0)
+    weight, bias = ridge_fit(torch.tensor(z), torch.tensor(y), 3)
+    ours = RidgeClassifierCV(alphas=RIDGE_ALPHAS.numpy()).fit(z, y)
+    np.testing.assert_allclose(weight.numpy(), ours.coef_, atol=1e-8)
+    np.testing.assert_allclose(bias.numpy(), ours.intercept_, atol=1e-8)
+
+
+def test_a_ridge_rocket_is_solved_at_once_and_its_trial_is_one_epoch(gunpoint):
+    import torch
+
+    from tuner.spaces import load_space
+    from tuner.training.trial import Trial, TrialSetup, trains
+
+    trial = Trial(rocket_config(kernels=500, head="ridge"), gunpoint,
+                  TrialSetup("rocket", load_space("rocket"), 30, 0))
+    head = trial.folds[0].fit
+    assert not trains(head)  # nothing left for gradient descent
+    before = head.linear.weight.clone()
+    m = trial.train_one_epoch()
+    assert torch.equal(head.linear.weight, before)
+    assert m["accuracy"] >= 0.9 and np.isfinite(m["train_loss"])
+    linear = Trial(rocket_config(kernels=500), gunpoint,
+                   TrialSetup("rocket", load_space("rocket"), 30, 0))
+    assert trains(linear.folds[0].fit)
+
+
+def test_large_sets_get_rockets_gradient_trained_head(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6000, 20, 1)).astype(np.float32), rng.integers(0, 2, 6000)
+    np.savez(tmp_path / "big.npz", X=x, y=y)
+    (tmp_path / "e.toml").write_text(f'[data]\nsource = "file"\npath = "{tmp_path / "big.npz"}"\n'
+                                     '[search]\nmetric = "accuracy"\n')
+    spec = load(tmp_path / "e.toml")
+    from tuner.data import load_spec_data
+
+    resolved, derived = fit_to_data(spec, load_spec_data(spec))
+    (head,) = [d for d in derived if d.key == "head"]
+    assert head.value == "linear" and "closed-form ridge head is for sets of up to 4000" in (
+        head.reason)
+    assert resolved.space().priors["head"].values() == ["linear"]
+
+
 def test_a_saved_rocket_loads_into_a_model_of_another_seed():
     import torch
 

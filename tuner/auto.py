@@ -32,6 +32,9 @@ MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
 TARGET_STEPS = 1000  # optimizer steps a trial's epochs add up to, at the middle batch size
 # ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
 ROCKET_MACS = 1.5e10
+# ROCKET's closed-form ridge head solves an eigenproblem in the smaller of examples and
+# features; above this many training examples it would cost more than the transform
+RIDGE_MAX_EXAMPLES = 4000
 ZERO_EDIT_SAMPLES = 50
 ZERO_EDIT_BUDGET_S = 420  # tuning wall time when the file gives no budget: with final training,
 # a zero-edit run fits in 10 minutes on a 2-core machine
@@ -284,6 +287,11 @@ def fit_to_data(spec, data) -> tuple:
                   f"the transform of {p.examples} series × {p.steps} steps × {p.channels} "
                   f"channel(s) costs {cost:.3g} multiply-adds per kernel; at most "
                   f"{max(fits)} kernels keep it to ~15 s per trial")
+
+    if factory == "rocket" and "head" in base.priors and n_fit > RIDGE_MAX_EXAMPLES:
+        prior("head", "linear", f"{n_fit} training examples per model: a head trained by "
+                                f"gradient descent (the closed-form ridge head is for sets of "
+                                f"up to {RIDGE_MAX_EXAMPLES})")
 
     search = dataclasses.asdict(spec.search)
     given = set(spec.search_given)

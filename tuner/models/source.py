@@ -144,7 +144,7 @@ def fit_space(space, weights: str, *, user_set, path: str):
         else:
             entries["freeze_blocks"] = IntRange(0, src.blocks)
     entries[WEIGHTS_KEY] = Fixed(str(src.folder.resolve()))
-    return SearchSpace(entries, description=space.description)
+    return SearchSpace(entries, description=space.description, defaults=space.defaults)
 
 
 def model_options(m: dict, factory: str, path: str, sources: bool) -> dict:

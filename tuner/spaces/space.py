@@ -93,9 +93,13 @@ choice(32, 64), but got 0
 class SearchSpace:
     """An ordered set of priors with conditions; see the module docstring."""
 
-    def __init__(self, entries: Mapping[str, Entry], *, description: str = ""):
+    def __init__(self, entries: Mapping[str, Entry], *, description: str = "",
+                 defaults: Mapping[str, Any] | None = None):
         self.entries: dict[str, Entry] = dict(entries)
         self.description = description
+        # what a config saved before a prior was added meant by leaving it out (a best.toml
+        # from an older version still trains the same model)
+        self.defaults: dict[str, Any] = dict(defaults or {})
         self.priors: dict[str, Prior] = self._expand()
 
     # -- building ---------------------------------------------------------------------------
@@ -179,7 +183,7 @@ class SearchSpace:
             else:
                 entries[target] = prior
         try:
-            space = SearchSpace(entries, description=self.description)
+            space = SearchSpace(entries, description=self.description, defaults=self.defaults)
         except UserError as e:
             raise UserError(f"{where}: {e}") from None
         for args in kinds:
@@ -237,6 +241,9 @@ class SearchSpace:
                 continue
             if name not in config and isinstance(p, Fixed):
                 out[name] = p.value  # nothing to choose: a config may leave it out
+                continue
+            if name not in config and name in self.defaults and p.contains(self.defaults[name]):
+                out[name] = self.defaults[name]
                 continue
             if name not in config:
                 raise UserError(f"{where}: {name} is missing; the space has it as {p.describe()}")

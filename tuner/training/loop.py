@@ -42,6 +42,8 @@ def make_optimizer(model: nn.Module, config: dict) -> torch.optim.Optimizer:
     # frozen parameters (a fine-tuned model's first blocks) are left out: never updated, and
     # never shrunk by weight decay either
     params = [p for p in model.parameters() if p.requires_grad]
+    if not params:  # a closed-form head: nothing to update, but the schedule wants a group
+        params = [torch.zeros(0, requires_grad=True)]
     if name in ("adam", "adamw"):
         cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
         try:
@@ -111,7 +113,10 @@ def forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> 
 
 
 def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> float:
-    """One pass over the training batches; the mean loss (nan/inf if training diverged)."""
+    """One pass over the training batches; the mean loss (nan/inf if training diverged).
+    A model with nothing to train (a closed-form head) only has its training loss measured."""
+    if not any(p.requires_grad for p in model.parameters()):
+        return _mean_loss(model, batches, loss_fn)
     model.train()
     total = torch.zeros((), device=batches.x.device)
     count = 0
@@ -123,6 +128,17 @@ def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> 
         loss.backward()
         optimizer.step()
         total += loss.detach() * len(y)
+        count += len(y)
+    return float(total / max(count, 1))
+
+
+@torch.no_grad()
+def _mean_loss(model: nn.Module, batches: DataStreamer, loss_fn) -> float:
+    model.eval()
+    total, count = torch.zeros((), device=batches.x.device), 0
+    for x, y, *rest in batches:
+        out = forward(model, x, rest[0] if rest else None)
+        total += loss_fn(out.reshape(y.shape) if y.is_floating_point() else out, y) * len(y)
         count += len(y)
     return float(total / max(count, 1))
 

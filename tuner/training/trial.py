@@ -75,11 +75,18 @@ def front_features(front, x, lengths, batch_size: int = 256):
     return predict(front, x, lengths, batch_size=batch_size)
 
 
-def prepare(fit, features) -> None:
+def prepare(fit, features, targets) -> None:
     """Let a head that reads fixed features fit what it takes from the training examples
-    alone (e.g. the features' standardization): `fit.prepare(features)`, when it has one."""
+    alone (the features' standardization; a closed-form head, its weights):
+    `fit.prepare(features, targets)`, when it has one."""
     if hasattr(fit, "prepare"):
-        fit.prepare(features)
+        fit.prepare(features, targets)
+
+
+def trains(model) -> bool:
+    """Whether gradient descent has anything to change in `model` (a closed-form head, solved
+    at `prepare`, has not: its trial ends after one epoch)."""
+    return any(p.requires_grad for p in model.parameters())
 
 
 def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, epochs: int,
@@ -103,7 +110,7 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     if fixed is not None:
         if not featurized:
             x, lengths = front_features(fixed, x, lengths), None
-        prepare(fit, x)
+        prepare(fit, x, y)
     batches = DataStreamer(x, y, lengths, batch_size=config["batch_size"], seed=seed)
     optimizer = make_optimizer(fit, config)
     return TrainingParts(batches, model, optimizer, LRSchedule(optimizer, config, epochs),
@@ -246,7 +253,7 @@ class Trial:
                                              batch_size=self.config["batch_size"],
                                              seed=self.seed)
                 if featurized:
-                    prepare(parts.fit, x[keep])  # the fold's own training rows
+                    prepare(parts.fit, x[keep], y[keep])  # the fold's own training rows
             self.folds.append(parts)
             inputs = (x[held], None) if featurized else parts.inputs(x[held],
                                                                      rows(lengths, held))
@@ -408,5 +415,5 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
             tune.report({**metrics, "node": node},
                         checkpoint=tune.Checkpoint.from_directory(d))
         prune_checkpoints(tune.get_checkpoint())
-        if metrics["diverged"]:
-            return
+        if metrics["diverged"] or not trains(trial.folds[0].fit):
+            return  # a closed-form model would only repeat its first epoch
