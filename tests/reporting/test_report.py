@@ -241,3 +241,14 @@ def test_tuner_report_and_tuner_results_from_the_command_line(tmp_path, tuner_cl
     assert code == 2 and out == ""
     assert err == f"tuner: error: {tmp_path / 'trials.xlsx'}: unknown extension '.xlsx'; write " \
                   f".csv or .parquet\n"
+
+
+def test_importance_of_many_trials_reads_a_random_sample_and_says_so(tmp_path, monkeypatch):
+    from tuner.reporting import _importance
+
+    monkeypatch.setattr(_importance, "MAX_TRIALS", 20)  # the rule, on a small experiment
+    page = write_report(experiment(tmp_path, "many", rising, n=40, stopped=8))
+    doc = json.loads((page.parent / "report.json").read_text())
+    assert list(doc["importance"])[0] == "lr"  # the sample still finds what matters
+    assert "from the 20 trials that ran the full budget (a random sample of the 32)" in (
+        page.read_text())

@@ -123,5 +123,7 @@ def _importance(exp: Experiment, imp: Importance, images: dict[str, Path]) -> st
         _img(images["importance"], "importance")
         + f"<p>fANOVA (Optuna's FanovaImportanceEvaluator, seed 0): the share of the variance of "
         f"the best {e(exp.metric)} each hyperparameter explains on its own, from the "
-        f"{imp.trials} trials that ran the full budget. Below {LOW}: it barely matters.</p>"
+        f"{imp.trials} trials that ran the full budget"
+        f"{f' (a random sample of the {imp.of})' if imp.of > imp.trials else ''}. Below {LOW}: "
+        f"it barely matters.</p>"
         + table + left)
