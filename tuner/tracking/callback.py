@@ -31,6 +31,7 @@ def _error_reason(trial) -> str:
 
 
 TABLE_EVERY_S = 5.0  # trials.csv, a view of trials.json, is rewritten at most this often
+BEST_EVERY_S = 1.0  # best.toml is brought up to date at most this often (and at the end)
 
 
 class TunerCallback(tune.Callback):
@@ -58,18 +59,21 @@ class TunerCallback(tune.Callback):
         self._backed_up: dict = {}  # Ray Tune's state set last copied (tune_state.back_up_state)
         self._table_due = 0.0  # when trials.csv is next rewritten (time.monotonic())
         self._best_text = ""  # best.toml as last written
+        self._best_due = 0.0  # when best.toml is next brought up to date (time.monotonic())
+        self._encoded: dict[str, str] = {}  # trial_id -> its trials.json line, while unchanged
 
     def __getstate__(self):
         # Tune pickles callbacks with the experiment (for `tuner resume`): keep the settings,
         # not the open writers or the terminal; setup() rebuilds records from trials.json.
         state = dict(self.__dict__)
         state.update(records={}, boards={}, summary=None, first_result_at=None, _backed_up={},
-                     _table_due=0.0, _best_text="")
+                     _table_due=0.0, _best_text="", _best_due=0.0, _encoded={})
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        for k, v in (("_backed_up", {}), ("_table_due", 0.0), ("_best_text", "")):
+        for k, v in (("_backed_up", {}), ("_table_due", 0.0), ("_best_text", ""),
+                     ("_best_due", 0.0), ("_encoded", {})):
             self.__dict__.setdefault(k, v)
         if self.summary is None:
             self.summary = LiveSummary()
@@ -82,6 +86,8 @@ class TunerCallback(tune.Callback):
         write_experiment(self.exp_dir, self.space, self.best_metrics)
 
     def _record(self, trial) -> TrialRecord:
+        """The trial's record, to change: its trials.json line is encoded again."""
+        self._encoded.pop(trial.trial_id, None)
         r = self.records.get(trial.trial_id)
         if r is None:
             r = TrialRecord(
@@ -128,6 +134,7 @@ class TunerCallback(tune.Callback):
         for r in self.records.values():
             if r.trial_id in ended:
                 r.finish(self.max_epochs)
+        self._encoded.clear()
         self._save(final=True)
         if self.summary.notebook:  # the display keeps the last status line: the final one
             self.summary.status(self.line(), force=True)
@@ -171,17 +178,26 @@ class TunerCallback(tune.Callback):
             f" · {short_config(r.config, 5)}{why}"
         )
         self._save()
-        self.summary.status(self.line(), force=self.summary.live)
+        # the status line reads every record: made afresh only when due, else shown as it was
+        if self.summary.due():
+            self.summary.status(self.line(), force=self.summary.live)
+        else:
+            self.summary.redraw()
 
     def _save(self, final: bool = False) -> None:
-        """trials.json at every trial's end (the ledger resume trusts); trials.csv, a view of
-        it, every few seconds and at the end; best.toml when the best trial changed."""
+        """trials.json at every trial's end (the ledger resume trusts; an unchanged record's
+        line is not encoded again); trials.csv, a view of it, every few seconds and at the end;
+        best.toml when the best trial changed, looked at every second and at the end. Each reads
+        every record: done at every trial end, they made a long search slower at each trial."""
         records = sorted(self.records.values(), key=lambda r: r.trial)
         now = time.monotonic()
         table = final or now >= self._table_due
         if table:
             self._table_due = now + TABLE_EVERY_S
-        save_records(self.exp_dir, records, table=table)
+        save_records(self.exp_dir, records, table=table, encoded=self._encoded)
+        if not final and now < self._best_due:
+            return
+        self._best_due = now + BEST_EVERY_S
         best = best_record(records, self.metric, self.mode)
         if best is not None:
             doc = best_document(self.name, best, self.metric, self.mode)

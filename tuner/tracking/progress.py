@@ -96,6 +96,15 @@ class LiveSummary:
         """Whether a status line would be shown now (so the caller may skip making one)."""
         return time.monotonic() - self.last_print >= self.every_s
 
+    def redraw(self) -> None:
+        """In a terminal, show the last status line again, as it was, under an event line
+        that replaced it (a notebook's display keeps it already)."""
+        if self.tty and self.last_line and not self.pending:
+            width = shutil.get_terminal_size((120, 20)).columns
+            self.stream.write("\r\033[K" + self.last_line[: width - 1])
+            self.pending = True
+            self.stream.flush()
+
     def status(self, line: str, force: bool = False) -> None:
         now = time.monotonic()
         if not force and (now - self.last_print < self.every_s or line == self.last_line):
