@@ -117,3 +117,34 @@ print(sorted(m for m in ("torch", "sklearn") if m in sys.modules))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert scalars(tmp_path / "trial_001", "loss/val") == [(1, 0.5)]
+
+
+def test_trials_json_follows_every_change_though_unchanged_lines_are_reused(tmp_path):
+    # the callback keeps each record's encoded line between saves and drops it on a change
+    from types import SimpleNamespace
+
+    from tuner.store import load_records
+    from tuner.tracking.callback import TunerCallback
+    from tuner.tracking.progress import LiveSummary
+
+    space, exp = load_space("mlp"), tmp_path / "exp"
+    callback = TunerCallback(exp, "exp", space, "val_loss", "min", 2, 3,
+                             LiveSummary(open(tmp_path / "out.txt", "w")))  # noqa: SIM115
+    callback.setup()
+    trials = [SimpleNamespace(trial_id=f"id{i}", config=space.sample(random.Random(i)),
+                              local_path=str(tmp_path / "staging" / f"trial_00{i}"),
+                              status="TERMINATED")
+              for i in (1, 2, 3)]
+    for t in trials:
+        callback.on_trial_start(0, trials, t)
+    for i, t in enumerate(trials):
+        for epoch in (1, 2):
+            callback.on_trial_result(0, trials, t, {"val_loss": 1.0 / (epoch + i), "epoch": epoch})
+        callback.on_trial_complete(0, trials, t)
+        saved = {r.trial: r for r in load_records(exp)}
+        assert saved[f"trial_00{i + 1}"].status == "completed"
+        assert saved[f"trial_00{i + 1}"].best["val_loss"] == 1.0 / (2 + i)
+        assert all(saved[f"trial_00{j + 1}"].status == "running" for j in range(i + 1, 3))
+    callback.on_experiment_end(trials)
+    assert [r.epochs for r in load_records(exp)] == [2, 2, 2]
+    assert "trial_003" in (exp / "best.toml").read_text()
