@@ -222,9 +222,12 @@ def test_the_ridge_head_is_scikit_learns_ridge_classifier_with_its_leave_one_out
     z[:, :5] += y[:, None] * 0.7
     z -= z.mean(axis=0)
     weight, bias = ridge_fit(torch.tensor(z), torch.tensor(y), 3)
-    ours = RidgeClassifierCV(alphas=RIDGE_ALPHAS.numpy()).fit(z, y)
-    np.testing.assert_allclose(weight.numpy(), ours.coef_, atol=1e-8)
-    np.testing.assert_allclose(bias.numpy(), ours.intercept_, atol=1e-8)
+    theirs = RidgeClassifierCV(alphas=RIDGE_ALPHAS.numpy()).fit(z, y)
+    # the same solution, times the one factor that makes its scores calibrated logits
+    scale = float(weight[0, 0] / theirs.coef_[0, 0])
+    np.testing.assert_allclose(weight.numpy(), scale * theirs.coef_, atol=1e-8)
+    np.testing.assert_allclose(bias.numpy(), scale * theirs.intercept_, atol=1e-8)
+    assert 0.1 <= scale <= 1000
 
 
 def test_a_ridge_rocket_is_solved_at_once_and_its_trial_is_one_epoch(gunpoint):
@@ -241,6 +244,8 @@ def test_a_ridge_rocket_is_solved_at_once_and_its_trial_is_one_epoch(gunpoint):
     m = trial.train_one_epoch()
     assert torch.equal(head.linear.weight, before)
     assert m["accuracy"] >= 0.9 and np.isfinite(m["train_loss"])
+    # its scores are scaled into logits: a loss near a trained head's, not log 2 (uniform)
+    assert m["val_loss"] < 0.35, m
     linear = Trial(rocket_config(kernels=500), gunpoint,
                    TrialSetup("rocket", load_space("rocket"), 30, 0))
     assert trains(linear.folds[0].fit)

@@ -177,7 +177,7 @@ def test_train_from_best_evaluates_once_on_test(tuned, tuner_cli, tmp_path):
         "--epochs",
         "1",
     )
-    assert code == 0 and "1 epochs on train+valid" in out2
+    assert code == 0 and "1 epoch on train+valid" in out2
 
 
 def test_status_lists_trials(tuned, tuner_cli):

@@ -92,7 +92,8 @@ def final_training(spec: ExperimentSpec, config: dict, epochs: int, *, where: st
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    print(f"final training: {spec.name}, {epochs} epochs on train+valid ({len(x)} examples)"
+    print(f"final training: {spec.name}, {epochs} epoch{'s' if epochs != 1 else ''} on "
+          f"train+valid ({len(x)} examples)"
           f"{f', {seeds} seeds' if seeds > 1 else ''}, then one evaluation on the "
           f"{len(data.x_test)} held-out test examples", file=out)
     # The LR schedule runs over the trials' horizon (max_epochs) and stops at `epochs`, as the

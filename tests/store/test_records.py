@@ -37,3 +37,13 @@ def test_status_after_finish_and_divergence():
     r.finish(max_epochs=3)
     assert r.status == "diverged" and r.reason == "loss nan"
     assert math.isnan(r.value("accuracy")) is False and r.value("val_loss") != r.value("val_loss")
+
+
+def test_a_trial_that_converged_before_its_last_epoch_completed():
+    # ROCKET's ridge head is solved at once: its trial reports one epoch, then ends itself
+    r = feed([{"accuracy": 0.9, "val_loss": 0.3, "converged": 1}])
+    r.finish(max_epochs=30)
+    assert (r.status, r.epochs, r.converged) == ("completed", 1, True)
+    stopped = feed([{"accuracy": 0.9, "val_loss": 0.3}])
+    stopped.finish(max_epochs=30)
+    assert stopped.status == "stopped early"

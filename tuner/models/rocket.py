@@ -154,7 +154,7 @@ def ridge_fit(z: torch.Tensor, y: torch.Tensor, outputs: int) -> tuple[torch.Ten
     # (lam + a)) u^T (n × n form: u = q; p × p form: u = z q / sqrt(lam))
     u = q if small else (z @ q) / lam.clamp(min=1e-12).sqrt()
     ut = u.T @ t
-    best, best_err = None, float("inf")
+    best, best_err, loo = None, float("inf"), None
     for a in RIDGE_ALPHAS.tolist():
         keep = a / (lam + a)  # 1 - shrinkage, per direction
         if small:  # u is a whole basis: the residual and 1 - leverage in stable forms (the
@@ -164,14 +164,29 @@ def ridge_fit(z: torch.Tensor, y: torch.Tensor, outputs: int) -> tuple[torch.Ten
         else:
             residual = t - u @ ((1 - keep)[:, None] * ut)
             free = 1 - (u**2 @ (1 - keep) + 1.0 / n)
-        err = ((residual / free.clamp(min=1e-12)[:, None]) ** 2).sum().item()
+        left_out = residual / free.clamp(min=1e-12)[:, None]  # row i's error without row i
+        err = (left_out**2).sum().item()
         if err < best_err:
-            best, best_err = a, err
+            best, best_err, loo = a, err, t - left_out
     if small:  # w = z^T q diag(1 / (lam + a)) q^T t
         w = z.T @ (q @ (ut / (lam + best)[:, None]))
     else:  # w = q diag(1 / (lam + a)) q^T z^T t
         w = q @ ((q.T @ (z.T @ t)) / (lam + best)[:, None])
+    if not y.is_floating_point():
+        # ±1 scores are no probabilities: scaled by the factor that gives the left-out scores
+        # the lowest cross-entropy, they become logits a validation loss can compare with a
+        # trained head's (and that the ensemble of seeds can average)
+        scale = _temperature(loo + bias, y.long())
+        w, bias = w * scale, bias * scale
     return w.T.to(dtype), bias.to(dtype)
+
+
+def _temperature(scores: torch.Tensor, y: torch.Tensor) -> float:
+    """The factor s in a log grid from 0.1 to 1000 minimizing the cross-entropy of s × scores."""
+    grid = torch.logspace(-1, 3, 81, dtype=scores.dtype, device=scores.device)
+    logits = grid[:, None, None] * scores[None]
+    ce = torch.logsumexp(logits, dim=2) - logits[:, torch.arange(len(y)), y]
+    return float(grid[ce.mean(dim=1).argmin()])
 
 
 class Rocket(nn.Module):

@@ -27,6 +27,7 @@ class TrialRecord:
     at_best: dict = field(default_factory=dict)  # all metrics at the experiment metric's best
     last: dict = field(default_factory=dict)
     compute_s: float = 0.0  # training time measured inside the trial
+    converged: bool = False  # ended itself before max_epochs: a closed-form model, whole at once
 
     def update(self, result: dict, metric: str) -> None:
         epoch = int(result.get("epoch", result.get("training_iteration", self.epochs + 1)))
@@ -38,6 +39,7 @@ class TrialRecord:
             if isinstance(result.get(k), (int, float))
         }
         self.last = metrics
+        self.converged = bool(result.get("converged"))
         for m in METRICS:  # the best value (and its epoch) of every metric reported
             if m not in metrics:
                 continue
@@ -56,7 +58,8 @@ class TrialRecord:
 
     def finish(self, max_epochs: int) -> None:
         if self.status == Status.RUNNING:
-            self.status = Status.COMPLETED if self.epochs >= max_epochs else Status.STOPPED_EARLY
+            whole = self.epochs >= max_epochs or self.converged
+            self.status = Status.COMPLETED if whole else Status.STOPPED_EARLY
 
     def value(self, metric: str) -> float:
         v = self.best.get(metric)
@@ -120,6 +123,8 @@ def _record(f: Path, i: int, d) -> TrialRecord:
         raise bad("epochs", "a non-negative integer", epochs)
     if not _is_number(d.get("compute_s", 0.0)):
         raise bad("compute_s", "a number", d.get("compute_s"))
+    if not isinstance(d.get("converged", False), bool):
+        raise bad("converged", "true or false", d.get("converged"))
     for key in ("best", "at_best", "last"):
         table = d.get(key, {})
         if not isinstance(table, dict) or not all(map(_is_number, table.values())):

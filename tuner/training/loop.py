@@ -90,6 +90,8 @@ class LRSchedule:
             raise ValueError(f"unknown lr_schedule {self.kind!r}; choose none, cosine or plateau")
 
     def step(self, monitored_loss: float) -> None:
+        if all(p.numel() == 0 for g in self.optimizer.param_groups for p in g["params"]):
+            return  # a closed-form model's placeholder: no step was taken, none to schedule
         if self.kind == "cosine":
             self.inner.step()
         elif self.kind == "plateau":

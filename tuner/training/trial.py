@@ -408,12 +408,16 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
         trial.load_state_dict(load_trial_state(checkpoint))
     # the Ray node this trial runs on: on a cluster, results show where each epoch ran
     node = ray.get_runtime_context().get_node_id()
+    # a closed-form model (ROCKET's ridge head) is whole after one epoch: it says so and ends
+    closed_form = not trains(trial.folds[0].fit)
     while trial.epoch < setup.max_epochs:
         metrics = trial.train_one_epoch()
+        if closed_form:
+            metrics["converged"] = 1
         with tempfile.TemporaryDirectory() as d:
             torch.save(trial.state_dict(), os.path.join(d, CHECKPOINT_FILE))
             tune.report({**metrics, "node": node},
                         checkpoint=tune.Checkpoint.from_directory(d))
         prune_checkpoints(tune.get_checkpoint())
-        if metrics["diverged"] or not trains(trial.folds[0].fit):
-            return  # a closed-form model would only repeat its first epoch
+        if metrics["diverged"] or closed_form:
+            return
