@@ -182,11 +182,17 @@ def ridge_fit(z: torch.Tensor, y: torch.Tensor, outputs: int) -> tuple[torch.Ten
 
 
 def _temperature(scores: torch.Tensor, y: torch.Tensor) -> float:
-    """The factor s in a log grid from 0.1 to 1000 minimizing the cross-entropy of s × scores."""
-    grid = torch.logspace(-1, 3, 81, dtype=scores.dtype, device=scores.device)
-    logits = grid[:, None, None] * scores[None]
-    ce = torch.logsumexp(logits, dim=2) - logits[:, torch.arange(len(y)), y]
-    return float(grid[ce.mean(dim=1).argmin()])
+    """The factor s in a log grid from 0.1 to 100 minimizing the cross-entropy of s × scores
+    against Platt's smoothed targets: the true class (n + 1) / (n + 2), the others sharing
+    1 / (n + 2). With hard targets, scores that separate the examples left out would take the
+    largest factor, and one mistake on new data would then cost a huge loss."""
+    n, k = scores.shape
+    target = torch.full_like(scores, 1.0 / ((n + 2) * max(k - 1, 1)))
+    target[torch.arange(n), y] = (n + 1) / (n + 2)
+    grid = torch.logspace(-1, 2, 61, dtype=scores.dtype, device=scores.device)
+    logp = torch.log_softmax(grid[:, None, None] * scores[None], dim=2)
+    ce = -(target[None] * logp).sum(dim=2).mean(dim=1)
+    return float(grid[ce.argmin()])
 
 
 class Rocket(nn.Module):
