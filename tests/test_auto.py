@@ -97,8 +97,9 @@ def test_a_file_naming_only_its_data_gets_a_family_folds_priors_and_a_budget(tmp
     assert resolved.data.folds == 5
     assert resolved.space_overrides["batch_size"] == {"choice": [2, 4, 8]}
     assert resolved.search.time_budget == 420 and resolved.search.max_epochs == 100
-    assert [d.key for d in derived] == ["factory", "folds", "batch_size", "max_epochs",
+    assert [d.key for d in derived] == ["factory", "folds", "batch_size", "head", "max_epochs",
                                         "grace_period", "samples", "time_budget"]
+    assert resolved.space_overrides["head"] == "ridge"  # 40 series: ROCKET's closed-form head
     assert resolved.search.samples == 50
     assert derived[2].line() == ('batch_size = { choice = [2, 4, 8] }: 40 training examples '
                                  'per model: batches up to 8 leave at least 4 optimizer steps '
