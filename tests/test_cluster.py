@@ -268,7 +268,11 @@ def lose_a_node(cluster: LocalCluster, node: str, workdir: Path, storage: Path, 
     run = subprocess.Popen(
         [sys.executable, "-m", "tuner", "run", "node_loss.toml", "--address", cluster.address,
          "--storage", str(storage), "--max-failures", str(max_failures), "--overwrite"],
-        cwd=workdir, env=clean_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=cluster.token),
+        # Ray Tune copies result.json (which this test watches) from the driver's staging
+        # folder with its state, every 10 s or more: every second here, so the kill comes
+        # while the trial runs (its 15 epochs take a few seconds)
+        cwd=workdir, env=clean_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=cluster.token,
+                                   TUNE_GLOBAL_CHECKPOINT_S="1"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     trial = killed_after = None
     deadline = time.monotonic() + 240
