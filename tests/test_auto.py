@@ -235,7 +235,8 @@ def test_a_ridge_rocket_is_solved_at_once_and_its_trial_is_one_epoch(gunpoint):
     import torch
 
     from tuner.spaces import load_space
-    from tuner.training.trial import Trial, TrialSetup, trains
+    from tuner.training.loop import trains
+    from tuner.training.trial import Trial, TrialSetup
 
     trial = Trial(rocket_config(kernels=500, head="ridge"), gunpoint,
                   TrialSetup("rocket", load_space("rocket"), 30, 0))

@@ -140,27 +140,37 @@ def keep_unsaved_finished_trials(exp_dir: Path) -> list[str]:
                  if r.status.ended and r.trial not in known and (exp_dir / r.trial).is_dir())
     if not new or not _lower_total(exp_dir, len(new)):
         return []
-    tmp = exp_dir / (KEPT + ".tmp")
-    tmp.write_text(json.dumps(kept + new))
-    os.replace(tmp, exp_dir / KEPT)
+    _write(exp_dir / KEPT, kept + new)
     return new
 
 
 def _lower_total(exp_dir: Path, n: int) -> bool:
     """Lower the number of trials the saved search generator will make by n."""
-    from ray import cloudpickle
-
-    session = _session(exp_dir)
-    path = Path(exp_dir) / _STATE_FILES[1].format(session)
+    loaded = _load_generator(exp_dir)
+    if loaded is None:  # unreadable: change nothing, the trials run again
+        return False
+    path, generator = loaded
     try:
-        with open(path, "rb") as f:
-            generator = cloudpickle.load(f)
         generator["total_samples"] = max(int(generator["counter"]),
                                          int(generator["total_samples"]) - n)
-    except Exception:  # noqa: BLE001 (unreadable: change nothing, the trials run again)
+    except (KeyError, TypeError, ValueError):
         return False
     _dump_generator(path, generator)
     return True
+
+
+def _load_generator(exp_dir: Path) -> tuple[Path, dict] | None:
+    """(file, state) of the newest saved search generator (Tune's cloudpickle), or None when
+    it does not read back as a table."""
+    from ray import cloudpickle
+
+    path = Path(exp_dir) / _STATE_FILES[1].format(_session(exp_dir))
+    try:
+        with open(path, "rb") as f:
+            generator = cloudpickle.load(f)
+    except Exception:  # noqa: BLE001 (missing, cut short, another layout)
+        return None
+    return (path, generator) if isinstance(generator, dict) else None
 
 
 def _dump_generator(path: Path, generator: dict) -> None:
@@ -283,7 +293,8 @@ def _successor(deleted):
     return _TrainingResult(Checkpoint(str(path.parent / name), filesystem=fs), metrics)
 
 
-def _write(state_file: Path, state: dict) -> None:
+def _write(state_file: Path, state: dict | list) -> None:
+    """`state` as JSON in `state_file`, replaced atomically."""
     tmp = state_file.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(state, indent=2))
     os.replace(tmp, state_file)
@@ -341,20 +352,13 @@ def free_ended_trials(exp_dir: Path) -> bool:
     with all its slots so taken, suggest nothing more: the resumed search waited without end.
     True when the saved generator changed.
     """
-    from ray import cloudpickle
-
-    saved = _saved(exp_dir)
-    if saved is None:
+    saved, loaded = _saved(exp_dir), _load_generator(exp_dir)
+    if saved is None or loaded is None:  # unreadable: change nothing
         return False
     unfinished = {t.get("trial_id") for t in saved[2] if t["status"] not in ENDED}
-    path = Path(exp_dir) / _STATE_FILES[1].format(_session(exp_dir))
-    try:
-        with open(path, "rb") as f:
-            generator = cloudpickle.load(f)
-        limiter = generator.get("name:ConcurrencyLimiter")
-        if not isinstance(limiter, dict) or not isinstance(limiter.get("live_trials"), set):
-            return False
-    except Exception:  # noqa: BLE001 (unreadable: change nothing)
+    path, generator = loaded
+    limiter = generator.get("name:ConcurrencyLimiter")
+    if not isinstance(limiter, dict) or not isinstance(limiter.get("live_trials"), set):
         return False
     live = limiter["live_trials"] & unfinished
     if live == limiter["live_trials"]:

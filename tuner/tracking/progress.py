@@ -100,10 +100,14 @@ class LiveSummary:
         """In a terminal, show the last status line again, as it was, under an event line
         that replaced it (a notebook's display keeps it already)."""
         if self.tty and self.last_line and not self.pending:
-            width = shutil.get_terminal_size((120, 20)).columns
-            self.stream.write("\r\033[K" + self.last_line[: width - 1])
-            self.pending = True
+            self._rewrite(self.last_line)
             self.stream.flush()
+
+    def _rewrite(self, line: str) -> None:
+        """The terminal's status line, replaced in place (cut to the terminal's width)."""
+        width = shutil.get_terminal_size((120, 20)).columns
+        self.stream.write("\r\033[K" + line[: width - 1])
+        self.pending = True
 
     def status(self, line: str, force: bool = False) -> None:
         now = time.monotonic()
@@ -113,9 +117,7 @@ class LiveSummary:
         if self.notebook:
             self._render()
         elif self.tty:
-            width = shutil.get_terminal_size((120, 20)).columns
-            self.stream.write("\r\033[K" + line[: width - 1])
-            self.pending = True
+            self._rewrite(line)
         else:
             self.stream.write(line + "\n")
         self.stream.flush()

@@ -114,10 +114,16 @@ def forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> 
     return model(x) if lengths is None else model(x, lengths)
 
 
+def trains(model: nn.Module) -> bool:
+    """Whether gradient descent has anything to change in `model` (a closed-form head, solved
+    at `prepare`, has not: its trial ends after one epoch)."""
+    return any(p.requires_grad for p in model.parameters())
+
+
 def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> float:
     """One pass over the training batches; the mean loss (nan/inf if training diverged).
     A model with nothing to train (a closed-form head) only has its training loss measured."""
-    if not any(p.requires_grad for p in model.parameters()):
+    if not trains(model):
         return _mean_loss(model, batches, loss_fn)
     model.train()
     total = torch.zeros((), device=batches.x.device)

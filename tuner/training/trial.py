@@ -83,12 +83,6 @@ def prepare(fit, features, targets) -> None:
         fit.prepare(features, targets)
 
 
-def trains(model) -> bool:
-    """Whether gradient descent has anything to change in `model` (a closed-form head, solved
-    at `prepare`, has not: its trial ends after one epoch)."""
-    return any(p.requires_grad for p in model.parameters())
-
-
 def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, epochs: int,
                    seed: int, device, featurized: bool = False) -> TrainingParts:
     """Batches of `tensors` (x, y, lengths), model on `device`, optimizer, LR schedule, loss.
@@ -408,6 +402,8 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
         trial.load_state_dict(load_trial_state(checkpoint))
     # the Ray node this trial runs on: on a cluster, results show where each epoch ran
     node = ray.get_runtime_context().get_node_id()
+    from tuner.training.loop import trains
+
     # a closed-form model (ROCKET's ridge head) is whole after one epoch: it says so and ends
     closed_form = not trains(trial.folds[0].fit)
     while trial.epoch < setup.max_epochs:
