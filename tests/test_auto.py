@@ -7,6 +7,7 @@ fixed front, ties within the validation noise, and final training over several s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -31,7 +32,7 @@ def profile(**kw) -> Profile:
     ({"kind": "tabular", "steps": 0, "channels": 0}, "mlp"),
     ({}, "rocket"),
     ({"task": "regression", "classes": 0}, "rocket"),
-    ({"task": "forecasting", "classes": 0, "forecasting_window": True}, "mlp"),
+    ({"task": "forecasting", "classes": 0, "forecasting_window": True}, "forecast"),
 ])
 def test_the_family_follows_the_shape_of_the_data(kw, factory):
     assert choose_factory(profile(**kw))[0] == factory
@@ -48,7 +49,7 @@ def test_a_small_validation_split_turns_on_cross_validation_and_says_why():
     # enough validation examples: the split alone
     assert choose_folds(profile(n_train=800, n_valid=200, smallest_valid_class=90), None, "") \
         == (1, None)
-    # forecasting windows: folds would validate on the past after training on the future
+    # forecasting windows: the plain chronological split unless the file asks for rolling origins
     assert choose_folds(profile(task="forecasting", classes=0, forecasting_window=True,
                                 n_valid=10), None, "") == (1, None)
     assert choose_folds(profile(), 1, "") == (1, None)
@@ -366,13 +367,50 @@ def test_a_receptive_field_longer_than_every_series_stops_the_run(tmp_path, tune
                            f"kernel_size, dilation_growth or conv_blocks")
 
 
-def test_folds_on_a_forecast_are_refused():
+def test_folds_on_a_forecast_are_rolling_origins_that_leave_the_first_fold_enough_past():
+    forecast = profile(task="forecasting", classes=0, forecasting_window=True, n_train=194,
+                       n_valid=46)
+    assert choose_folds(forecast, 4, "x.toml: [data]") == (4, None)  # the first trains on 56
     with pytest.raises(UserError) as e:
-        choose_folds(profile(task="forecasting", classes=0, forecasting_window=True), 5,
-                     "x.toml: [data]")
-    assert str(e.value) == ("x.toml: [data] folds: 5 folds would train on later windows and "
-                            "validate on earlier ones, leaking the future; forecasting validates "
-                            "on the chronological valid split: remove folds")
+        choose_folds(forecast, 5, "x.toml: [data]")
+    assert str(e.value) == ("x.toml: [data] folds: 5 rolling-origin folds of 46 validation "
+                            "windows leave the first fold 10 training window(s), fewer than it "
+                            "validates on; set folds ≤ 4, or 1 for the plain split")
+
+
+def test_rolling_origin_folds_train_only_on_the_past_of_their_block():
+    from tuner.training.trial import fold_splits
+
+    y = np.arange(30.0).reshape(15, 2)  # 15 windows, horizon 2: targets overlap by one
+    folds = fold_splits(y, 3, seed=0, task="forecasting", n_valid=3)
+    assert [v.tolist() for _, v in folds] == [[6, 7, 8], [9, 10, 11], [12, 13, 14]]
+    for train, valid in folds:  # no training target reaches the block's first target
+        assert train.tolist() == list(range(valid[0] - 1))
+        assert y[train].max() < y[valid].min()
+
+
+def test_a_forecast_reads_levels_unless_its_series_trends(tmp_path):
+    """The anchor follows the training part's trend; no data set is named."""
+    t = np.arange(300.0)
+    cycle = 50 + 40 * np.sin(2 * np.pi * t / 11)  # returns to its mean
+    growth = 100 + 2 * t + 10 * np.sin(2 * np.pi * t / 12)  # trends
+    anchors = {}
+    for name, values in (("cycle", cycle), ("growth", growth)):
+        np.savetxt(tmp_path / f"{name}.csv", values, header="y", comments="")
+        exp = tmp_path / f"{name}.toml"
+        exp.write_text(f'[data]\npath = "{tmp_path / name}.csv"\nvalue_column = "y"\n'
+                       f'task = "forecasting"\n\n[search]\nmetric = "mase"\n')
+        spec = load(exp)
+        resolved, derived = fit_to_data(spec, load_data(spec.data.source, split=spec.data.split,
+                                                        seed=0, **spec.data.options))
+        assert resolved.factory == "forecast"
+        why = {d.key: d for d in derived}
+        anchors[name] = (why["anchor"].value, why["grace_period"].value,
+                         resolved.search.max_epochs)
+        assert "a straight line in time explains" in why["anchor"].reason
+    assert anchors["cycle"][0] == "none" and anchors["growth"][0] == "last"
+    # the family is tuned: ASHA waits a quarter of the epochs
+    assert all(grace == max(2, epochs // 4) for _, grace, epochs in anchors.values())
 
 
 def test_the_summary_shows_the_noise_and_the_ties():
@@ -428,3 +466,20 @@ def test_a_trainable_model_cross_validates_too(gunpoint):
     assert [len(p.batches.x) for p in trial.folds] == [33, 33, 34]
     m = trial.train_one_epoch()
     assert m["epoch"] == 1 and 0 <= m["accuracy"] <= 1 and np.isfinite(m["val_loss"])
+
+
+def test_a_rolling_origin_trial_scores_every_validation_block_of_a_forecast():
+    from tuner.spaces import load_space
+    from tuner.training.trial import Trial, TrialSetup
+
+    data = load_data("sunspots", split=[0.7, 0.15, 0.15], seed=0).for_tuning()
+    config = {"family": "rnn", "layers": 1, "units": 32, "cell": "gru", "dropout": 0.0,
+              "anchor": "none", "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-5,
+              "batch_size": 16, "lr_schedule": "none"}
+    trial = Trial(config, data, TrialSetup("forecast", load_space("forecast"), 5, 0, folds=3))
+    n_valid = len(data.y_valid)
+    # the last fold is the plain split; each earlier one trains on less of the past
+    assert [len(p.batches.x) for p in trial.folds] == [
+        len(data.y_train) - 2 * n_valid, len(data.y_train) - n_valid, len(data.y_train)]
+    m = trial.train_one_epoch()
+    assert m["mase"] > 0 and m["mase_se"] > 0 and math.isfinite(m["val_loss"])

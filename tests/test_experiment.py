@@ -267,7 +267,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[model]\nfactory = 'resnet'\n",
-            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, finetune, mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
         (
             "[data]\nsource = 'mnist'\n",
@@ -275,7 +275,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[space]\nmodule = 'cnnn'\n",
-            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, finetune, mlp, rnn, rocket, transformer "
+            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer "
             "(or name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (

@@ -241,7 +241,7 @@ def test_my_factory_needs_a_space_module(capsys, pkg, tmp_path):
         (
             "searchspaces/cnn.py",
             "'searchspaces/cnn.py' is not a module name; give a built-in space (attention, cnn, "
-            "conv1d, finetune, mlp, rnn, rocket, transformer) or your own module's dotted name, e.g. 'mypkg.spaces' "
+            "conv1d, finetune, forecast, mlp, rnn, rocket, transformer) or your own module's dotted name, e.g. 'mypkg.spaces' "
             "(not a file path)",
         ),
     ],

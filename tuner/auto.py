@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tuner.errors import UserError
+from tuner.spaces.priors import Fixed
 
 AUTO = "auto"
 # fewer validation examples than this (or fewer per class) cannot rank trials: at 100, one
@@ -36,6 +37,9 @@ ROCKET_MACS = 1.5e10
 # ROCKET's closed-form ridge head solves an eigenproblem in the smaller of examples and
 # features; above this many training examples it would cost more than the transform
 RIDGE_MAX_EXAMPLES = 4000
+# a forecast reads its window relative to the last value when a straight line explains more of
+# the training part's variance than this (a trend: later levels leave the range trained on)
+TREND_SHARE = 0.5
 ZERO_EDIT_SAMPLES = 50
 ZERO_EDIT_BUDGET_S = 420  # tuning wall time when the file gives no budget: with final training,
 # a zero-edit run fits in 10 minutes on a 2-core machine
@@ -56,6 +60,9 @@ class Profile:
     min_steps: int
     channels: int
     forecasting_window: bool
+    horizon: int = 1  # values a forecast predicts (its windows' targets overlap by horizon - 1)
+    # the share of the training part's variance a straight line in time explains (forecasts)
+    trend_share: float = 0.0
 
     @classmethod
     def of(cls, data) -> Profile:
@@ -73,7 +80,9 @@ class Profile:
             min_steps = int(min(data.lengths_train.min(), data.lengths_valid.min()))
         return cls(data.task, kind, len(data.x_train), len(data.x_valid), classes, smallest,
                    smallest_valid, steps, min_steps,
-                   int(shape[1]) if kind == "sequence" else 0, data.task == "forecasting")
+                   int(shape[1]) if kind == "sequence" else 0, data.task == "forecasting",
+                   int(data.n_outputs) if data.task == "forecasting" else 1,
+                   trend_share(data) if data.task == "forecasting" else 0.0)
 
     @property
     def examples(self) -> int:
@@ -90,6 +99,17 @@ class Profile:
         if self.classes:
             text += f", {self.classes} classes (smallest: {self.smallest_class})"
         return text
+
+
+def trend_share(data) -> float:
+    """R² of a straight line through the training part of a forecast's series (its first
+    window, then each window's first target): near 1 for a series that trends, near 0 for
+    one that returns to its mean."""
+    v = np.concatenate([data.x_train[0, :, 0], data.y_train[:, 0]]).astype(np.float64)
+    if len(v) < 3 or v.std() == 0:
+        return 0.0
+    t = np.arange(len(v), dtype=np.float64)
+    return float(np.corrcoef(t, v)[0, 1] ** 2)
 
 
 @dataclass(frozen=True)
@@ -122,8 +142,9 @@ def choose_factory(p: Profile) -> tuple[str, str]:
     if p.kind == "tabular":
         return "mlp", "a table of features: a dense network"
     if p.kind == "sequence" and p.forecasting_window:
-        return "mlp", (f"forecasting from windows of {p.steps} past values: a dense network "
-                       f"over the window, the strong simple baseline")
+        return "forecast", (f"forecasting from windows of {p.steps} past values: a dense "
+                            f"network or a recurrent one over the window, the family tuned "
+                            f"on the validation part with the rest")
     if p.kind == "sequence":
         return "rocket", (f"{p.describe()}: random convolution kernels with a linear head "
                           f"(ROCKET) match deep nets on small sets, train in seconds and need "
@@ -136,9 +157,14 @@ def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | 
     """How many folds trials cross-validate on (1 = the plain validation split), and why."""
     if given is not None:
         if given > 1 and p.forecasting_window:
-            raise UserError(f"{where} folds: {given} folds would train on later windows and "
-                            f"validate on earlier ones, leaking the future; forecasting "
-                            f"validates on the chronological valid split: remove folds")
+            first = p.n_train - (given - 1) * p.n_valid - (p.horizon - 1)
+            if first < p.n_valid:
+                most = max(1, 1 + (p.n_train - p.horizon + 1 - p.n_valid) // p.n_valid)
+                raise UserError(
+                    f"{where} folds: {given} rolling-origin folds of {p.n_valid} validation "
+                    f"windows leave the first fold {max(first, 0)} training window(s), fewer "
+                    f"than it validates on; set folds ≤ {most}, or 1 for the plain split")
+            return given, None
         if given > 1 and p.classes and given > p.smallest_class:
             raise UserError(
                 f"{where} folds: {given} folds need at least {given} examples of every class, "
@@ -148,10 +174,12 @@ def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | 
             raise UserError(f"{where} folds: {given} folds for {p.examples} examples; set "
                             f"folds ≤ {p.examples}")
         return given, None
-    if p.forecasting_window:
-        return 1, None  # folds would train on the future and validate on the past
     small = p.n_valid < MIN_VALID or (p.classes and p.smallest_valid_class < MIN_VALID_PER_CLASS)
     if not small:
+        return 1, None
+    if p.forecasting_window:
+        # rolling origins ([data] folds = K) rank on more windows but cost K times as much, and
+        # on the series measured they chose no better model: the plain split by default
         return 1, None
     folds = DEFAULT_FOLDS if not p.classes else min(DEFAULT_FOLDS, p.smallest_class)
     if folds < 2:
@@ -243,7 +271,9 @@ def fit_to_data(spec, data) -> tuple:
     folds, why = choose_folds(p, spec.data.folds, where)
     if why:
         derived.append(Derived("folds", folds, why))
-    n_fit = p.examples - p.examples // folds if folds > 1 else p.n_train
+    # rolling origins train on the training part's windows or fewer: size batches for the split
+    n_fit = p.examples - p.examples // folds if folds > 1 and not p.forecasting_window \
+        else p.n_train
 
     base = load_space(module, where=f"{spec.path}: [space] module")
     overrides = dict(spec.space_overrides)
@@ -263,10 +293,18 @@ def fit_to_data(spec, data) -> tuple:
         if fitted:
             prior("batch_size", {"choice": fitted[0]}, fitted[1])
             sizes = fitted[0]
-    if p.forecasting_window and "anchor" in base.priors:
-        prior("anchor", "last", "a forecast is the change from the window's last value, read "
-                                "relative to it: training starts at the naive forecast and a "
-                                "trend cannot carry inputs outside the levels trained on")
+    if p.forecasting_window and isinstance(base.priors.get("anchor"), Fixed):
+        share = f"a straight line in time explains {p.trend_share:.0%} of the training part's " \
+                f"variance"
+        if p.trend_share > TREND_SHARE:
+            prior("anchor", "last", f"{share}, a trend: later levels leave the range trained "
+                                    f"on, so the net reads the window relative to its last "
+                                    f"value and forecasts the change (it starts at the naive "
+                                    f"forecast)")
+        else:
+            prior("anchor", "none", f"{share}: no trend, the series returns to its mean, so "
+                                    f"the net reads levels (a change from the last value "
+                                    f"would forget where the cycle stands)")
     if {"kernel_size", "dilation_growth", "conv_blocks"} <= set(base.priors) and p.steps:
         receptive_fields(spec, base.override(overrides, where=f"{spec.path}: [space]"), p,
                          prior)
@@ -318,8 +356,18 @@ def fit_to_data(spec, data) -> tuple:
         epochs = int(min(hi, max(20, math.ceil(TARGET_STEPS / steps))))
         budget("max_epochs", epochs, f"~{steps} optimizer steps per epoch at the middle batch "
                                      f"size: {epochs} epochs make ~{TARGET_STEPS} steps")
-        budget("grace_period", max(2, epochs // 10),
-               "a tenth of the epochs before ASHA may stop a trial")
+        family = base.override(overrides).priors.get("family")
+        if family is not None and len(family.values()) > 1:
+            # families learn at different speeds (a dense net in a few epochs, a recurrent one
+            # in tens): at a tenth of the epochs ASHA stopped nearly every recurrent trial,
+            # though they ended better on the validation part
+            budget("grace_period", max(2, epochs // 4),
+                   f"the family ({' or '.join(map(str, family.values()))}) is tuned, and "
+                   f"families learn at different speeds: a quarter of the epochs before ASHA "
+                   f"compares trials, so the slower starter is not stopped for starting slowly")
+        else:
+            budget("grace_period", max(2, epochs // 10),
+                   "a tenth of the epochs before ASHA may stop a trial")
         budget("samples", ZERO_EDIT_SAMPLES,
                f"the file sets no budget: up to {ZERO_EDIT_SAMPLES} trials, as many as the time "
                f"budget allows (small sets train in seconds, so more trials cost little)")

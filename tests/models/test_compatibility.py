@@ -42,7 +42,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "cnn",
             (30, 3),
             False,
-            "[model] factory: factory 'cnn' cannot take sequences shaped 30×3 (time steps × channels); use mlp, rnn, conv1d, rocket, attention or transformer",
+            "[model] factory: factory 'cnn' cannot take sequences shaped 30×3 (time steps × channels); use mlp, rnn, conv1d, rocket, forecast, attention or transformer",
         ),
         (
             "cnn",
@@ -72,7 +72,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "rnm",
             (30, 3),
             False,
-            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, finetune, mlp, rnn, rocket, transformer",
+            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer",
         ),
     ],
 )

@@ -275,6 +275,8 @@ def test_size_of_the_builtin_spaces_by_hand():
     mlp_layers = 1 + 16 + 16 * 16  # units_2 when >= 2, units_3 when >= 3 (16 widths each)
     mlp = mlp_layers * 16 * 4 * training  # units_1, activation
     assert load_space("mlp").size()["discrete_combinations"] == mlp == 1_257_984
+    forecast = (4 + 2) * 3 * 8 * training  # family (mlp: activation, rnn: cell), layers, units
+    assert load_space("forecast").size()["discrete_combinations"] == forecast == 10_368
     assert load_space("cnn").size()["continuous"] == ["dropout", "lr", "momentum", "weight_decay"]
 
 
@@ -388,8 +390,8 @@ def test_sample_is_reproducible_by_seed_and_varies_across_seeds():
 
 
 def test_builtin_space_names():
-    assert SPACES.names() == ["attention", "cnn", "conv1d", "finetune", "mlp", "rnn",
-                              "rocket", "transformer"]
+    assert SPACES.names() == ["attention", "cnn", "conv1d", "finetune", "forecast", "mlp",
+                              "rnn", "rocket", "transformer"]
     assert "cnn" in SPACES and "common" not in SPACES
 
 

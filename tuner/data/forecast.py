@@ -103,7 +103,7 @@ def stabilizing_transform(train: np.ndarray, period: int | None) -> tuple[str, s
     level = seg.mean(axis=1)
     spread = (seg - level[:, None] - slope[:, None] * steps).std(axis=1)
     ok = (level > 0) & (spread > 0)
-    if ok.sum() < 4:
+    if ok.sum() < 4 or np.log(level[ok]).std() < 1e-3:  # one level: nothing to relate to
         return "none", None
     b = float(np.polyfit(np.log(level[ok]), np.log(spread[ok]), 1)[0])
     if b >= 0.75 and v.min() > 0:

@@ -28,6 +28,8 @@ FACTORIES: dict[str, str] = {
     "rnn": "tuner.models.rnn:build",
     "conv1d": "tuner.models.conv1d:build",
     "rocket": "tuner.models.rocket:build",
+    # forecasting windows: the family (dense or recurrent) is itself a tuned choice
+    "forecast": "tuner.models.forecast:build",
     "attention": "tuner.models.attention:build",
     "transformer": "tuner.models.transformer:build",
     # a model `tuner train` wrote ([model] weights), first conv blocks frozen, new head
@@ -43,6 +45,7 @@ INPUTS: dict[str, set] = {
     "rnn": {"sequence", "variable_length"},
     "conv1d": {"sequence", "variable_length"},
     "rocket": {"sequence", "variable_length"},
+    "forecast": {"sequence"},  # windows of equal length: the dense family reads every step
     "attention": {"sequence", "variable_length"},
     "transformer": {"sequence", "variable_length"},
     "finetune": {"image"},  # the cnn models it fine-tunes; the source's own shape, exactly
@@ -138,7 +141,7 @@ def check_compatible(
     Traceback (most recent call last):
     ...
     tuner.errors.UserError: [model] factory: factory 'cnn' cannot take sequences shaped 30×3 \
-(time steps × channels); use mlp, rnn, conv1d, rocket, attention or transformer
+(time steps × channels); use mlp, rnn, conv1d, rocket, forecast, attention or transformer
     """
     check_factory(factory, where=where)
     if is_user_factory(factory):  # your own factory: what it takes is yours to check

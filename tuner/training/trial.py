@@ -30,8 +30,9 @@ class TrialSetup:
     seed: int
     cpu: float = 1.0
     gpu: float = 0.0
-    # k > 1: every trial trains k models on stratified folds of train + valid and reports the
-    # metrics of their out-of-fold predictions (cross-validation); 1: train, then valid
+    # k > 1: every trial trains k models on folds of train + valid (stratified; for a forecast,
+    # rolling-origin: each trains on the past of its validation block) and reports the metrics
+    # of their out-of-fold predictions (cross-validation); 1: train, then valid
     folds: int = 1
     # a factory made in Python ("python:<file>"): its pickled bytes, unpickled in the worker
     objects: dict = field(default_factory=dict)
@@ -177,12 +178,46 @@ def fold_indices(y, folds: int, seed: int, classification: bool) -> list:
     return [np.flatnonzero(fold_of == f) for f in range(folds)]
 
 
+def rolling_origin(n: int, block: int, folds: int, horizon: int = 1) -> list:
+    """(training indices, validation indices) of `folds` rolling-origin folds over `n`
+    chronological windows: the validation blocks are the last `folds` runs of `block` windows,
+    the last one the plain validation split, and each fold trains on every window before its
+    block whose targets end before the block's first target (`horizon - 1` windows apart).
+
+        >>> [(int(t[-1]), int(v[0]), int(v[-1])) for t, v in rolling_origin(10, 2, 3)]
+        [(3, 4, 5), (5, 6, 7), (7, 8, 9)]
+    """
+    import numpy as np
+
+    out = []
+    for k in range(folds, 0, -1):
+        origin = n - k * block
+        out.append((np.arange(max(0, origin - (horizon - 1))),
+                    np.arange(origin, origin + block)))
+    return out
+
+
+def fold_splits(y, folds: int, seed: int, task: str, n_valid: int) -> list:
+    """(training indices, validation indices) of each fold of train + valid (`y`, in that
+    order): rolling-origin folds for a forecast (training only on the past), stratified or
+    shuffled folds, each trained on the rest, otherwise."""
+    import numpy as np
+
+    if task == "forecasting":
+        y = np.asarray(y)
+        return rolling_origin(len(y), n_valid, folds, y.shape[1] if y.ndim > 1 else 1)
+    everything = np.arange(len(y))
+    return [(np.setdiff1d(everything, held), held)
+            for held in fold_indices(y, folds, seed, task == "classification")]
+
+
 class Trial:
     """The state of one trial's training; `run` drives it, `Trial.epoch` is one step.
 
-    With `setup.folds` = k > 1 it holds k models, one per fold of train + valid, each trained
-    one epoch per step; the metrics are those of their out-of-fold predictions, so a Hyperband
-    scheduler still compares trials epoch by epoch, on every example instead of a few.
+    With `setup.folds` = k > 1 it holds k models, one per fold of train + valid
+    (`fold_splits`), each trained one epoch per step; the metrics are those of their
+    out-of-fold predictions, so a Hyperband scheduler still compares trials epoch by epoch, on
+    every example instead of a few.
     """
 
     def __init__(self, config: dict, data: Splits, setup: TrialSetup):
@@ -226,11 +261,11 @@ class Trial:
 
         self.folds, self.valid = [], []
         featurized = False
-        for held in fold_indices(y.cpu().numpy(), self.setup.folds, self.seed,
-                                 self.data.task == "classification"):
+        for kept, held in fold_splits(y.cpu().numpy(), self.setup.folds, self.seed,
+                                      self.data.task, len(valid[1])):
             held = torch.as_tensor(held, device=x.device)
-            keep = torch.ones(len(y), dtype=torch.bool, device=x.device)
-            keep[held] = False
+            keep = torch.zeros(len(y), dtype=torch.bool, device=x.device)
+            keep[torch.as_tensor(kept, device=x.device)] = True
             seed_everything(self.seed)  # every fold starts from the same model
             if self.folds:
                 parts = build_training(self.setup.factory, self.config, self.data,
