@@ -11,7 +11,8 @@ ones in ../shared/anchors/tsc_published.csv, the wall time per set and the famil
 
 The sets are the ones tuner's defaults were developed on; aeon bundles others (ArrowHead,
 OSULeaf, ...) that no rule was developed on: name them to run an honest check, e.g.
-`python benchmarks/datasets.py ArrowHead OSULeaf`.
+`python benchmarks/datasets.py ArrowHead OSULeaf`. Likewise for forecasting, series statsmodels
+ships that no rule was developed on: `python benchmarks/datasets.py nile co2 elnino realgdp`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,31 @@ SETS = {
 }
 
 
+# series statsmodels ships that no forecasting rule was developed on, written to CSV files as a
+# user's own would be (an honest check: no target; MASE < 1 beats the naive forecast)
+SERIES = {
+    "nile": "yearly Nile flow 1871-1970: a level shift",
+    "co2": "Mauna Loa CO2, monthly means 1958-2001: trend and season",
+    "elnino": "monthly sea surface temperature 1950-2010: season and cycles",
+    "realgdp": "US real GDP, quarterly 1959-2009: trend",
+}
+
+
+def series_csv(name: str, path: Path) -> None:
+    """One of SERIES as a one-column CSV (`y`)."""
+    import statsmodels.api as sm
+
+    if name == "nile":
+        y = sm.datasets.nile.load_pandas().data["volume"]
+    elif name == "co2":  # weekly with gaps: the monthly means, as a user would make them
+        y = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
+    elif name == "elnino":
+        y = sm.datasets.elnino.load_pandas().data.drop(columns="YEAR").to_numpy().ravel()
+    else:
+        y = sm.datasets.macrodata.load_pandas().data["realgdp"]
+    path.write_text("y\n" + "\n".join(f"{float(v):.6g}" for v in y) + "\n")
+
+
 def anchors() -> dict:
     if not ANCHORS.exists():
         return {}
@@ -67,7 +93,37 @@ def digits_csv(path: Path) -> None:
 def spec_of(name: str) -> tuple:
     """([data] lines, metric, target) of a development set, or of another set aeon bundles
     (an honest check: no rule was developed on it, and it has no target here)."""
+    if name in SERIES:
+        return (f'path = "{{tmp}}/{name}.csv"\nvalue_column = "y"\ntask = "forecasting"', "mase",
+                None)
     return SETS.get(name) or (f'source = "aeon"\ndataset = "{name}"', "accuracy", None)
+
+
+def family(factory: str, config: Path) -> str:
+    """The factory, and for one whose family is a tuned choice, the family it chose."""
+    import tomllib
+
+    chosen = tomllib.loads(config.read_text()).get("config", {}).get("family")
+    return f"{factory}: {chosen}" if chosen else factory
+
+
+def naive_mase(exp: Path) -> float | None:
+    """Test MASE of the naive forecast (each window's last value, for every step ahead) on the
+    same test windows: the bar a forecast must clear on that period (MASE's scale is the
+    naive forecast's error over the training part, which another period need not match)."""
+    import torch
+
+    from tuner.data import load_data
+    from tuner.experiment import load
+    from tuner.training.tasks import evaluate
+
+    spec = load(exp)
+    data = load_data(spec.data.source, split=spec.data.split, seed=0, **spec.data.options)
+    if data.task != "forecasting":
+        return None
+    y = torch.as_tensor(data.y_test)
+    naive = torch.as_tensor(data.x_test[:, -1, :1]).expand_as(y)
+    return evaluate(naive, y, data)["mase"]
 
 
 def one(name: str, tmp: Path, seeds: int) -> dict:
@@ -87,11 +143,13 @@ def one(name: str, tmp: Path, seeds: int) -> dict:
     key = f"test_{metric}"
     return {
         "set": name, "metric": metric, "target": target,
-        "factory": saved["model"]["factory"], "folds": saved["data"].get("folds", 1),
+        "factory": family(saved["model"]["factory"], exp_dir / "final" / "config.toml"),
+        "folds": saved["data"].get("folds", 1),
         "mean": metrics[key], "sd": metrics.get("test_sd", {}).get(key, 0.0),
         "ensemble": metrics.get("ensemble", {}).get(key, metrics[key]),
         "tune_s": tune_s, "train_s": train_s, "wall_s": wall,
         "trials": len(json.loads((exp_dir / "trials.json").read_text())),
+        "naive": naive_mase(exp) if metric == "mase" else None,
     }
 
 
@@ -116,10 +174,12 @@ def main() -> None:
     args = ap.parse_args()
     from tuner.data.aeon_sets import bundled_sets
 
-    unknown = [s for s in args.sets if s not in SETS and s not in bundled_sets()]
+    unknown = [s for s in args.sets if s not in SETS and s not in SERIES
+               and s not in bundled_sets()]
     if unknown:
-        sys.exit(f"unknown set(s) {unknown}; choose from {', '.join(SETS)} or another set "
-                 f"aeon bundles ({', '.join(sorted(set(bundled_sets()) - set(SETS)))})")
+        sys.exit(f"unknown set(s) {unknown}; choose from {', '.join(SETS)}, a series no rule "
+                 f"was developed on ({', '.join(SERIES)}) or another set aeon bundles "
+                 f"({', '.join(sorted(set(bundled_sets()) - set(SETS)))})")
     print(machine())
     print(f"command: python benchmarks/datasets.py {' '.join(sys.argv[1:])}".rstrip())
     published = anchors()
@@ -127,13 +187,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         digits_csv(tmp / "digits.csv")
+        for name in set(args.sets) & set(SERIES):
+            series_csv(name, tmp / f"{name}.csv")
         for name in args.sets:
             r = one(name, tmp, args.seeds)
             rows.append(r)
+            naive = "" if r["naive"] is None else f", naive forecast {r['naive']:.4f}"
             print(f"  {name}: {r['metric']} {r['mean']:.4f} ± {r['sd']:.4f} (ensemble "
-                  f"{r['ensemble']:.4f}), {r['factory']}, {r['wall_s']:.0f} s", flush=True)
+                  f"{r['ensemble']:.4f}{naive}), {r['factory']}, {r['wall_s']:.0f} s",
+                  flush=True)
     head = ("| set | family (folds) | test, mean ± sd of seeds | ensemble | target | "
-            + " | ".join(PUBLISHED) + " | tune + train |")
+            + " | ".join(PUBLISHED) + " | naive forecast | tune + train |")
     print()
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
@@ -142,6 +206,7 @@ def main() -> None:
         print(f"| {r['set']} | {r['factory']} ({r['folds']}) | {r['metric']} {r['mean']:.3f} "
               f"± {r['sd']:.3f} | {r['ensemble']:.3f} | {target(r)} | "
               + " | ".join(pub.get(k, "") or "–" for k in PUBLISHED)
+              + (" | –" if r["naive"] is None else f" | mase {r['naive']:.3f}")
               + f" | {r['tune_s']:.0f} + {r['train_s']:.0f} s |")
 
 

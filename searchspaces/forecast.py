@@ -1,5 +1,6 @@
-"""Forecasting priors: the family (a dense or a recurrent net over the window) is tuned like
-any other choice, with width, depth and dropout shared between the two, plus training.
+"""Forecasting priors: the family (a linear model, a dense or a recurrent net over the window)
+is tuned like any other choice, with width, depth and dropout shared by the two nets, plus
+training.
 
     tuner space forecast
 """
@@ -11,8 +12,10 @@ from tuner.spaces import Choice, Fixed, IntRange, LogUniform, SearchSpace, When
 def space() -> SearchSpace:
     return SearchSpace(
         {
-            "family": Choice(["mlp", "rnn"]),
-            # hidden layers of the dense net, stacked layers of the recurrent one
+            # the linear autoregressive model, a dense net or a recurrent one over the window
+            "family": Choice(["linear", "mlp", "rnn"]),
+            # hidden layers of the dense net, stacked layers of the recurrent one (the linear
+            # model, solved in closed form, reads none of these nor the training priors)
             "layers": IntRange(1, 3),
             # every hidden layer's width, or the recurrent state's size: a few hundred windows
             # fit nets of tens to hundreds of units
@@ -29,6 +32,6 @@ def space() -> SearchSpace:
             # the loop does not clip gradients, and recurrent nets blow up at larger steps
             "lr": LogUniform(1e-4, 1e-2),
         },
-        description="Forecasting windows: a dense (MLP) or recurrent (GRU/LSTM) net, "
-                    "the family tuned with the rest",
+        description="Forecasting windows: a linear (autoregressive), dense (MLP) or "
+                    "recurrent (GRU/LSTM) net, the family tuned with the rest",
     )

@@ -483,3 +483,28 @@ def test_a_rolling_origin_trial_scores_every_validation_block_of_a_forecast():
         len(data.y_train) - 2 * n_valid, len(data.y_train) - n_valid, len(data.y_train)]
     m = trial.train_one_epoch()
     assert m["mase"] > 0 and m["mase_se"] > 0 and math.isfinite(m["val_loss"])
+
+
+def test_the_linear_forecaster_is_ridge_regression_solved_at_once_and_never_anchored():
+    import torch
+    from sklearn.linear_model import RidgeCV
+
+    from tuner.models.rocket import RIDGE_ALPHAS
+    from tuner.spaces import load_space
+    from tuner.training.loop import trains
+    from tuner.training.trial import Trial, TrialSetup
+
+    data = load_data("sunspots", split=[0.7, 0.15, 0.15], seed=0).for_tuning()
+    config = {"family": "linear", "layers": 1, "units": 32, "dropout": 0.0, "anchor": "last",
+              "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-5, "batch_size": 16,
+              "lr_schedule": "none"}
+    trial = Trial(config, data, TrialSetup("forecast", load_space("forecast"), 40, 0))
+    assert not trains(trial.folds[0].fit) and trial.model.__class__.__name__ == "LinearAR"
+    m = trial.train_one_epoch()
+    # scikit-learn's RidgeCV (leave-one-out over the same penalties) on the standardized window
+    x, xv = data.x_train[:, :, 0], data.x_valid[:, :, 0]
+    mean, std = x.mean(axis=0), x.std(axis=0, ddof=1)
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS.numpy()).fit((x - mean) / std, data.y_train[:, 0])
+    ours = trial.model(torch.as_tensor(data.x_valid)).detach().numpy()[:, 0]
+    assert np.allclose(ours, ridge.predict((xv - mean) / std), atol=1e-4)
+    assert 0.7 < m["mase"] < 0.9  # the AR model: between the naive forecast (1.5) and the nets

@@ -581,7 +581,7 @@ def m_data(draw, raw, base: str, work: Path):
     factory = raw.get("model", {}).get("factory", "cnn")
     wrong = {"cnn": ["rnn", "conv1d", "attention", "transformer"],
              "mlp": ["rnn", "conv1d", "attention", "transformer"],
-             "rnn": ["cnn"] if base == "sunspots_forecast" else ["cnn", "mlp"],
+             "rnn": ["cnn", "mlp"], "forecast": ["cnn"],
              "conv1d": ["cnn"], "attention": ["cnn", "mlp"],
              "finetune": ["rnn", "conv1d", "attention", "transformer"]}[factory]
     raw.setdefault("model", {})["factory"] = draw(st.sampled_from(wrong))

@@ -29,6 +29,9 @@ def test_tune_and_train(experiment, metric, final_key, ray_session, tuner_cli, t
         assert m["test_examples"] == 370 and m["train_examples"] == 270
     else:
         assert m["task"] == "forecasting" and {"test_mae", "test_rmse"} <= set(m)
+        # beside it, the naive forecast on the same test windows: the bar to clear
+        assert m["naive"]["test_mase"] == pytest.approx(1.398, abs=1e-3)
+        assert "naive  the last value repeated, on the same test windows: " in out
 
 
 def test_factory_that_cannot_take_the_data_is_refused_before_ray(tuner_cli, tmp_path):

@@ -200,7 +200,7 @@ def test_pythonpath_makes_a_module_importable_and_nothing_else_does(pkg, tmp_pat
         (
             f"{PKG}.models",
             f"unknown model factory '{PKG}.models'; choose one of attention, cnn, conv1d, finetune, "
-            f"mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            f"forecast, mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
     ],
 )

@@ -302,9 +302,9 @@ def fit_to_data(spec, data) -> tuple:
                                     f"value and forecasts the change (it starts at the naive "
                                     f"forecast)")
         else:
-            prior("anchor", "none", f"{share}: no trend, the series returns to its mean, so "
-                                    f"the net reads levels (a change from the last value "
-                                    f"would forget where the cycle stands)")
+            prior("anchor", "none", f"{share}: no dominant trend, so the net reads levels "
+                                    f"(forecasting the change from the last value would "
+                                    f"forget where a cycle stands)")
     if {"kernel_size", "dilation_growth", "conv_blocks"} <= set(base.priors) and p.steps:
         receptive_fields(spec, base.override(overrides, where=f"{spec.path}: [space]"), p,
                          prior)
@@ -356,7 +356,8 @@ def fit_to_data(spec, data) -> tuple:
         epochs = int(min(hi, max(20, math.ceil(TARGET_STEPS / steps))))
         budget("max_epochs", epochs, f"~{steps} optimizer steps per epoch at the middle batch "
                                      f"size: {epochs} epochs make ~{TARGET_STEPS} steps")
-        family = base.override(overrides).priors.get("family")
+        family = base.override(overrides, where=f"{spec.path}: [space]").priors["family"] \
+            if "family" in base.priors else None
         if family is not None and len(family.values()) > 1:
             # families learn at different speeds (a dense net in a few epochs, a recurrent one
             # in tens): at a tenth of the epochs ASHA stopped nearly every recurrent trial,

@@ -141,6 +141,12 @@ def final_training(spec: ExperimentSpec, config: dict, epochs: int, *, where: st
         print(f"test   {seeds} seeds, mean ± sd: " + " · ".join(
             f"{k} {mean[k]:.4f} ± {sd[k]:.4f}" for k in names), file=out)
         print("       ensemble of the " + f"{seeds}: " + _line(ensemble), file=out)
+    if data.task == "forecasting":
+        naive = _test_metrics(naive_forecast(x_test, y_test), y_test, data)
+        results["naive"] = {f"test_{k}": v for k, v in naive.items()}
+        print("naive  the last value repeated, on the same test windows: " + _line(naive)
+              + " (the bar to clear: MASE's scale is the naive error on the training part)",
+              file=out)
     _save(target, spec, {"epochs": epochs, "seed": runs[0][0], "seeds": seeds, "where": where,
                          "config": active}, data, results)
     saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
@@ -157,6 +163,11 @@ def _test_metrics(outputs, y, data) -> dict:
     m = {k: v for k, v in evaluate(outputs, y, data).items() if not k.endswith("_se")}
     m["loss"] = m.pop("val_loss")
     return m
+
+
+def naive_forecast(x, y):
+    """Each window's last value (channel 0, the series) for every step ahead, shaped like y."""
+    return x[:, -1, :1].expand_as(y).clone()
 
 
 def _ensemble(outputs: list, data):

@@ -1,29 +1,54 @@
 """Forecasting factory: the model family is a hyperparameter, tuned with the rest.
 
-`family = "mlp"` is a dense network over the flattened window (`layers` hidden layers of
+`family = "linear"` is the autoregressive model: one linear layer over the window, solved in
+closed form by ridge regression with its penalty picked by leave-one-out error (ROCKET's ridge
+head over the window itself, so the trial is one epoch and its seeds agree); `family = "mlp"`
+is a dense network over the flattened window (`layers` hidden layers of
 `units` each); `family = "rnn"` a GRU or LSTM (`cell`) of `layers` stacked layers of `units`
 read up to the window's latest step, whose final state carries the forecast. Which one wins
-depends on the series: a dense net over the window is the strong simple baseline on short,
-trending series; a recurrent net learns a cycle's phase from its shape. The search tries both
+depends on the series: the linear model is hard to beat on short or nearly random-walk
+series, a dense net over the window is the strong simple nonlinear baseline, and a recurrent
+net learns a cycle's phase from its shape. The search tries both
 on the validation years instead of tuner guessing.
 
-Config keys: family, layers, units, dropout, activation (mlp), cell (rnn), anchor (read by the
-training loop, see searchspaces/mlp.py).
+Config keys: family, layers, units, dropout (mlp and rnn), activation (mlp), cell (rnn),
+anchor (read by the training loop, see searchspaces/mlp.py).
 """
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import nn
 
 from tuner.models import mlp, rnn
 from tuner.models.layers import choose
+from tuner.models.rocket import Head
 
-FAMILIES = ("mlp", "rnn")
+FAMILIES = ("linear", "mlp", "rnn")
+
+
+class LinearAR(nn.Module):
+    """The window, flattened (`fixed`), then a ridge regression solved at `prepare` (`learned`).
+
+    Not anchored on the last value: a linear model with free weights holds the anchored one
+    exactly (last + w·(x - last) = w'·x), so only the ridge penalty's pull differs."""
+
+    def __init__(self, width: int, n_outputs: int):
+        super().__init__()
+        self.fixed = nn.Flatten()
+        self.learned = Head(width, n_outputs, 0.0, ridge=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.learned(self.fixed(x))
 
 
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
     """A dense or recurrent net for (T, C) windows; config e.g. {'family': 'rnn', ...}."""
     family = choose(config, "family", FAMILIES)
+    if family == "linear":
+        return LinearAR(math.prod(input_shape), n_outputs)
     layers, units = int(config["layers"]), int(config["units"])
     dropout = float(config.get("dropout", 0.0))
     if family == "mlp":

@@ -94,7 +94,10 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     from tuner.training.tasks import loss_function
 
     model = build_model(factory, config, data.input_shape, data.n_outputs)
-    if data.task == "forecasting" and config.get("anchor", "none") == "last":
+    # a fixed front feeds a head fitted to the targets as they are (a closed-form linear
+    # forecaster holds the anchored one exactly): only trained models are anchored
+    if data.task == "forecasting" and config.get("anchor", "none") == "last" and \
+            getattr(model, "fixed", None) is None:
         from tuner.models.layers import LastValueAnchor
 
         model = LastValueAnchor(model)
