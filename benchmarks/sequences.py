@@ -48,7 +48,8 @@ def main() -> None:
             wall, out = run([*TUNER, "run", f"experiments/{name}.toml", *extra], env)
             done = re.search(r"done in (\d+) s: (\d+) trials · (\d+) completed · "
                              r"(\d+) stopped early", out)
-            best = re.search(r"best   (trial_\d+): (\w+) ([0-9.]+) at epoch (\d+)", out)
+            best = re.search(r"best   (trial_\d+): (\w+) ([0-9.]+)(?: ± [0-9.]+)? at epoch "
+                             r"(\d+)", out)
             _, tout = run([*TUNER, "train", f"experiments/{name}.toml", "--from", name], env)
             m = json.loads((Path(tmp) / name / "final" / "metrics.json").read_text())
             key, op, target = TARGETS[name]
