@@ -16,7 +16,7 @@ DATA = {
     "classification": '[data]\nsource = "digits"\n[model]\nfactory = "mlp"\n',
     "regression": '[data]\npath = "{table}"\ntarget = "y"\n[model]\nfactory = "mlp"\n',
     "forecasting": ('[data]\nsource = "sunspots"\nwindow = 8\n[model]\nfactory = "rnn"\n'
-                    '[space]\ndownsample = 1\n'),
+                    '[space]\ndownsample = 1\nhidden_size = 32\nlayers = 1\n'),
 }
 CASES = [(task, metric) for task, metrics in TASK_METRICS.items() for metric in metrics]
 
