@@ -142,9 +142,9 @@ def choose_factory(p: Profile) -> tuple[str, str]:
     if p.kind == "tabular":
         return "mlp", "a table of features: a dense network"
     if p.kind == "sequence" and p.forecasting_window:
-        return "forecast", (f"forecasting from windows of {p.steps} past values: a dense "
-                            f"network or a recurrent one over the window, the family tuned "
-                            f"on the validation part with the rest")
+        return "forecast", (f"forecasting from windows of {p.steps} past values: a linear "
+                            f"model, a dense or a recurrent network over the window, the "
+                            f"family tuned on the validation part with the rest")
     if p.kind == "sequence":
         return "rocket", (f"{p.describe()}: random convolution kernels with a linear head "
                           f"(ROCKET) match deep nets on small sets, train in seconds and need "

@@ -28,7 +28,7 @@ FACTORIES: dict[str, str] = {
     "rnn": "tuner.models.rnn:build",
     "conv1d": "tuner.models.conv1d:build",
     "rocket": "tuner.models.rocket:build",
-    # forecasting windows: the family (dense or recurrent) is itself a tuned choice
+    # forecasting windows: the family (linear, dense or recurrent) is itself a tuned choice
     "forecast": "tuner.models.forecast:build",
     "attention": "tuner.models.attention:build",
     "transformer": "tuner.models.transformer:build",

@@ -3,13 +3,13 @@
 `family = "linear"` is the autoregressive model: one linear layer over the window, solved in
 closed form by ridge regression with its penalty picked by leave-one-out error (ROCKET's ridge
 head over the window itself, so the trial is one epoch and its seeds agree); `family = "mlp"`
-is a dense network over the flattened window (`layers` hidden layers of
-`units` each); `family = "rnn"` a GRU or LSTM (`cell`) of `layers` stacked layers of `units`
-read up to the window's latest step, whose final state carries the forecast. Which one wins
-depends on the series: the linear model is hard to beat on short or nearly random-walk
-series, a dense net over the window is the strong simple nonlinear baseline, and a recurrent
-net learns a cycle's phase from its shape. The search tries both
-on the validation years instead of tuner guessing.
+is a dense network over the flattened window (`layers` hidden layers of `units` each);
+`family = "rnn"` a GRU or LSTM (`cell`) of `layers` stacked layers of `units` read up to the
+window's latest step, whose final state carries the forecast. Which one wins depends on the
+series: the linear model is hard to beat on short or nearly random-walk series, a dense net
+over the window is the strong simple nonlinear baseline, and a recurrent net learns a cycle's
+phase from its shape. The search tries all three on the validation part instead of tuner
+guessing.
 
 Config keys: family, layers, units, dropout (mlp and rnn), activation (mlp), cell (rnn),
 anchor (read by the training loop, see searchspaces/mlp.py).
@@ -45,7 +45,7 @@ class LinearAR(nn.Module):
 
 
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
-    """A dense or recurrent net for (T, C) windows; config e.g. {'family': 'rnn', ...}."""
+    """A linear, dense or recurrent model of (T, C) windows; config e.g. {'family': 'rnn'}."""
     family = choose(config, "family", FAMILIES)
     if family == "linear":
         return LinearAR(math.prod(input_shape), n_outputs)
