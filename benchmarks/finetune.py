@@ -66,7 +66,7 @@ def train_source(folder: Path, epochs: int) -> float:
     spec = load(ROOT / "experiments" / "digits04_cnn.toml")
     out = io.StringIO()
     if train_final(spec, dict(SOURCE), epochs, where="benchmarks/finetune.py",
-                   out_dir=str(folder), out=out):
+                   out_dir=str(folder), out=out).diverged:
         sys.exit(out.getvalue())
     return json.loads((folder / "metrics.json").read_text())["test_accuracy"]
 

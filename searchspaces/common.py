@@ -35,3 +35,84 @@ def downsample() -> Choice:
     should fix this at 1 in their experiment.
     """
     return Choice([1, 2, 4, 8])
+
+
+# -- sized to the data ---------------------------------------------------------------------
+# Every space's shared priors, fitted to the data's measurable properties (tuner.auto.Profile)
+# when the experiment leaves them out. A space module may define its own `derive` too.
+
+MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
+MIN_STEPS = 16  # time steps a downsampled series must keep
+# a forecast reads its window relative to the last value when a straight line explains more of
+# the training part's variance than this (a trend: later levels leave the range trained on)
+TREND_SHARE = 0.5
+
+
+def derive(profile, space, where: str) -> list:
+    """(key, value, reason) for the shared priors this data calls for: batch sizes that leave
+    enough optimizer steps, a forecast's anchor from its trend, downsampling factors that keep
+    enough steps."""
+    found = []
+    batch = space.priors.get("batch_size")
+    if batch is not None and batch.discrete:
+        fitted = batch_sizes(profile.n_fit, [int(v) for v in batch.values()])
+        if fitted:
+            found.append(("batch_size", {"choice": fitted[0]}, fitted[1]))
+    if profile.forecasting_window and _fixed(space, "anchor"):
+        found.append(_anchor(profile))
+    downsample = space.priors.get("downsample")
+    if downsample is not None and profile.steps and downsample.discrete:
+        fits = [f for f in (1, 2, 4, 8, 16, 32, 64) if profile.steps / f >= MIN_STEPS][-4:] or [1]
+        if fits != [int(v) for v in downsample.values()]:
+            why = (f"series of up to {profile.steps} steps: every factor leaves at least "
+                   f"{MIN_STEPS} steps to read, and the coarser ones spare recurrent and "
+                   f"attention layers hundreds of steps") if len(fits) > 1 else (
+                f"series of up to {profile.steps} steps are too short to average: every step "
+                f"is read")
+            found.append(("downsample", {"choice": fits} if len(fits) > 1 else fits[0], why))
+    return found
+
+
+def _fixed(space, key: str) -> bool:
+    from tuner.spaces import Fixed
+
+    return isinstance(space.priors.get(key), Fixed)
+
+
+def _anchor(profile) -> tuple:
+    share = (f"a straight line in time explains {profile.trend_share:.0%} of the training "
+             f"part's variance")
+    if profile.trend_share > TREND_SHARE:
+        return ("anchor", "last", f"{share}, a trend: later levels leave the range trained on, "
+                                  f"so the net reads the window relative to its last value and "
+                                  f"forecasts the change (it starts at the naive forecast)")
+    return ("anchor", "none", f"{share}: no dominant trend, so the net reads levels "
+                              f"(forecasting the change from the last value would forget "
+                              f"where a cycle stands)")
+
+
+def _powers_of_two(lo: int, hi: int) -> list[int]:
+    out, b = [], 1
+    while b <= hi:
+        if b >= lo:
+            out.append(b)
+        b *= 2
+    return out
+
+
+def largest_batch(n_fit: int) -> int:
+    """The largest power of two (at least 2) that leaves ≥ MIN_UPDATES optimizer steps per
+    epoch on `n_fit` examples."""
+    return max(2, 1 << max(0, (n_fit // MIN_UPDATES).bit_length() - 1))
+
+
+def batch_sizes(n_fit: int, current: list[int]) -> tuple[list[int], str] | None:
+    """Batch sizes that leave ≥ MIN_UPDATES optimizer steps per epoch on `n_fit` examples,
+    or None when the space's own choices already do."""
+    top = largest_batch(n_fit)
+    if max(current) <= top:
+        return None
+    keep = [b for b in current if b <= top]
+    choices = keep if len(keep) >= 3 else _powers_of_two(max(2, top // 8), top)
+    return choices, (f"{n_fit} training examples per model: batches up to {top} leave at least "
+                     f"{MIN_UPDATES} optimizer steps per epoch")

@@ -33,3 +33,42 @@ def space() -> SearchSpace:
         },
         description="Dilated 1-D convolutions over sequences (T×C), masked global pooling",
     )
+
+
+def receptive_field(blocks: int, kernel: int, growth: int) -> int:
+    """Steps one output of `blocks` dilated conv blocks sees (block i dilated growth^i)."""
+    return 1 + (kernel - 1) * sum(growth**i for i in range(blocks))
+
+
+def derive(profile, space, where: str) -> list:
+    """Dilated conv blocks against the series' length: an error when the space cannot fit the
+    data at all, and dilation growths whose receptive field dwarfs the series left out."""
+    from tuner.errors import UserError
+
+    steps = profile.steps
+    if not steps or not {"kernel_size", "dilation_growth", "conv_blocks"} <= set(space.priors):
+        return []
+
+    def values(key):
+        q = space.priors[key]
+        return [int(v) for v in q.values()] if q.discrete else [int(q.low), int(q.high)]
+
+    blocks, kernels, growths = values("conv_blocks"), values("kernel_size"), \
+        values("dilation_growth")
+    smallest = receptive_field(min(blocks), min(kernels), min(growths))
+    if smallest > steps:
+        raise UserError(
+            f"{where} kernel_size: the smallest receptive field the space allows "
+            f"({smallest} steps: {min(blocks)} block(s), kernel {min(kernels)}, dilation growth "
+            f"{min(growths)}) is longer than every series ({steps} steps); choose a smaller "
+            f"kernel_size, dilation_growth or conv_blocks")
+    if not space.priors["dilation_growth"].discrete:
+        return []
+    fits = [g for g in growths if receptive_field(max(blocks), min(kernels), g) <= 2 * steps]
+    fits = fits or [min(growths)]
+    if fits == growths:
+        return []
+    worst = max(set(growths) - set(fits))
+    return [("dilation_growth", {"choice": fits},
+             f"series of {steps} steps: with {max(blocks)} blocks, growth {worst} would see "
+             f"{receptive_field(max(blocks), min(kernels), worst)} steps, mostly padding")]

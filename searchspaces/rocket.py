@@ -37,3 +37,43 @@ def space():
         description="Random convolution kernels (ROCKET) with a linear head, over sequences (T×C)",
         defaults={"head": "linear"},  # configs saved before the ridge head was a choice
     )
+
+
+# ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
+ROCKET_MACS = 1.5e10
+# the closed-form ridge head solves an eigenproblem in the smaller of examples and features;
+# above this many training examples it would cost more than the transform
+RIDGE_MAX_EXAMPLES = 4000
+
+
+def derive(profile, space, where: str) -> list:
+    """(key, value, reason): the kernel count capped by the cost of the transform, and the
+    head the paper advises for the data's size."""
+    found = []
+    p = profile
+    if "kernels" in space.priors:
+        cost = max(p.examples, 1) * max(p.steps, 1) * 11 * max(p.channels, 1)
+        cap = ROCKET_MACS / cost
+        kernels = [int(k) for k in space.priors["kernels"].values()]
+        fits = [k for k in kernels if k <= cap] or [max(100, int(cap // 100 * 100))]
+        if fits != kernels:
+            found.append(("kernels", {"choice": fits},
+                          f"the transform of {p.examples} series × {p.steps} steps × "
+                          f"{p.channels} channel(s) costs {cost:.3g} multiply-adds per kernel; "
+                          f"at most {max(fits)} kernels keep it to ~15 s per trial"))
+    if "head" in space.priors:
+        # the paper's own advice: ridge on small sets, a trained (logistic) head on large
+        # ones. A trained head on tens of series has its epoch count picked on a few
+        # validation examples, and its test accuracy then moved by ±0.03 between seeds
+        if p.n_fit <= RIDGE_MAX_EXAMPLES:
+            found.append(("head", "ridge", f"{p.n_fit} training examples per model: the ridge "
+                                           f"classifier, solved in closed form with its penalty "
+                                           f"picked by leave-one-out error, as ROCKET's authors "
+                                           f"advise for sets this size (nothing to train epoch "
+                                           f"by epoch)"))
+        else:
+            found.append(("head", "linear", f"{p.n_fit} training examples per model: a head "
+                                            f"trained by gradient descent (the closed-form "
+                                            f"ridge head is for sets of up to "
+                                            f"{RIDGE_MAX_EXAMPLES})"))
+    return found

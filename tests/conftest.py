@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tuner.ray_session import loopback_only  # noqa: E402 - imports no ray
+from tuner.raytune.session import loopback_only  # noqa: E402 - imports no ray
 
 # Before anything imports ray: the test session's Ray (and the `tuner run` subprocesses, which
 # inherit the setting) listen on 127.0.0.1 only.
@@ -18,7 +18,7 @@ EXPERIMENTS = ROOT / "experiments"
 
 @pytest.fixture(scope="session")
 def ray_session():
-    from tuner.ray_session import quiet_ray
+    from tuner.raytune.session import quiet_ray
 
     quiet_ray()
     import ray

@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tuner.auto import Profile, batch_sizes, choose_factory, choose_folds, fit_to_data
+from searchspaces.common import batch_sizes
+from tuner.auto import Profile, choose_factory, choose_folds, fit_to_data
 from tuner.data import load_data
 from tuner.data.forecast import seasonal_window
 from tuner.errors import UserError
@@ -154,7 +155,7 @@ def test_dry_run_shows_each_derived_choice_with_its_reason(tmp_path, tuner_cli):
 
 
 def test_fold_indices_are_stratified_disjoint_and_cover_every_example():
-    from tuner.training.trial import fold_indices
+    from tuner.training.folds import fold_indices
 
     y = np.array([0] * 12 + [1] * 7 + [2] * 5)
     folds = fold_indices(y, 5, seed=3, classification=True)
@@ -379,7 +380,7 @@ def test_folds_on_a_forecast_are_rolling_origins_that_leave_the_first_fold_enoug
 
 
 def test_rolling_origin_folds_train_only_on_the_past_of_their_block():
-    from tuner.training.trial import fold_splits
+    from tuner.training.folds import fold_splits
 
     y = np.arange(30.0).reshape(15, 2)  # 15 windows, horizon 2: targets overlap by one
     folds = fold_splits(y, 3, seed=0, task="forecasting", n_valid=3)
@@ -416,7 +417,7 @@ def test_a_forecast_reads_levels_unless_its_series_trends(tmp_path):
 def test_the_summary_shows_the_noise_and_the_ties():
     from types import SimpleNamespace
 
-    from tuner.plan import noise, ties
+    from tuner.console import noise, ties
     from tuner.store import best_record
     from tuner.store.records import TrialRecord
     from tuner.vocabulary import Status

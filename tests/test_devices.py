@@ -57,7 +57,7 @@ def test_data_goes_to_the_device_once_per_worker():
     import torch
 
     from tuner.data import load_data
-    from tuner.training import trial
+    from tuner.training import device as trial
 
     data = load_data("digits", split=(0.7, 0.15, 0.15), seed=0).for_tuning()
     cpu = torch.device("cpu")

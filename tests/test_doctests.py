@@ -12,7 +12,7 @@ MODULES = [
     "tuner.vocabulary",
     "tuner.flags",
     "tuner.api",
-
+    "tuner.training.folds",
 ]
 
 

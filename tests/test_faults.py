@@ -149,7 +149,7 @@ def test_a_trial_continues_from_its_newest_checkpoint_when_the_saved_state_names
     import torch
     from ray import tune
 
-    from tuner.training.trial import CHECKPOINT_FILE, load_trial_state
+    from tuner.raytune.checkpoints import CHECKPOINT_FILE, load_trial_state
 
     for epoch in (3, 4):
         (tmp_path / f"checkpoint_00000{epoch}").mkdir()
@@ -165,7 +165,7 @@ def test_a_remote_checkpoint_that_is_missing_is_an_error_not_a_neighbours_state(
     import pytest
     import torch
 
-    from tuner.training.trial import CHECKPOINT_FILE, load_trial_state
+    from tuner.raytune.checkpoints import CHECKPOINT_FILE, load_trial_state
 
     (tmp_path / "checkpoint_000009").mkdir()
     torch.save({"epoch": 9}, tmp_path / "checkpoint_000009" / CHECKPOINT_FILE)
@@ -259,7 +259,7 @@ def test_resume_puts_back_a_state_the_kill_cut_short(tmp_path, ray_session, tune
     # a driver killed while Ray Tune copies its state into the experiment folder leaves files
     # cut short there (seen: an empty search_gen_state), and Tune then resumed with its
     # searcher's count lost and the earlier trials dropped
-    from tuner.tune_state import BACKUP
+    from tuner.raytune.saved import BACKUP
 
     (tmp_path / "e.toml").write_text(EXPERIMENT.format(name="cut", samples=2, max_epochs=2,
                                                        seed=3).replace('"cnn"', '"mlp"'))
@@ -280,7 +280,7 @@ def test_resume_puts_back_a_state_the_kill_cut_short(tmp_path, ray_session, tune
 def test_a_trial_keeps_its_two_newest_checkpoints(tmp_path):
     from ray import tune
 
-    from tuner.training.trial import prune_checkpoints
+    from tuner.raytune.checkpoints import prune_checkpoints
 
     for i in range(5):
         (tmp_path / f"checkpoint_{i:06d}").mkdir()

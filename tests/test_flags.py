@@ -30,5 +30,5 @@ def test_given_flags_parse_override_and_forward_as_one(monkeypatch):
     spec = load(DIGITS).with_overrides(**overrides(args))
     assert (spec.search.samples, spec.search.max_epochs, spec.search.searcher) == (7, 3, "optuna")
     assert (spec.resources.cpu, spec.name) == (0.5, "other")
-    assert forwarded(args) == ["--samples", "7", "--epochs", "3", "--searcher", "optuna",
+    assert forwarded(overrides(args)) == ["--samples", "7", "--epochs", "3", "--searcher", "optuna",
                                "--cpus-per-trial", "0.5", "--name", "other"]

@@ -178,10 +178,10 @@ def guard(monkeypatch, shared, tmp_path):
         raise AssertionError("bad input was accepted: final training was about to start")
 
     import tuner.driver
-    import tuner.training.trial
+    import tuner.training.build
 
     monkeypatch.setattr(tuner.driver, "init_ray", started)
-    monkeypatch.setattr(tuner.training.trial, "build_training", trained)
+    monkeypatch.setattr(tuner.training.build, "build_training", trained)
     default_store = tmp_path / "default-store"  # $TUNER_STORAGE: must never appear either
     monkeypatch.setenv("TUNER_STORAGE", str(default_store))
     monkeypatch.chdir(tmp_path)

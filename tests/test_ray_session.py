@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tuner.ray_session import SteadyWorkingDir
+from tuner.raytune.session import SteadyWorkingDir
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from tuner.errors import UserError
-from tuner.spaces.priors import Fixed
 
 AUTO = "auto"
 # fewer validation examples than this (or fewer per class) cannot rank trials: at 100, one
@@ -29,17 +28,7 @@ AUTO = "auto"
 # most differences between good configs (at 54 series, 9 of 50 trials tied at 1.000)
 MIN_VALID, MIN_VALID_PER_CLASS = 100, 10
 DEFAULT_FOLDS = 5
-MIN_STEPS = 16  # time steps a downsampled series must keep
-MIN_UPDATES = 4  # optimizer steps per epoch the largest batch size must leave
 TARGET_STEPS = 1000  # optimizer steps a trial's epochs add up to, at the middle batch size
-# ROCKET's transform, in multiply-adds a trial may spend on it (~15 s on one core)
-ROCKET_MACS = 1.5e10
-# ROCKET's closed-form ridge head solves an eigenproblem in the smaller of examples and
-# features; above this many training examples it would cost more than the transform
-RIDGE_MAX_EXAMPLES = 4000
-# a forecast reads its window relative to the last value when a straight line explains more of
-# the training part's variance than this (a trend: later levels leave the range trained on)
-TREND_SHARE = 0.5
 ZERO_EDIT_SAMPLES = 50
 ZERO_EDIT_BUDGET_S = 420  # tuning wall time when the file gives no budget: with final training,
 # a zero-edit run fits in 10 minutes on a 2-core machine
@@ -63,6 +52,8 @@ class Profile:
     horizon: int = 1  # values a forecast predicts (its windows' targets overlap by horizon - 1)
     # the share of the training part's variance a straight line in time explains (forecasts)
     trend_share: float = 0.0
+    # examples one model trains on: the training split, or train + valid less a fold
+    n_fit: int = 0
 
     @classmethod
     def of(cls, data) -> Profile:
@@ -82,7 +73,7 @@ class Profile:
                    smallest_valid, steps, min_steps,
                    int(shape[1]) if kind == "sequence" else 0, data.task == "forecasting",
                    int(data.n_outputs) if data.task == "forecasting" else 1,
-                   trend_share(data) if data.task == "forecasting" else 0.0)
+                   trend_share(data) if data.task == "forecasting" else 0.0, len(data.x_train))
 
     @property
     def examples(self) -> int:
@@ -190,66 +181,6 @@ def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | 
                    f"valid ([data] folds = 1 turns this off)")
 
 
-def _powers_of_two(lo: int, hi: int) -> list[int]:
-    out, b = [], 1
-    while b <= hi:
-        if b >= lo:
-            out.append(b)
-        b *= 2
-    return out
-
-
-def largest_batch(n_fit: int) -> int:
-    """The largest power of two (at least 2) that leaves ≥ MIN_UPDATES optimizer steps per
-    epoch on `n_fit` examples."""
-    return max(2, 1 << max(0, (n_fit // MIN_UPDATES).bit_length() - 1))
-
-
-def batch_sizes(n_fit: int, current: list[int]) -> tuple[list[int], str] | None:
-    """Batch sizes that leave ≥ MIN_UPDATES optimizer steps per epoch on `n_fit` examples,
-    or None when the space's own choices already do."""
-    top = largest_batch(n_fit)
-    if max(current) <= top:
-        return None
-    keep = [b for b in current if b <= top]
-    choices = keep if len(keep) >= 3 else _powers_of_two(max(2, top // 8), top)
-    return choices, (f"{n_fit} training examples per model: batches up to {top} leave at least "
-                     f"{MIN_UPDATES} optimizer steps per epoch")
-
-
-def receptive_field(blocks: int, kernel: int, growth: int) -> int:
-    """Steps one output of `blocks` dilated conv blocks sees (block i dilated growth^i)."""
-    return 1 + (kernel - 1) * sum(growth**i for i in range(blocks))
-
-
-def receptive_fields(spec, space, p: Profile, prior) -> None:
-    """Dilated conv blocks against the series' length: an error when the space cannot fit the
-    data at all, and dilation growths whose receptive field dwarfs the series left out."""
-    def values(key):
-        q = space.priors[key]
-        return [int(v) for v in q.values()] if q.discrete else [int(q.low), int(q.high)]
-
-    blocks, kernels, growths = values("conv_blocks"), values("kernel_size"), \
-        values("dilation_growth")
-    smallest = receptive_field(min(blocks), min(kernels), min(growths))
-    if smallest > p.steps:
-        raise UserError(
-            f"{spec.path}: [space] kernel_size: the smallest receptive field the space allows "
-            f"({smallest} steps: {min(blocks)} block(s), kernel {min(kernels)}, dilation growth "
-            f"{min(growths)}) is longer than every series ({p.steps} steps); choose a smaller "
-            f"kernel_size, dilation_growth or conv_blocks")
-    if "dilation_growth" in spec.space_overrides or not space.priors["dilation_growth"].discrete:
-        return
-    fits = [g for g in growths if receptive_field(max(blocks), min(kernels), g) <= 2 * p.steps]
-    fits = fits or [min(growths)]
-    if fits != growths:
-        prior("dilation_growth", {"choice": fits},
-              f"series of {p.steps} steps: with {max(blocks)} blocks, growth "
-              f"{max(set(growths) - set(fits))} would see "
-              f"{receptive_field(max(blocks), min(kernels), max(set(growths) - set(fits)))} "
-              f"steps, mostly padding")
-
-
 def _median(values: list) -> float:
     """The middle value (the lower of the two middle ones)."""
     values = sorted(values)
@@ -258,128 +189,89 @@ def _median(values: list) -> float:
 
 def fit_to_data(spec, data) -> tuple:
     """(the spec resolved for this data, [Derived]): factory, folds, priors and budget."""
-    from tuner.spaces import load_space
-
     p = Profile.of(data)
-    where = f"{spec.path}: [data]"
     derived: list[Derived] = []
     factory, module = spec.factory, spec.space_module
     if factory == AUTO:
         factory, why = choose_factory(p)
         derived.append(Derived("factory", factory, why))
         module = factory if module == AUTO else module
-    folds, why = choose_folds(p, spec.data.folds, where)
+    folds, why = choose_folds(p, spec.data.folds, f"{spec.path}: [data]")
     if why:
         derived.append(Derived("folds", folds, why))
     # rolling origins train on the training part's windows or fewer: size batches for the split
-    n_fit = p.examples - p.examples // folds if folds > 1 and not p.forecasting_window \
-        else p.n_train
-
-    base = load_space(module, where=f"{spec.path}: [space] module")
-    overrides = dict(spec.space_overrides)
-
-    def prior(key: str, value, reason: str) -> None:
-        if key in base.priors and key not in spec.space_overrides:
-            overrides[key] = value
-            derived.append(Derived(key, value, reason))
-
-    batch = base.priors.get("batch_size")
-    sizes = [int(v) for v in batch.values()] if batch is not None and batch.discrete else []
-    if "batch_size" in spec.space_overrides:
-        b = spec.space_overrides["batch_size"]
-        sizes = b.get("choice", sizes) if isinstance(b, dict) else [b]
-    elif sizes:
-        fitted = batch_sizes(n_fit, sizes)
-        if fitted:
-            prior("batch_size", {"choice": fitted[0]}, fitted[1])
-            sizes = fitted[0]
-    if p.forecasting_window and isinstance(base.priors.get("anchor"), Fixed):
-        share = f"a straight line in time explains {p.trend_share:.0%} of the training part's " \
-                f"variance"
-        if p.trend_share > TREND_SHARE:
-            prior("anchor", "last", f"{share}, a trend: later levels leave the range trained "
-                                    f"on, so the net reads the window relative to its last "
-                                    f"value and forecasts the change (it starts at the naive "
-                                    f"forecast)")
-        else:
-            prior("anchor", "none", f"{share}: no dominant trend, so the net reads levels "
-                                    f"(forecasting the change from the last value would "
-                                    f"forget where a cycle stands)")
-    if {"kernel_size", "dilation_growth", "conv_blocks"} <= set(base.priors) and p.steps:
-        receptive_fields(spec, base.override(overrides, where=f"{spec.path}: [space]"), p,
-                         prior)
-    if "downsample" in base.priors and p.steps and base.priors["downsample"].discrete:
-        fits = [f for f in (1, 2, 4, 8, 16, 32, 64) if p.steps / f >= MIN_STEPS][-4:] or [1]
-        if fits != [int(v) for v in base.priors["downsample"].values()]:
-            why = (f"series of up to {p.steps} steps: every factor leaves at least {MIN_STEPS} "
-                   f"steps to read, and the coarser ones spare recurrent and attention layers "
-                   f"hundreds of steps") if len(fits) > 1 else (
-                f"series of up to {p.steps} steps are too short to average: every step is read")
-            prior("downsample", {"choice": fits} if len(fits) > 1 else fits[0], why)
-    if factory == "rocket" and "kernels" in base.priors:
-        cost = max(p.examples, 1) * max(p.steps, 1) * 11 * max(p.channels, 1)
-        cap = ROCKET_MACS / cost
-        kernels = [int(k) for k in base.priors["kernels"].values()]
-        fits = [k for k in kernels if k <= cap] or [max(100, int(cap // 100 * 100))]
-        if fits != kernels:
-            prior("kernels", {"choice": fits},
-                  f"the transform of {p.examples} series × {p.steps} steps × {p.channels} "
-                  f"channel(s) costs {cost:.3g} multiply-adds per kernel; at most "
-                  f"{max(fits)} kernels keep it to ~15 s per trial")
-
-    if factory == "rocket" and "head" in base.priors:
-        # the paper's own advice: ridge on small sets, a trained (logistic) head on large ones.
-        # A trained head on tens of series has its epoch count picked on a few validation
-        # examples, and its test accuracy then moved by ±0.03 between seeds (GunPoint's 50)
-        if n_fit <= RIDGE_MAX_EXAMPLES:
-            prior("head", "ridge", f"{n_fit} training examples per model: the ridge "
-                                   f"classifier, solved in closed form with its penalty picked "
-                                   f"by leave-one-out error, as ROCKET's authors advise for "
-                                   f"sets this size (nothing to train epoch by epoch)")
-        else:
-            prior("head", "linear", f"{n_fit} training examples per model: a head trained by "
-                                    f"gradient descent (the closed-form ridge head is for sets "
-                                    f"of up to {RIDGE_MAX_EXAMPLES})")
-
-    search = dataclasses.asdict(spec.search)
-    given = set(spec.search_given)
-
-    def budget(key: str, value, reason: str) -> None:
-        if key not in given:
-            search[key] = value
-            given.add(key)
-            derived.append(Derived(key, value, reason))
-
-    if sizes and not {"samples", "max_epochs", "time_budget"} & given:
-        steps = math.ceil(n_fit / _median(sizes))
-        hi = 200 if factory == "rocket" else 60  # a fixed front makes epochs cheap
-        epochs = int(min(hi, max(20, math.ceil(TARGET_STEPS / steps))))
-        budget("max_epochs", epochs, f"~{steps} optimizer steps per epoch at the middle batch "
-                                     f"size: {epochs} epochs make ~{TARGET_STEPS} steps")
-        family = base.override(overrides, where=f"{spec.path}: [space]").priors["family"] \
-            if "family" in base.priors else None
-        if family is not None and len(family.values()) > 1:
-            # families learn at different speeds (a dense net in a few epochs, a recurrent one
-            # in tens): at a tenth of the epochs ASHA stopped nearly every recurrent trial,
-            # though they ended better on the validation part
-            budget("grace_period", max(2, epochs // 4),
-                   f"the family ({' or '.join(map(str, family.values()))}) is tuned, and "
-                   f"families learn at different speeds: a quarter of the epochs before ASHA "
-                   f"compares trials, so the slower starter is not stopped for starting slowly")
-        else:
-            budget("grace_period", max(2, epochs // 10),
-                   "a tenth of the epochs before ASHA may stop a trial")
-        budget("samples", ZERO_EDIT_SAMPLES,
-               f"the file sets no budget: up to {ZERO_EDIT_SAMPLES} trials, as many as the time "
-               f"budget allows (small sets train in seconds, so more trials cost little)")
-        budget("time_budget", ZERO_EDIT_BUDGET_S,
-               "the file sets no budget: tuning stops after 7 minutes, so tuning and final "
-               "training fit in 10")
-    search_spec = dataclasses.replace(
-        spec.search, **{k: v for k, v in search.items() if k in given})
+    if folds > 1 and not p.forecasting_window:
+        p = dataclasses.replace(p, n_fit=p.examples - p.examples // folds)
+    overrides, space = _fitted_priors(spec, module, p, derived)
+    search = _budget(spec, factory, space, p, derived)
     resolved = dataclasses.replace(
         spec, factory=factory, space_module=module, space_overrides=overrides,
-        search=search_spec, search_given=tuple(sorted(given)),
+        search=search, search_given=tuple(sorted(set(spec.search_given) | {
+            d.key for d in derived if d.key in _SEARCH_KEYS})),
         data=dataclasses.replace(spec.data, folds=folds))
     resolved.space()  # the derived priors with the file's, checked together
     return resolved, derived
+
+
+_SEARCH_KEYS = ("max_epochs", "grace_period", "samples", "time_budget")
+
+
+def _fitted_priors(spec, module: str, p: Profile, derived: list) -> tuple[dict, object]:
+    """The [space] overrides with the priors the space's `derive` hooks size to the data (the
+    file's own win), and the space they make."""
+    from tuner.spaces import derive_hooks, load_space
+
+    where = f"{spec.path}: [space]"
+    base = load_space(module, where=f"{where} module")
+    overrides = dict(spec.space_overrides)
+    space = base.override(overrides, where=where)
+    for hook in derive_hooks(module):
+        for key, value, reason in hook(p, space, where):
+            if key in base.priors and key not in spec.space_overrides:
+                overrides[key] = value
+                derived.append(Derived(key, value, reason))
+        space = base.override(overrides, where=where)
+    return overrides, space
+
+
+def _budget(spec, factory: str, space, p: Profile, derived: list):
+    """The [search] section with a budget in optimizer steps and wall time when the file sets
+    none of samples, max_epochs, time_budget."""
+    from tuner.models import FAMILIES
+
+    given = set(spec.search_given)
+    batch = space.priors.get("batch_size")
+    sizes = [int(v) for v in batch.values()] if batch is not None and batch.discrete else []
+    if not sizes or {"samples", "max_epochs", "time_budget"} & given:
+        return spec.search
+    steps = math.ceil(p.n_fit / _median(sizes))
+    family = FAMILIES.get(factory)
+    hi = family.max_epochs if family else 60
+    epochs = int(min(hi, max(20, math.ceil(TARGET_STEPS / steps))))
+    found = [("max_epochs", epochs, f"~{steps} optimizer steps per epoch at the middle batch "
+                                    f"size: {epochs} epochs make ~{TARGET_STEPS} steps")]
+    tuned = space.priors.get("family")
+    if tuned is not None and len(tuned.values()) > 1:
+        # families learn at different speeds (a dense net in a few epochs, a recurrent one
+        # in tens): at a tenth of the epochs ASHA stopped nearly every recurrent trial,
+        # though they ended better on the validation part
+        found.append(("grace_period", max(2, epochs // 4),
+                      f"the family ({' or '.join(map(str, tuned.values()))}) is tuned, and "
+                      f"families learn at different speeds: a quarter of the epochs before ASHA "
+                      f"compares trials, so the slower starter is not stopped for starting "
+                      f"slowly"))
+    else:
+        found.append(("grace_period", max(2, epochs // 10),
+                      "a tenth of the epochs before ASHA may stop a trial"))
+    found.append(("samples", ZERO_EDIT_SAMPLES,
+                  f"the file sets no budget: up to {ZERO_EDIT_SAMPLES} trials, as many as the "
+                  f"time budget allows (small sets train in seconds, so more trials cost little)"))
+    found.append(("time_budget", ZERO_EDIT_BUDGET_S,
+                  "the file sets no budget: tuning stops after 7 minutes, so tuning and final "
+                  "training fit in 10"))
+    values = {}
+    for key, value, reason in found:
+        if key not in given:
+            values[key] = value
+            derived.append(Derived(key, value, reason))
+    return dataclasses.replace(spec.search, **values)

@@ -45,115 +45,133 @@ class Final:
 
 def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                 storage: str | None = None, out_dir: str | None = None, out=None,
-                seeds: int = 1) -> int:
-    """`final_training`'s exit code: 0 done, 1 when training diverged."""
-    done = final_training(spec, config, epochs, where=where, storage=storage, out_dir=out_dir,
-                          out=out, seeds=seeds)
-    return 1 if done.diverged else 0
-
-
-def final_training(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
-                   storage: str | None = None, out_dir: str | None = None, out=None,
-                   seeds: int = 1) -> Final:
-    """Train `seeds` models, test once, write final/.
+                seeds: int = 1) -> Final:
+    """Train `seeds` models, test once, write final/ (`tuner train`; tuner.train_final).
 
     With seeds > 1 each model has its own seed (its own initialization, batch order and, for
     ROCKET, kernels): the test metrics are printed as mean ± sd over the seeds, then the
     ensemble's (averaged probabilities, or averaged forecasts). model.pt is the first seed's
-    model; seed_<i>/model.pt holds each.
+    model; seed_<i>/model.pt holds each. `Final.diverged` says why training stopped, if it did.
     """
+    from tuner.plan import resolve
+
     out = out or sys.stdout
-    from tuner.auto import fit_to_data
-    from tuner.data import load_spec_data
-
-    data = load_spec_data(spec)
-    spec, _ = fit_to_data(spec, data)
-    active = spec.space().check(config, where=where)
+    plan = resolve(spec)
+    spec, data = plan.spec, plan.data
+    active = plan.space.check(config, where=where)
     target = Path(out_dir) if out_dir else storage_root(storage) / spec.name / "final"
+    device = _device(spec, out)
+    fit_rows, test = _tensors(data, device)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    print(f"final training: {spec.name}, {epochs} epoch{'s' if epochs != 1 else ''} on "
+          f"train+valid ({len(fit_rows[0])} examples)"
+          f"{f', {seeds} seeds' if seeds > 1 else ''}, then one evaluation on the "
+          f"{len(data.x_test)} held-out test examples", file=out)
+    runs = []
+    start = time.perf_counter()
+    for i in range(seeds):
+        run = _train_seed(spec, active, data, fit_rows, test, epochs, i, seeds, target, out)
+        if isinstance(run, str):
+            return Final(target, epochs, active, diverged=run)
+        runs.append(run)
+    results = {"train_examples": len(fit_rows[0]),
+               "train_seconds": round(time.perf_counter() - start, 2)}
+    done = _test_results(runs, data, test, results, out)
+    _save(target, spec, {"epochs": epochs, "seed": runs[0][0], "seeds": seeds, "where": where,
+                         "config": active}, data, results)
+    saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
+    print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
+    return Final(target, epochs, active, *done, models=[r[3] for r in runs])
 
-    import torch
-    from torch.utils.tensorboard import SummaryWriter
 
-    from tuner.training.loop import config_seed, pick_device, seed_everything
-    from tuner.training.trial import build_training
+def _device(spec: ExperimentSpec, out):
+    """One model at a time, one process: the whole GPU when there is one, unless "cpu"."""
+    from tuner.training.loop import pick_device
 
-    # one model at a time, one process: the whole GPU when there is one, unless "cpu"
     device = pick_device(0.0 if spec.resources.device == "cpu" else 1.0)
     if spec.resources.device == "cuda" and device.type != "cuda":
         print('device = "cuda", but torch sees no GPU here: training on the CPU', file=out)
+    return device
+
+
+def _tensors(data, device) -> tuple[tuple, tuple]:
+    """(x, y, lengths) of train + valid joined, and of test, as tensors on `device`."""
+    import torch
 
     def joined(i):
         a, b = data.part("train")[i], data.part("valid")[i]
         return None if a is None else torch.as_tensor(np.concatenate([a, b])).to(device)
 
-    x = joined(0)
-    x_test, y_test, len_test = (None if a is None else torch.as_tensor(a).to(device)
-                                for a in data.part("test"))
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    print(f"final training: {spec.name}, {epochs} epoch{'s' if epochs != 1 else ''} on "
-          f"train+valid ({len(x)} examples)"
-          f"{f', {seeds} seeds' if seeds > 1 else ''}, then one evaluation on the "
-          f"{len(data.x_test)} held-out test examples", file=out)
+    test = tuple(None if a is None else torch.as_tensor(a).to(device)
+                 for a in data.part("test"))
+    return (joined(0), joined(1), joined(2)), test
+
+
+def _train_seed(spec, active: dict, data, fit_rows: tuple, test: tuple, epochs: int, i: int,
+                seeds: int, target: Path, out):
+    """The i-th seed's model trained and tested once: (seed, test outputs, test metrics,
+    model), or why training diverged."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    from tuner.training.build import build_training
+    from tuner.training.loop import config_seed, seed_everything
+
+    seed = config_seed(spec.search.seed, active) + i
+    seed_everything(seed)
     # The LR schedule runs over the trials' horizon (max_epochs) and stops at `epochs`, as the
     # chosen trial's did at its best epoch: a cosine squeezed into those epochs would decay to
     # zero early and train the model less than the one validation picked.
-    horizon = max(epochs, spec.search.max_epochs)
-    runs = []
-    start = time.perf_counter()
-    for i in range(seeds):
-        seed = config_seed(spec.search.seed, active) + i
-        seed_everything(seed)
-        parts = build_training(spec.factory, active, data, (x, joined(1), joined(2)),
-                               epochs=horizon, seed=seed, device=device)
-        folder = target if seeds == 1 else target / f"seed_{i + 1}"
-        writer = SummaryWriter(str(folder))
-        diverged = _train(parts, epochs, writer, out)
-        if diverged:
-            return Final(target, epochs, active, diverged=diverged)
-        outputs = parts.predict(x_test, len_test)
-        m = _test_metrics(outputs, y_test, data)
-        for k, v in m.items():
-            writer.add_scalar(f"test/{k}", v, epochs)
-        writer.close()
-        torch.save(parts.model.state_dict(), folder / "model.pt")
-        if i == 0 and seeds > 1:
-            shutil.copyfile(folder / "model.pt", target / "model.pt")
-        runs.append((seed, outputs, m, parts.model.eval()))
-    train_s = time.perf_counter() - start
+    parts = build_training(spec.factory, active, data, fit_rows,
+                           epochs=max(epochs, spec.search.max_epochs), seed=seed,
+                           device=fit_rows[0].device)
+    folder = target if seeds == 1 else target / f"seed_{i + 1}"
+    writer = SummaryWriter(str(folder))
+    diverged = _train(parts, epochs, writer, out)
+    if diverged:
+        return diverged
+    outputs = parts.predict(test[0], test[2])
+    m = _test_metrics(outputs, test[1], data)
+    for k, v in m.items():
+        writer.add_scalar(f"test/{k}", v, epochs)
+    writer.close()
+    torch.save(parts.model.state_dict(), folder / "model.pt")
+    if i == 0 and seeds > 1:
+        shutil.copyfile(folder / "model.pt", target / "model.pt")
+    return seed, outputs, m, parts.model.eval()
 
-    first = {f"test_{k}": v for k, v in runs[0][2].items()}
-    results = {"train_examples": len(x), "train_seconds": round(train_s, 2), **first}
-    if seeds == 1:
+
+def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
+    """Print the test figures (each seed's mean ± sd and the ensemble's, with several) and add
+    them to `results`; (metrics, sd, ensemble) for the Final."""
+    results.update({f"test_{k}": v for k, v in runs[0][2].items()})
+    if len(runs) == 1:
         print("test   " + _line(runs[0][2]), file=out)
+        done = (dict(runs[0][2]), {}, {})
     else:
         names = list(runs[0][2])
         values = {k: np.array([r[2][k] for r in runs]) for k in names}
         mean = {k: float(v.mean()) for k, v in values.items()}
         sd = {k: float(v.std(ddof=1)) for k, v in values.items()}
-        ensemble = _test_metrics(_ensemble([r[1] for r in runs], data), y_test, data)
+        ensemble = _test_metrics(_ensemble([r[1] for r in runs], data), test[1], data)
         results.update({f"test_{k}": v for k, v in mean.items()})
         results.update(seeds=[{"seed": r[0], **{f"test_{k}": v for k, v in r[2].items()}}
                               for r in runs],
                        test_sd={f"test_{k}": v for k, v in sd.items()},
                        ensemble={f"test_{k}": v for k, v in ensemble.items()})
-        print(f"test   {seeds} seeds, mean ± sd: " + " · ".join(
+        print(f"test   {len(runs)} seeds, mean ± sd: " + " · ".join(
             f"{k} {mean[k]:.4f} ± {sd[k]:.4f}" for k in names), file=out)
-        print("       ensemble of the " + f"{seeds}: " + _line(ensemble), file=out)
+        print("       ensemble of the " + f"{len(runs)}: " + _line(ensemble), file=out)
+        done = (mean, sd, ensemble)
     if data.task == "forecasting":
-        naive = _test_metrics(naive_forecast(x_test, y_test), y_test, data)
+        naive = _test_metrics(naive_forecast(test[0], test[1]), test[1], data)
         results["naive"] = {f"test_{k}": v for k, v in naive.items()}
         print("naive  the last value repeated, on the same test windows: " + _line(naive)
               + " (the bar to clear: MASE's scale is the naive error on the training part)",
               file=out)
-    _save(target, spec, {"epochs": epochs, "seed": runs[0][0], "seeds": seeds, "where": where,
-                         "config": active}, data, results)
-    saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
-    print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
-    if seeds == 1:
-        return Final(target, epochs, active, dict(runs[0][2]), models=[runs[0][3]])
-    return Final(target, epochs, active, mean, sd, ensemble, models=[r[3] for r in runs])
+    return done
 
 
 def _test_metrics(outputs, y, data) -> dict:

@@ -111,11 +111,17 @@ def overrides(args: argparse.Namespace) -> dict:
     return {f.key: getattr(args, f.dest, None) for f in FLAGS.values()}
 
 
-def forwarded(args: argparse.Namespace) -> list[str]:
-    """The flags given, as command-line words again (for the job's `tuner run`)."""
+def by_experiment_key() -> dict[str, Flag]:
+    """Every flag by the experiment key it sets (samples, max_epochs, cpu, name, ...)."""
+    return {f.key: f for f in FLAGS.values()}
+
+
+def forwarded(values: dict) -> list[str]:
+    """Flag values by experiment key (None: not given) as command-line words again, for the
+    job's `tuner run`: `forwarded({"max_epochs": 3})` is `["--epochs", "3"]`."""
     words = []
     for f in FLAGS.values():
-        v = getattr(args, f.dest, None)
+        v = values.get(f.key)
         if v is not None:
             words += [f"--{f.name}", f"{v:g}" if isinstance(v, float) else str(v)]
     return words

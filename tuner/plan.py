@@ -1,169 +1,92 @@
-"""What a run prints: its plan before Ray starts, the space, and the summary after it ends."""
+"""The plan of a search: everything that can fail checked, and everything derived decided, once,
+before Ray starts. Downstream (printing, the Ray side, the trials) takes the plan.
+
+    plan = prepare(load("experiments/digits_cnn.toml"), storage=None)
+    plan.spec.factory, plan.space.size(), plan.data.summary(), plan.exp_dir
+"""
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from tuner.errors import UserError
 from tuner.experiment import ExperimentSpec
 from tuner.store import load_records, storage_root
-from tuner.vocabulary import Status
-
-INTERRUPTED = 130  # the exit code of a search Ctrl-C stopped (resumable)
 
 
-def space_label(module: str) -> str:
-    """How a run names its space: the module, or "given in Python" for one built there."""
-    from tuner.user_code import is_python_object
+@dataclass(frozen=True)
+class Plan:
+    """A search, decided: the experiment resolved for its data (a concrete factory and space
+    module, the derived priors among its overrides, folds, budget), its space built once, the
+    data loaded and split, what tuner derived and why, and the experiment's folder."""
 
-    return "given in Python" if is_python_object(module) else module
-
-
-def print_plan(spec: ExperimentSpec, space, data, exp_dir: Path, out, warm=None,
-               derived=()) -> None:
-    """What a run will do, printed before Ray starts: by `tuner run`, and by `--dry-run`
-    instead of starting it."""
-    s, r = spec.search, spec.resources
-    size = space.size()
-    sched = "hyperband (BOHB)" if s.searcher == "bohb" else s.scheduler
-    lines = [
-        f"tuner: {spec.name} — {spec.description}".rstrip(" —"),
-        f"  data   {data.summary()}",
-        f"  space  {space_label(spec.space_module)}: {size['dimensions']} dimensions "
-        f"({len(size['continuous'])} continuous), {size['discrete_combinations']:,} discrete "
-        f"combinations",
-        f"  search {s.samples} trials × ≤{s.max_epochs} epochs"
-        f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + {sched}, "
-        f"{s.mode} {s.metric}, seed {s.seed}",
-        f"  trials {r.cpu:g} CPU{f' + {r.gpu:g} GPU' if r.gpu else ''} each, device {r.device}",
-        f"  output {exp_dir}",
-    ]
-    lines += [f"  auto   {d.line()}" for d in derived]
-    note = None if spec.data.folds and spec.data.folds > 1 else batch_size_note(
-        space, len(data.x_train))
-    if note:
-        lines.append(f"  note   {note}")
-    if warm is not None:
-        lines.append(f"  warm   {warm.summary()}")
-    print("\n".join(lines), file=out)
-    out.flush()
+    spec: ExperimentSpec
+    space: object  # SearchSpace
+    data: object  # Splits
+    exp_dir: Path | None  # None: final training, which writes elsewhere
+    derived: tuple = ()  # tuner.auto.Derived, in the order they were decided
 
 
-def print_space(space, name: str, out=None, derived=()) -> None:
-    """The priors, one per line; those derived from the data say so, with the reason."""
-    out = out or sys.stdout
-    why = {d.key: d.reason for d in derived}
-    size = space.size()
-    print(f"space {name}: {space.description}".rstrip(": "), file=out)
-    width = max(len(n) for n in space.priors)
-    for n, p in space.priors.items():
-        cond = f"   when {p.when}" if p.when else ""
-        print(f"  {n:<{width}}  {p.describe()}{cond}", file=out)
-        if n in why:
-            print(f"  {'':<{width}}  ↳ from the data: {why[n]}", file=out)
-    print(
-        f"size: {size['discrete_combinations']:,} discrete combinations × "
-        f"{len(size['continuous'])} continuous dimensions "
-        f"({', '.join(size['continuous']) or 'none'}); {size['dimensions']} dimensions in all, "
-        f"{size['always_active']} always active",
-        file=out,
-    )
-
-
-def batch_size_note(space, n_train: int) -> str | None:
-    """A hint when the largest batch size leaves two or fewer updates per epoch, else None.
-
-    Small sets (a few hundred series) are common in this course's work; the shared prior's
-    32-256 suits thousands of examples and would make most sampled trials barely train.
-    """
-    prior = space.priors.get("batch_size")
-    if prior is None or not prior.discrete:
-        return None
-    largest = max(int(v) for v in prior.values())
-    updates = -(-n_train // largest)
-    if updates > 2:
-        return None
-    from tuner.auto import largest_batch
-
-    top = largest_batch(n_train)  # ≥ 4 updates per epoch
-    suggest = ", ".join(str(b) for b in (top // 4, top // 2, top) if b >= 1)
-    return (f"batch_size up to {largest} on {n_train} training examples leaves "
-            f"{'only one update' if updates == 1 else f'{updates} updates'} per epoch; "
-            f"smaller batches train more per epoch, e.g. in [space]: "
-            f"batch_size = {{ choice = [{suggest}] }}")
-
-
-def report(exp_dir: Path, spec: ExperimentSpec, wall_s: float, out, *,
-           interrupted: bool = False) -> int:
-    """Print the end-of-run summary; 0 when some trial produced a result, 1 when none did,
-    130 when Ctrl-C stopped the search (state saved for `tuner resume`)."""
-    from tuner.store import best_record
-    from tuner.tracking.progress import counts, short_config
-
-    records = load_records(exp_dir)
-    s = spec.search
-    c = counts(records)
-    best = best_record(records, s.metric, s.mode)
-    unfinished = sum(not r.status.ended for r in records)
-    print(
-        f"\n{'interrupted after' if interrupted else 'done in'} {wall_s:.0f} s: "
-        f"{len(records)} trials · {c[Status.COMPLETED]} completed · "
-        f"{c[Status.STOPPED_EARLY]} stopped early · {c[Status.DIVERGED]} diverged · "
-        f"{c[Status.ERRORED]} errored{f' · {unfinished} unfinished' if unfinished else ''}",
-        file=out,
-    )
-    failed = [r for r in records if r.status.failed]
-    for r in failed[:8]:
-        print(f"  {r.trial} {r.status}: {r.reason}", file=out)
-    if len(failed) > 8:
-        print(f"  ... and {len(failed) - 8} more: tuner status {spec.name}", file=out)
-    errored = [r for r in failed if r.status == Status.ERRORED]
-    if errored:
-        print(f"  full tracebacks: error.txt in each errored trial's folder, e.g. "
-              f"{exp_dir / errored[0].trial / 'error.txt'}", file=out)
-    if interrupted:
-        again = (spec.name if exp_dir.parent.resolve() == storage_root(None).resolve()
-                 else str(exp_dir))
-        print(f"stopped by Ctrl-C; Ray Tune saved the experiment: finished trials are kept, "
-              f"unfinished ones continue from their last checkpoint with\n"
-              f"       tuner resume {again}", file=out)
-        return INTERRUPTED
-    if best is None:
-        print(
-            f"no trial produced a result: every trial diverged or errored; see the reasons "
-            f"with `tuner status {spec.name}`",
-            file=out,
+def check_target(spec: ExperimentSpec, storage: str | None, *, overwrite: bool) -> Path:
+    """The experiment's folder, checked: its space is valid, no experiment of that name is
+    there (unless `overwrite`), the storage root is a folder."""
+    if spec.space_module != "auto":
+        spec.space()  # a bad [space] fails before the data loads
+    root = storage_root(storage)
+    exp_dir = root / spec.name
+    if exp_dir.exists() and (exp_dir / "experiment.json").exists() and not overwrite:
+        n = len(load_records(exp_dir))
+        raise UserError(
+            f"{exp_dir}: an experiment named {spec.name!r} already exists ({n} trials); "
+            f"continue it with `tuner resume {spec.name}`, start another with --name NEW_NAME, "
+            f"or replace it with --overwrite"
         )
-        return 1
-    print(
-        f"best   {best.trial}: {s.metric} {best.best[s.metric]:.4f}{noise(best, s.metric)} at "
-        f"epoch {best.best_epoch[s.metric]} ({best.status}){ties(records, best, s)}",
-        file=out,
-    )
-    print(f"       {short_config(best.config, 99)}", file=out)
-    print(f"next   tuner best {spec.name} -o best.toml", file=out)
-    if Path(spec.path).is_file():
-        print(f"       tuner train {spec.path} --config best.toml", file=out)
-    else:  # built in Python: the saved experiment is what trains
-        print(f"       tuner train --from {spec.name}   (in Python: "
-              f"tuner.train_final({spec.name!r}))", file=out)
-    print(f"       tensorboard --logdir {exp_dir}", file=out)
-    return 0
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--storage {root}: is a file, not a folder; give a folder path")
+    return exp_dir
 
 
-def noise(record, metric: str) -> str:
-    """' ± se' of the metric at the trial's best epoch, when trials report one."""
-    se = record.at_best.get(f"{metric}_se")
-    return f" ± {se:.4f}" if isinstance(se, float) and se > 0 else ""
+def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = False) -> Plan:
+    """Validate everything that can fail before Ray starts (space, storage, MLflow, data,
+    factory, metric) and fit the experiment to its data (tuner.auto): the Plan."""
+    exp_dir = check_target(spec, storage, overwrite=overwrite)
+    if spec.mlflow:
+        try:
+            import mlflow  # noqa: F401
+        except ImportError:
+            raise UserError(f"{spec.path}: [logging] mlflow needs MLflow, which is not "
+                            f"installed: pip install 'tuner[mlflow]'") from None
+    return resolve(spec, exp_dir)
 
 
-def ties(records, best, search) -> str:
-    """How many other trials the leader's standard error cannot tell apart from it (the
-    rule `best_record` chose by), or "" when none."""
-    from tuner.store.best import tied_with_leader
+def resolve(spec: ExperimentSpec, exp_dir: Path | None = None) -> Plan:
+    """The Plan of `spec` on its data, without looking at the storage: the data loaded, the
+    spec fitted to it, the factory and metric checked against it (final training's view)."""
+    from tuner.auto import fit_to_data
+    from tuner.data import load_spec_data
+    from tuner.models import check_compatible
+    from tuner.vocabulary import TASK_METRICS
 
-    tied = tied_with_leader(records, search.metric, search.mode)
-    if len(tied) < 2:
-        return ""
-    return (f"; {len(tied) - 1} other trial(s) within one standard error, a tie: chosen by "
-            f"the lower val_loss")
+    data = load_spec_data(spec)
+    spec, derived = fit_to_data(spec, data)
+    check_compatible(spec.factory, data.input_shape, data.variable_length,
+                     where=f"{spec.path}: [model] factory")
+    reported = TASK_METRICS[data.task]
+    if spec.search.metric not in reported:
+        raise UserError(
+            f"{spec.path}: [search] metric (or --metric): {data.task} trials report "
+            f"{', '.join(reported)}, not {spec.search.metric!r}; pick one of those"
+        )
+    return Plan(spec, spec.space(), data, exp_dir, tuple(derived))
+
+
+def for_saved(exp_dir: Path, spec: ExperimentSpec | None = None) -> Plan:
+    """The plan of an experiment already run (its saved, resolved spec, read here unless
+    given), for `tuner resume`: its data loaded again, nothing derived again."""
+    from tuner.data import load_spec_data
+    from tuner.experiment import load_saved
+
+    spec = spec or load_saved(exp_dir)
+    space = spec.space()
+    return Plan(spec, space, load_spec_data(spec), Path(exp_dir))

@@ -244,7 +244,7 @@ def test_unknown_factory():
 
 
 def _cnn_and_copy(batch_norm: bool = True):
-    from tuner.training.trial import fast_layout
+    from tuner.training.build import fast_layout
 
     config = {"conv_blocks": 2, "kernel_size": 3, "batch_norm": batch_norm, "dense_units": 32,
               "activation": "gelu", "dropout": 0.0, "filters_1": 16, "filters_2": 8}
@@ -265,7 +265,7 @@ def test_conv_nets_run_channels_last_and_compute_the_same_outputs():
 
 
 def test_models_without_convolutions_keep_their_layout():
-    from tuner.training.trial import fast_layout
+    from tuner.training.build import fast_layout
 
     mlp = build_model("mlp", {"layers": 2, "units_1": 8, "units_2": 8, "activation": "relu",
                               "dropout": 0.0}, (20,), 3)

@@ -11,10 +11,10 @@ the driver and in every Ray worker). Nothing else in an experiment file names co
 
 from __future__ import annotations
 
-import importlib
 import inspect
 
 from tuner.errors import UserError, did_you_mean
+from tuner.models.family import IMAGE, SEQUENCE, SEQUENCES, TABULAR, Family
 from tuner.user_code import (
     import_user_module,
     is_module_name,
@@ -22,37 +22,27 @@ from tuner.user_code import (
     python_object,
 )
 
-FACTORIES: dict[str, str] = {
-    "mlp": "tuner.models.mlp:build",
-    "cnn": "tuner.models.cnn:build",
-    "rnn": "tuner.models.rnn:build",
-    "conv1d": "tuner.models.conv1d:build",
-    "rocket": "tuner.models.rocket:build",
-    # forecasting windows: the family (linear, dense or recurrent) is itself a tuned choice
-    "forecast": "tuner.models.forecast:build",
-    "attention": "tuner.models.attention:build",
-    "transformer": "tuner.models.transformer:build",
-    # a model `tuner train` wrote ([model] weights), first conv blocks frozen, new head
-    "finetune": "tuner.models.finetune:build",
-}
-
-# The kinds of input each factory takes: tabular (features,), sequence (T, C), image (C, H, W),
-# and variable_length (padded sequences with true lengths). The mlp flattens what it gets, so
-# it takes fixed-length sequences but would read padding as data.
-INPUTS: dict[str, set] = {
-    "mlp": {"tabular", "sequence", "image"},
-    "cnn": {"image"},
-    "rnn": {"sequence", "variable_length"},
-    "conv1d": {"sequence", "variable_length"},
-    "rocket": {"sequence", "variable_length"},
-    "forecast": {"sequence"},  # windows of equal length: the dense family reads every step
-    "attention": {"sequence", "variable_length"},
-    "transformer": {"sequence", "variable_length"},
-    "finetune": {"image"},  # the cnn models it fine-tunes; the source's own shape, exactly
-}
-
-# what a "use ..." hint may name: finetune takes images too, but only with a trained source
-_SUGGESTED = [f for f in FACTORIES if f != "finetune"]
+# The model families, one line each: name, the inputs it takes, the facts that are its own.
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    Family("mlp", frozenset({TABULAR, SEQUENCE, IMAGE})),  # flattens what it gets; padding
+    # would read as data, so no variable-length sequences
+    Family("cnn", frozenset({IMAGE})),
+    Family("rnn", SEQUENCES),
+    Family("conv1d", SEQUENCES),
+    # a fixed front makes epochs cheap: a trained head may take up to 200
+    Family("rocket", SEQUENCES, max_epochs=200),
+    # forecasting windows of equal length: the family (linear, dense or recurrent) is tuned
+    Family("forecast", frozenset({SEQUENCE})),
+    Family("attention", SEQUENCES),
+    Family("transformer", SEQUENCES),
+    # a model `tuner train` wrote ([model] weights), first conv blocks frozen, new head; it
+    # takes images shaped like its source's, exactly
+    Family("finetune", frozenset({IMAGE}), suggested=False),
+)}
+# name -> "module:function", and name -> the inputs it takes (read by tests and messages)
+FACTORIES: dict[str, str] = {n: f"{f.model_module}:build" for n, f in FAMILIES.items()}
+INPUTS: dict[str, set] = {n: set(f.takes) for n, f in FAMILIES.items()}
+_SUGGESTED = [n for n, f in FAMILIES.items() if f.suggested]
 
 _KINDS = {
     1: ("tabular", "tabular inputs", "features"),
@@ -178,12 +168,18 @@ def build_model(name: str, config: dict, input_shape: tuple, n_outputs: int):
                             f"torch.nn.Module")
         return model
     check_factory(name)
-    mod, fn = FACTORIES[name].split(":")
-    return getattr(importlib.import_module(mod), fn)(config, tuple(input_shape), int(n_outputs))
+    return FAMILIES[name].build(config, input_shape, n_outputs)
+
+
+def wrap_for_training(name: str, model, config: dict, task: str):
+    """The model as training sees it (the family's `wrap` hook; your own factory's as built)."""
+    return model if is_user_factory(name) else FAMILIES[name].wrap(model, config, task)
 
 
 __all__ = [
     "FACTORIES",
+    "FAMILIES",
+    "Family",
     "INPUTS",
     "InfeasibleConfig",
     "build_model",
@@ -192,4 +188,5 @@ __all__ = [
     "check_signature",
     "is_user_factory",
     "user_factory",
+    "wrap_for_training",
 ]

@@ -12,7 +12,7 @@ phase from its shape. The search tries all three on the validation part instead 
 guessing.
 
 Config keys: family, layers, units, dropout (mlp and rnn), activation (mlp), cell (rnn),
-anchor (read by the training loop, see searchspaces/mlp.py).
+anchor (`wrap`: the trained nets read the window relative to its last value).
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ import torch
 from torch import nn
 
 from tuner.models import mlp, rnn
-from tuner.models.layers import choose
+from tuner.models.layers import FixedFront, anchor_last, choose
 from tuner.models.rocket import Head
 
 FAMILIES = ("linear", "mlp", "rnn")
+# trained on the change from the window's last value when the config says anchor = "last"
+wrap = anchor_last
 
 
-class LinearAR(nn.Module):
+class LinearAR(FixedFront):
     """The window, flattened (`fixed`), then a ridge regression solved at `prepare` (`learned`).
 
     Not anchored on the last value: a linear model with free weights holds the anchored one

@@ -144,3 +144,31 @@ class LastValueAnchor(nn.Module):
         last = x[:, -1:, :]
         out = self.model(x - last) if lengths is None else self.model(x - last, lengths)
         return out + last[:, 0, :1]
+
+
+class FixedFront(nn.Module):
+    """A model whose front is fixed (nothing in it trains: ROCKET's random kernels, a
+    forecaster's flattened window) followed by a learned head.
+
+    The contract training relies on: `fixed` maps (x, lengths) to features and is never
+    trained, so its features are computed once per run instead of every epoch; `learned`
+    reads those features and has `prepare(features, targets)`, which fits what it takes from
+    the training rows alone (their standardization; a closed-form head, its weights).
+    """
+
+    fixed: nn.Module
+    learned: nn.Module
+
+    def prepare_head(self, features: torch.Tensor, targets: torch.Tensor) -> None:
+        self.learned.prepare(features, targets)
+
+
+def anchor_last(model: nn.Module, config: dict, task: str) -> nn.Module:
+    """A forecaster trained on the change from the window's last value when its config says
+    `anchor = "last"`. A fixed front feeds a head fitted to the targets as they are (a
+    closed-form linear forecaster holds the anchored one exactly): only trained models are
+    anchored."""
+    if task == "forecasting" and config.get("anchor", "none") == "last" and \
+            not isinstance(model, FixedFront):
+        return LastValueAnchor(model)
+    return model

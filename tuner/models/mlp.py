@@ -6,7 +6,10 @@ import math
 
 from torch import nn
 
-from tuner.models.layers import activation, per_layer
+from tuner.models.layers import activation, anchor_last, per_layer
+
+# on forecasting windows: the change from the last value when the config says anchor = "last"
+wrap = anchor_last
 
 
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:

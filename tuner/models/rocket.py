@@ -22,7 +22,13 @@ import math
 import torch
 from torch import nn
 
-from tuner.models.layers import sequence_shape, step_mask, true_lengths, zero_padding
+from tuner.models.layers import (
+    FixedFront,
+    sequence_shape,
+    step_mask,
+    true_lengths,
+    zero_padding,
+)
 
 TAPS = 11  # the longest kernel; shorter ones are zero-padded to it, centred
 LENGTHS = (7, 9, 11)
@@ -195,7 +201,7 @@ def _temperature(scores: torch.Tensor, y: torch.Tensor) -> float:
     return float(grid[ce.argmin()])
 
 
-class Rocket(nn.Module):
+class Rocket(FixedFront):
     """`fixed` (the kernels) then `learned` (the head): training computes the kernels'
     features once and fits the head alone."""
 

@@ -10,7 +10,7 @@ from tuner.spaces.priors import (
     Uniform,
     prior_from_dict,
 )
-from tuner.spaces.registry import SPACES, load_space
+from tuner.spaces.registry import SPACES, derive_hooks, load_space
 from tuner.spaces.space import PerLayer, SearchSpace, When
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "SearchSpace",
     "Uniform",
     "When",
+    "derive_hooks",
     "load_space",
     "prior_from_dict",
 ]

@@ -91,3 +91,19 @@ def load_space(name: str, *, where: str = "[space] module") -> SearchSpace:
             f"{type(space).__name__}"
         )
     return space
+
+
+def derive_hooks(name: str) -> list:
+    """The `derive(profile, space, where)` functions that size a space module's priors to the
+    data: the shared priors' (searchspaces/common.py), then the module's own when it defines
+    one (a built-in or your own module; a space made in Python has none)."""
+    import importlib
+
+    from searchspaces import common
+
+    hooks = [common.derive]
+    if is_python_object(name):
+        return hooks
+    modname = f"searchspaces.{name}" if name in SPACES else name
+    own = getattr(importlib.import_module(modname), "derive", None)  # imported by load_space
+    return hooks + ([own] if callable(own) else [])

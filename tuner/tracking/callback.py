@@ -56,7 +56,7 @@ class TunerCallback(tune.Callback):
         self.records: dict[str, TrialRecord] = {}
         self.boards: dict[str, TrialBoard] = {}
         self.first_result_at: float | None = None  # time.time() of this run's first result
-        self._backed_up: dict = {}  # Ray Tune's state set last copied (tune_state.back_up_state)
+        self._backed_up: dict = {}  # the Ray state set last copied (raytune.reconcile)
         self._table_due = 0.0  # when trials.csv is next rewritten (time.monotonic())
         self._best_text = ""  # best.toml as last written
         self._best_due = 0.0  # when best.toml is next brought up to date (time.monotonic())
@@ -123,7 +123,7 @@ class TunerCallback(tune.Callback):
     def on_step_end(self, iteration, trials, **info):
         if self.summary.due():  # the line reads every record: only when it will be shown
             self.summary.status(self.line())
-        from tuner.tune_state import back_up_state
+        from tuner.raytune.reconcile import back_up_state
 
         back_up_state(self.exp_dir, self._backed_up)
 
@@ -139,7 +139,7 @@ class TunerCallback(tune.Callback):
         if self.summary.notebook:  # the display keeps the last status line: the final one
             self.summary.status(self.line(), force=True)
         self.summary.close()
-        from tuner.tune_state import back_up_state
+        from tuner.raytune.reconcile import back_up_state
 
         self._backed_up.pop("next_look", None)
         back_up_state(self.exp_dir, self._backed_up)

@@ -1,10 +1,14 @@
-"""Ray Tune's saved experiment state, reconciled with tuner's records before and after a stop.
+"""tuner's records and Ray Tune's saved state, made to agree before and after a stop.
 
-Tune saves `experiment_state-<timestamp>.json` on a period (at least 10 s apart); tuner writes
-its records (trials.json) as each trial ends. After Ctrl-C or a killed driver the two can
-disagree, and `tuner resume` would then train finished trials further or show a trial twice.
-Each function here makes one of them follow the other; an unreadable state file changes
-nothing.
+**Which ledger wins.** A trial that has ended in tuner's records (trials.json, written as each
+trial ends) has ended: its record wins over Ray's saved state, which Tune writes on a period and
+which can still list it as running. For a trial that has not ended in tuner's records, Ray's
+saved state wins: it decides what `Tuner.restore` continues, so a record of a trial Ray never
+saved is dropped and the trial runs again, and after Ctrl-C the records of the trials Ray saved
+as unfinished go back to running. `reconcile` applies this rule before a resume and
+`reopen_interrupted_trials` after Ctrl-C; an unreadable state changes nothing.
+
+Ray's files are read and written through `tuner.raytune.saved`.
 """
 
 from __future__ import annotations
@@ -14,56 +18,23 @@ import os
 import shutil
 from pathlib import Path
 
+from tuner.raytune.checkpoints import exists, successor
+from tuner.raytune.saved import (
+    BACKUP,
+    ENDED,
+    STATE_FILES,
+    UNREADABLE,
+    complete,
+    dump_generator,
+    load_generator,
+    newest_session,
+    pickle_object,
+    saved_state,
+    unpickle,
+    write_json,
+)
 from tuner.store import load_records, save_records
 from tuner.vocabulary import Status
-
-_UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError)
-ENDED = ("TERMINATED", "ERROR")
-
-
-def _saved(exp_dir: Path) -> tuple[Path, dict, list[dict]] | None:
-    """(file, state, trials) of Tune's newest saved state (the one `Tuner.restore` reads:
-    newest by the timestamp in its name); trials[i] is the parsed `trial_data[i][0]`."""
-    session = _session(exp_dir)
-    if session is None:
-        return None
-    state_file = Path(exp_dir) / _STATE_FILES[0].format(session)
-    try:
-        state = json.loads(state_file.read_text())
-        trials = [json.loads(entry[0]) for entry in state["trial_data"]]
-    except _UNREADABLE:
-        return None
-    if not all(isinstance(t, dict) and "relative_logdir" in t and "status" in t for t in trials):
-        return None
-    return state_file, state, trials
-
-
-# Ray Tune's experiment-level state, one set per driver session (S: the session's timestamp):
-# the trials, the search generator (how many trials it made) and the searcher itself
-_STATE_FILES = ("experiment_state-{}.json", "search_gen_state-{}.json", "searcher-state-{}.pkl")
-BACKUP = ".tuner-ray-state"  # tuner's copy of the newest complete set, in the experiment folder
-
-
-def _session(exp_dir: Path) -> str | None:
-    """The newest driver session whose state Tune saved (the one `Tuner.restore` reads:
-    newest by the timestamp in its name)."""
-    states = sorted(Path(exp_dir).glob("experiment_state-*.json"))
-    return states[-1].name[len("experiment_state-"):-len(".json")] if states else None
-
-
-def _complete(folder: Path, session: str) -> bool:
-    """Whether the state set of `session` in `folder` reads back whole and agrees with itself
-    (the search generator made as many trials as the state lists)."""
-    from ray import cloudpickle
-
-    try:
-        trials = json.loads((folder / _STATE_FILES[0].format(session)).read_text())["trial_data"]
-        with open(folder / _STATE_FILES[1].format(session), "rb") as f:
-            generator = cloudpickle.load(f)
-        searcher = folder / _STATE_FILES[2].format(session)
-        return generator["counter"] == len(trials) and searcher.stat().st_size > 0
-    except Exception:  # noqa: BLE001 (cut short, missing, another layout: not complete)
-        return False
 
 
 def back_up_state(exp_dir: Path, seen: dict) -> None:
@@ -77,21 +48,21 @@ def back_up_state(exp_dir: Path, seen: dict) -> None:
     if time.monotonic() < seen.get("next_look", 0.0):  # a look a second, at most
         return
     seen["next_look"] = time.monotonic() + 1.0
-    session = _session(exp_dir)
+    session = newest_session(exp_dir)
     if session is None:
         return
     try:
-        stamp = (exp_dir / _STATE_FILES[0].format(session)).stat().st_mtime_ns
+        stamp = (exp_dir / STATE_FILES[0].format(session)).stat().st_mtime_ns
     except OSError:
         return
-    if seen.get(session) == stamp or not _complete(exp_dir, session):
+    if seen.get(session) == stamp or not complete(exp_dir, session):
         return
     backup = exp_dir / BACKUP
     backup.mkdir(exist_ok=True)
     for old in backup.iterdir():
         if session not in old.name:
             old.unlink()
-    for name in _STATE_FILES:
+    for name in STATE_FILES:
         tmp = backup / (name.format(session) + ".tmp")
         shutil.copyfile(exp_dir / name.format(session), tmp)
         os.replace(tmp, backup / name.format(session))
@@ -101,11 +72,11 @@ def back_up_state(exp_dir: Path, seen: dict) -> None:
 def restore_damaged_state(exp_dir: Path) -> bool:
     """Before a resume: when the newest state set is cut short and tuner's copy of it is
     whole, put the copy back. True when it did."""
-    session = _session(exp_dir)
+    session = newest_session(exp_dir)
     backup = Path(exp_dir) / BACKUP
-    if session is None or _complete(exp_dir, session) or not _complete(backup, session):
+    if session is None or complete(exp_dir, session) or not complete(backup, session):
         return False
-    for name in _STATE_FILES:
+    for name in STATE_FILES:
         shutil.copyfile(backup / name.format(session), Path(exp_dir) / name.format(session))
     return True
 
@@ -131,7 +102,7 @@ def keep_unsaved_finished_trials(exp_dir: Path) -> list[str]:
     total is lowered), and the experiment still ends with the number of trials asked for.
     Their names are remembered beside the state, for later resumes. Returns the names kept.
     """
-    saved = _saved(exp_dir)
+    saved = saved_state(exp_dir)
     if saved is None:
         return []
     kept = _kept(exp_dir)
@@ -140,13 +111,13 @@ def keep_unsaved_finished_trials(exp_dir: Path) -> list[str]:
                  if r.status.ended and r.trial not in known and (exp_dir / r.trial).is_dir())
     if not new or not _lower_total(exp_dir, len(new)):
         return []
-    _write(exp_dir / KEPT, kept + new)
+    write_json(exp_dir / KEPT, kept + new)
     return new
 
 
 def _lower_total(exp_dir: Path, n: int) -> bool:
     """Lower the number of trials the saved search generator will make by n."""
-    loaded = _load_generator(exp_dir)
+    loaded = load_generator(exp_dir)
     if loaded is None:  # unreadable: change nothing, the trials run again
         return False
     path, generator = loaded
@@ -155,31 +126,8 @@ def _lower_total(exp_dir: Path, n: int) -> bool:
                                          int(generator["total_samples"]) - n)
     except (KeyError, TypeError, ValueError):
         return False
-    _dump_generator(path, generator)
+    dump_generator(path, generator)
     return True
-
-
-def _load_generator(exp_dir: Path) -> tuple[Path, dict] | None:
-    """(file, state) of the newest saved search generator (Tune's cloudpickle), or None when
-    it does not read back as a table."""
-    from ray import cloudpickle
-
-    path = Path(exp_dir) / _STATE_FILES[1].format(_session(exp_dir))
-    try:
-        with open(path, "rb") as f:
-            generator = cloudpickle.load(f)
-    except Exception:  # noqa: BLE001 (missing, cut short, another layout)
-        return None
-    return (path, generator) if isinstance(generator, dict) else None
-
-
-def _dump_generator(path: Path, generator: dict) -> None:
-    from ray import cloudpickle
-
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        cloudpickle.dump(generator, f)
-    os.replace(tmp, path)
 
 
 def drop_unsaved_trials(exp_dir: Path) -> list[str]:
@@ -190,7 +138,7 @@ def drop_unsaved_trials(exp_dir: Path) -> list[str]:
     work again as new trials, so keeping them would show each twice in TensorBoard and in
     the records. Returns the names removed.
     """
-    saved = _saved(exp_dir)
+    saved = saved_state(exp_dir)
     if saved is None:
         return []
     known = {t["relative_logdir"] for t in saved[2]} | set(_kept(exp_dir))
@@ -216,7 +164,7 @@ def repoint_deleted_checkpoints(exp_dir: Path) -> list[tuple[str, str, str]]:
     skipped. With no checkpoint left to continue from, the trial starts again.
     Returns (trial, named checkpoint, checkpoint now used or "the start") per trial changed.
     """
-    saved = _saved(exp_dir)
+    saved = saved_state(exp_dir)
     if saved is None:
         return []
     state_file, state, trials = saved
@@ -226,78 +174,23 @@ def repoint_deleted_checkpoints(exp_dir: Path) -> list[tuple[str, str, str]]:
             continue
         try:
             meta = json.loads(entry[1])
-            manager = _unpickle(meta["checkpoint_manager"])
-        except _UNREADABLE:
+            manager = unpickle(meta["checkpoint_manager"])
+        except UNREADABLE:
             continue
         latest = getattr(manager, "_latest_checkpoint_result", None)
-        if latest is None or latest.checkpoint is None or _exists(latest.checkpoint):
+        if latest is None or latest.checkpoint is None or exists(latest.checkpoint):
             continue
-        found = _successor(latest)
+        found = successor(latest)
         # the manager forgets the deleted one; keeping `found` in its list would make Tune
         # delete that folder, which its next checkpoint reuses, once that one registers
         manager._latest_checkpoint_result, manager._checkpoint_results = found, []
-        meta["checkpoint_manager"] = _pickle(manager)
+        meta["checkpoint_manager"] = pickle_object(manager)
         entry[1] = json.dumps(meta, indent=2)
         changed.append((trial["relative_logdir"], Path(latest.checkpoint.path).name,
                         Path(found.checkpoint.path).name if found else "the start"))
     if changed:
-        _write(state_file, state)
+        write_json(state_file, state)
     return changed
-
-
-def _unpickle(blob):
-    """An object Ray Tune stored in its state as a cloudpickle fallback (trusted: ours)."""
-    from ray import cloudpickle
-
-    if not (isinstance(blob, dict) and blob.get("_type") == "CLOUDPICKLE_FALLBACK"):
-        raise ValueError("not a pickled object")
-    return cloudpickle.loads(bytes.fromhex(blob["value"]))
-
-
-def _pickle(obj) -> dict:
-    from ray import cloudpickle
-
-    return {"_type": "CLOUDPICKLE_FALLBACK", "value": cloudpickle.dumps(obj).hex()}
-
-
-def _exists(checkpoint) -> bool:
-    from pyarrow.fs import FileType
-
-    return checkpoint.filesystem.get_file_info(checkpoint.path).type != FileType.NotFound
-
-
-def _successor(deleted):
-    """The `_TrainingResult` of the oldest checkpoint after `deleted` in its trial's folder
-    (one report, one checkpoint: its metrics follow from the deleted one's), or None."""
-    from pyarrow.fs import FileSelector, FileType
-    from ray.train._internal.session import _TrainingResult
-    from ray.tune import Checkpoint
-
-    fs, path = deleted.checkpoint.filesystem, Path(deleted.checkpoint.path)
-    try:
-        index = int(path.name.split("_")[1])
-        later = sorted(int(Path(i.path).name.split("_")[1])
-                       for i in fs.get_file_info(FileSelector(str(path.parent)))
-                       if i.type == FileType.Directory
-                       and Path(i.path).name.startswith("checkpoint_")
-                       and int(Path(i.path).name.split("_")[1]) > index)
-    except (OSError, ValueError, IndexError):
-        return None
-    if not later:
-        return None
-    name = f"checkpoint_{later[0]:06d}"
-    metrics = dict(deleted.metrics)
-    if isinstance(metrics.get("training_iteration"), int):
-        metrics["training_iteration"] += later[0] - index
-    metrics["checkpoint_dir_name"] = name
-    return _TrainingResult(Checkpoint(str(path.parent / name), filesystem=fs), metrics)
-
-
-def _write(state_file: Path, state: dict | list) -> None:
-    """`state` as JSON in `state_file`, replaced atomically."""
-    tmp = state_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, state_file)
 
 
 def reopen_interrupted_trials(exp_dir: Path) -> None:
@@ -307,7 +200,7 @@ def reopen_interrupted_trials(exp_dir: Path) -> None:
     finish) but saves them as running, to continue them on restore; the records follow the
     saved state, which is what `tuner resume` will do.
     """
-    saved = _saved(exp_dir)
+    saved = saved_state(exp_dir)
     if saved is None:
         return
     status = {t["relative_logdir"]: t["status"] for t in saved[2]}
@@ -326,7 +219,7 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
     `Tuner.restore` would train it further. tuner's records are written as each trial ends:
     they say which trials are done. Returns the names changed in the state file.
     """
-    saved = _saved(exp_dir)
+    saved = saved_state(exp_dir)
     if saved is None:
         return []
     state_file, state, trials = saved
@@ -339,7 +232,7 @@ def mark_finished_trials(exp_dir: Path) -> list[str]:
             entry[0] = json.dumps(trial, indent=2)
             changed.append(trial["relative_logdir"])
     if changed:
-        _write(state_file, state)
+        write_json(state_file, state)
     return sorted(changed)
 
 
@@ -352,7 +245,7 @@ def free_ended_trials(exp_dir: Path) -> bool:
     with all its slots so taken, suggest nothing more: the resumed search waited without end.
     True when the saved generator changed.
     """
-    saved, loaded = _saved(exp_dir), _load_generator(exp_dir)
+    saved, loaded = saved_state(exp_dir), load_generator(exp_dir)
     if saved is None or loaded is None:  # unreadable: change nothing
         return False
     unfinished = {t.get("trial_id") for t in saved[2] if t["status"] not in ENDED}
@@ -364,7 +257,7 @@ def free_ended_trials(exp_dir: Path) -> bool:
     if live == limiter["live_trials"]:
         return False
     limiter["live_trials"], limiter["num_unfinished_live_trials"] = live, len(live)
-    _dump_generator(path, generator)
+    dump_generator(path, generator)
     return True
 
 
