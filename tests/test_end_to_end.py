@@ -38,6 +38,14 @@ def tuned(tmp_path_factory, ray_session):
     return code, buf.getvalue(), storage / "digits_cnn", storage
 
 
+def test_rays_saved_state_has_the_layout_tuner_reads(tuned):
+    # tuner/raytune reads and repairs Ray Tune's experiment state on resume: a Ray release
+    # that saves it differently fails here, by name, instead of resuming wrongly
+    from tuner.raytune.saved import check_format
+
+    check_format(tuned[2])
+
+
 def test_run_exits_zero_and_prints_summary(tuned):
     code, out, exp, _ = tuned
     assert code == 0, out

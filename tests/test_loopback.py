@@ -10,11 +10,11 @@ def _loopback(ip: str) -> bool:
 
 def test_the_local_ray_listens_on_loopback_only(ray_session):
     import psutil
-    from ray._private import worker
 
-    node = worker._global_node
-    assert node.node_ip_address == "127.0.0.1"
-    pids = {p.process.pid for procs in node.all_processes.values() for p in procs}
+    from tuner.raytune.session import local_ray_processes
+
+    address, pids = local_ray_processes()
+    assert address == "127.0.0.1"
     for pid in list(pids):
         try:
             pids |= {c.pid for c in psutil.Process(pid).children(recursive=True)}

@@ -53,6 +53,15 @@ def stop_ray(started: bool) -> None:
     ray.shutdown()
 
 
+def local_ray_processes() -> tuple[str, set[int]]:
+    """(the node address, the process ids) of the local Ray this process started or joined."""
+    from ray._private import worker
+
+    node = worker._global_node
+    return node.node_ip_address, {p.process.pid for procs in node.all_processes.values()
+                                  for p in procs}
+
+
 def loopback_only() -> None:
     """Make the local Ray this process starts listen on 127.0.0.1 only.
 
