@@ -155,7 +155,8 @@ def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
         values = {k: np.array([r[2][k] for r in runs]) for k in names}
         mean = {k: float(v.mean()) for k, v in values.items()}
         sd = {k: float(v.std(ddof=1)) for k, v in values.items()}
-        ensemble = _test_metrics(_ensemble([r[1] for r in runs], data), test[1], data)
+        ensemble = _test_metrics(_task(data).ensemble([r[1] for r in runs]), test[1],
+                                 data)
         results.update({f"test_{k}": v for k, v in mean.items()})
         results.update(seeds=[{"seed": r[0], **{f"test_{k}": v for k, v in r[2].items()}}
                               for r in runs],
@@ -165,38 +166,29 @@ def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
             f"{k} {mean[k]:.4f} ± {sd[k]:.4f}" for k in names), file=out)
         print("       ensemble of the " + f"{len(runs)}: " + _line(ensemble), file=out)
         done = (mean, sd, ensemble)
-    if data.task == "forecasting":
-        naive = _test_metrics(naive_forecast(test[0], test[1]), test[1], data)
+    baseline = _task(data).baseline(test[0], test[1])
+    if baseline is not None:
+        what, outputs = baseline
+        naive = _test_metrics(outputs, test[1], data)
         results["naive"] = {f"test_{k}": v for k, v in naive.items()}
-        print("naive  the last value repeated, on the same test windows: " + _line(naive)
+        print(f"naive  {what}, on the same test windows: " + _line(naive)
               + " (the bar to clear: MASE's scale is the naive error on the training part)",
               file=out)
     return done
 
 
+def _task(data):
+    from tuner.training.tasks import TASKS
+
+    return TASKS[data.task]
+
+
 def _test_metrics(outputs, y, data) -> dict:
     """The task's metrics on the test split, without the standard errors of validation."""
-    from tuner.training.tasks import evaluate
-
-    m = {k: v for k, v in evaluate(outputs, y, data).items() if not k.endswith("_se")}
+    m = {k: v for k, v in _task(data).evaluate(outputs, y, data).items()
+         if not k.endswith("_se")}
     m["loss"] = m.pop("val_loss")
     return m
-
-
-def naive_forecast(x, y):
-    """Each window's last value (channel 0, the series) for every step ahead, shaped like y."""
-    return x[:, -1, :1].expand_as(y).clone()
-
-
-def _ensemble(outputs: list, data):
-    """The models' combined outputs: the log of their mean class probabilities (so the
-    metrics read them as logits), or their mean forecast."""
-    import torch
-
-    stacked = torch.stack([o.float() for o in outputs])
-    if data.task == "classification":
-        return torch.log(torch.softmax(stacked, dim=-1).mean(dim=0).clamp(min=1e-12))
-    return stacked.mean(dim=0)
 
 
 def _line(m: dict) -> str:

@@ -16,15 +16,13 @@ import numpy as np
 
 from tuner.errors import UserError
 
-TASKS = ("classification", "regression", "forecasting")
-
 
 @dataclass(frozen=True)
 class Splits:
     """Arrays for one experiment. `x_test` is None in what tuning trials receive."""
 
     name: str
-    task: str  # one of TASKS
+    task: str  # one of tuner.vocabulary.TASKS
     x_train: np.ndarray
     y_train: np.ndarray
     x_valid: np.ndarray

@@ -41,15 +41,20 @@ def rolling_origin(n: int, block: int, folds: int, horizon: int = 1) -> list:
     return out
 
 
-def fold_splits(y, folds: int, seed: int, task: str, n_valid: int) -> list:
-    """(training indices, validation indices) of each fold of train + valid (`y`, in that
-    order): rolling-origin folds for a forecast (training only on the past), stratified or
-    shuffled folds, each trained on the rest, otherwise."""
+def shuffled_folds(y, folds: int, seed: int, *, stratified: bool) -> list:
+    """(training indices, validation indices) of each fold: every example validated once,
+    each fold trained on the rest."""
     import numpy as np
 
-    if task == "forecasting":
-        y = np.asarray(y)
-        return rolling_origin(len(y), n_valid, folds, y.shape[1] if y.ndim > 1 else 1)
     everything = np.arange(len(y))
     return [(np.setdiff1d(everything, held), held)
-            for held in fold_indices(y, folds, seed, task == "classification")]
+            for held in fold_indices(y, folds, seed, stratified)]
+
+
+def fold_splits(y, folds: int, seed: int, task: str, n_valid: int) -> list:
+    """(training indices, validation indices) of each fold of train + valid (`y`, in that
+    order), as the task splits them: rolling-origin folds for a forecast (training only on
+    the past), stratified or shuffled folds, each trained on the rest, otherwise."""
+    from tuner.training.tasks import TASKS
+
+    return TASKS[task].folds(y, folds, seed, n_valid)

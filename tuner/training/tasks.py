@@ -1,9 +1,15 @@
-"""Tasks: the loss a trial trains with and the metrics it reports, per kind of target.
+"""Tasks: what a kind of target means for training, selection and the final evaluation.
 
-classification  cross-entropy; accuracy, macro precision / recall / F1
-regression      mean squared error on standardized targets; MAE and RMSE in original units
+classification  cross-entropy; accuracy, macro precision / recall / F1; stratified folds; an
+                ensemble averages the seeds' class probabilities
+regression      mean squared error on standardized targets; MAE and RMSE in original units;
+                shuffled folds; an ensemble averages the seeds' predictions
 forecasting     as regression, plus MASE: MAE over the naive (repeat the last value) forecast's
-                in-sample MAE, so MASE < 1 means better than naive
+                in-sample MAE, so MASE < 1 means better than naive; rolling-origin folds (each
+                trains only on the past); the naive forecast's own test figures beside the model's
+
+Each is one object in TASKS (keyed by tuner.vocabulary.TASKS, which lists what each reports);
+training, cross-validation and final training ask it instead of testing the task's name.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from tuner.data.splits import Splits
 
 
 def loss_function(task: str) -> nn.Module:
-    return nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
+    return TASKS[task].loss()
 
 
 def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict:
@@ -97,7 +103,77 @@ def original_units(t: torch.Tensor, data: Splits) -> torch.Tensor:
 
 def evaluate(outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
     """The task's metrics for model outputs on one split."""
-    if data.task == "classification":
+    return TASKS[data.task].evaluate(outputs, y, data)
+
+
+class Task:
+    """One kind of target. Every hook has the regression default."""
+
+    name = "regression"
+
+    def loss(self) -> nn.Module:
+        return nn.MSELoss()
+
+    def evaluate(self, outputs: torch.Tensor, y: torch.Tensor, data: Splits) -> dict:
+        """The metrics of model outputs on one split (with their standard errors)."""
+        return regression_metrics(outputs, y, data)
+
+    def folds(self, y, k: int, seed: int, n_valid: int) -> list:
+        """(training indices, validation indices) of each of k folds of train + valid (`y`,
+        in that order); `n_valid`: the validation split's size."""
+        from tuner.training.folds import shuffled_folds
+
+        return shuffled_folds(y, k, seed, stratified=False)
+
+    def ensemble(self, outputs: list) -> torch.Tensor:
+        """Several models' outputs combined into one: their mean prediction."""
+        return torch.stack([o.float() for o in outputs]).mean(dim=0)
+
+    def baseline(self, x: torch.Tensor, y: torch.Tensor) -> tuple[str, torch.Tensor] | None:
+        """(what it is, its outputs) of a baseline final training tests beside the model on
+        the same test rows, or None."""
+        return None
+
+
+class Classification(Task):
+    name = "classification"
+
+    def loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+    def evaluate(self, outputs, y, data) -> dict:
         return classification_metrics(outputs, y, data.n_outputs)
-    return regression_metrics(outputs, y, data)
+
+    def folds(self, y, k: int, seed: int, n_valid: int) -> list:
+        from tuner.training.folds import shuffled_folds
+
+        return shuffled_folds(y, k, seed, stratified=True)
+
+    def ensemble(self, outputs: list) -> torch.Tensor:
+        """The log of the models' mean class probabilities (read as logits by the metrics)."""
+        stacked = torch.stack([o.float() for o in outputs])
+        return torch.log(torch.softmax(stacked, dim=-1).mean(dim=0).clamp(min=1e-12))
+
+
+class Forecasting(Task):
+    name = "forecasting"
+
+    def folds(self, y, k: int, seed: int, n_valid: int) -> list:
+        """Rolling origins: each fold validates on a block of `n_valid` windows and trains
+        only on the windows before it whose targets end before the block's first target."""
+        import numpy as np
+
+        from tuner.training.folds import rolling_origin
+
+        y = np.asarray(y)
+        return rolling_origin(len(y), n_valid, k, y.shape[1] if y.ndim > 1 else 1)
+
+    def baseline(self, x, y):
+        """The naive forecast: each window's last value (channel 0, the series) for every
+        step ahead. MASE's scale is its error on the training part; the test period may be
+        easier or harder, so this is the bar the model must clear there."""
+        return "the last value repeated", x[:, -1, :1].expand_as(y).clone()
+
+
+TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Task(), Forecasting())}
 

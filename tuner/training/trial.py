@@ -17,7 +17,6 @@ from tuner.data.splits import Splits
 from tuner.spaces.space import SearchSpace
 from tuner.training.build import build_training
 from tuner.training.device import device_tensors
-from tuner.training.folds import fold_splits
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Trial:
     """The state of one trial's training; `run` drives it, `Trial.epoch` is one step.
 
     With `setup.folds` = k > 1 it holds k models, one per fold of train + valid
-    (`fold_splits`), each trained one epoch per step; the metrics are those of their
+    (the task's `folds`), each trained one epoch per step; the metrics are those of their
     out-of-fold predictions, so a Hyperband scheduler still compares trials epoch by epoch, on
     every example instead of a few.
     """
@@ -88,8 +87,11 @@ class Trial:
 
         self.folds, self.valid = [], []
         featurized = False
-        for kept, held in fold_splits(y.cpu().numpy(), self.setup.folds, self.seed,
-                                      self.data.task, len(valid[1])):
+        from tuner.training.tasks import TASKS
+
+        task = TASKS[self.data.task]
+        for kept, held in task.folds(y.cpu().numpy(), self.setup.folds, self.seed,
+                                     len(valid[1])):
             held = torch.as_tensor(held, device=x.device)
             keep = torch.zeros(len(y), dtype=torch.bool, device=x.device)
             keep[torch.as_tensor(kept, device=x.device)] = True
