@@ -513,7 +513,7 @@ def test_string_feature_columns_are_one_hot_encoded_from_the_training_rows_only(
         tmp_path, monkeypatch):
     import pandas as pd
 
-    import tuner.data.files as files
+    import tuner.data.tables as tables
 
     rng = np.random.default_rng(0)
     n = 120
@@ -528,8 +528,8 @@ def test_string_feature_columns_are_one_hot_encoded_from_the_training_rows_only(
             "they lack is all zeros") in s.notes
     assert s.x_train.shape[1] == 4  # size + red, green, blue
     # unseen in training → zeros (missing too); beyond the cap, the rare ones share "other"
-    monkeypatch.setattr(files, "MAX_CATEGORIES", 2)
-    enc = files.OneHot(pd.DataFrame({"c": ["a", "a", "b", "b", "c", None, "z"]}),
+    monkeypatch.setattr(tables, "MAX_CATEGORIES", 2)
+    enc = tables.OneHot(pd.DataFrame({"c": ["a", "a", "b", "b", "c", None, "z"]}),
                        np.zeros((7, 0)))
     x, notes = enc.fit_transform(np.arange(6))
     assert x.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0],

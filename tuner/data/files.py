@@ -70,7 +70,9 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
         _only(where, options, ".npz arrays")
         return from_arrays(*_read_npz(at, path), at=at, name=path.name, task=task, split=split,
                            seed=seed)
-    return from_frame(_read_table(at, path), where=where, at=at, raw=raw, name=path.name,
+    from tuner.data.tables import read_table
+
+    return from_frame(read_table(at, path), where=where, at=at, raw=raw, name=path.name,
                       options=options, task=task, split=split, seed=seed)
 
 
@@ -92,7 +94,9 @@ def from_frame(table, *, where: str, at: str, raw: str, name: str, options: dict
     series = "window" in options or task == "forecasting"
     if not series:
         _only(where, options, "a table")
-        return _from_table(where, at, raw, name, table, options, task, split, seed)
+        from tuner.data.tables import from_table
+
+        return from_table(where, at, raw, name, table, options, task, split, seed)
     _only(where, options, "a time series")
     if task not in (None, "forecasting"):
         raise UserError(f"{where} task: window is set, which makes {raw} a series to forecast, "
@@ -275,6 +279,8 @@ def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task:
         targets = ((targets - mean) / std).astype(np.float32)[:, None]
         classes, scale = [], (mean, std)
     tr, va, te = parts
+    from tuner.data.tables import OneHot
+
     if isinstance(x, OneHot):
         x, encoded = x.fit_transform(tr)
         notes = "; ".join(t for t in (notes, encoded) if t)
@@ -300,130 +306,3 @@ def _random_split(at: str, n: int, split, seed: int) -> tuple[np.ndarray, ...]:
                         f"one row; add rows or change [data] split")
     order = np.random.default_rng(seed).permutation(n)
     return order[:n_train], order[n_train : n_train + n_valid], order[n_train + n_valid :]
-
-
-# ---------------------------------------------------------------- .csv / .parquet
-
-
-def _read_table(at: str, path: Path):
-    import pandas as pd
-
-    parquet = path.suffix.lower() == ".parquet"
-    try:
-        table = pd.read_parquet(path) if parquet else pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{at}: the file is empty; write a header row and data rows") from None
-    except (OSError, ValueError, ImportError) as e:  # parse errors, bad encodings, bad files
-        kind = "Parquet" if parquet else "CSV (UTF-8, comma-separated, one header row)"
-        raise UserError(f"{at}: could not read it as {kind} ({_why(e)}); check the file") \
-            from None
-    return table
-
-
-MAX_CATEGORIES = 30  # one-hot columns per categorical feature; rarer categories share "other"
-
-
-class OneHot:
-    """Categorical (string) feature columns, one-hot encoded beside the numeric ones.
-
-    The categories are those of the training rows only (the most frequent MAX_CATEGORIES, the
-    rest as "other"); a category seen only in validation or test rows, or a missing value, is
-    all zeros, so nothing about those rows leaks into the encoding.
-    """
-
-    def __init__(self, columns, numbers: np.ndarray):
-        self.columns, self.numbers = columns, numbers
-
-    def fit_transform(self, train: np.ndarray) -> tuple[np.ndarray, str]:
-        blocks, described = [self.numbers], []
-        for name in self.columns.columns:
-            values = self.columns[name].astype("string").to_numpy(dtype=object, na_value=None)
-            seen, counts = np.unique([v for v in values[train] if v is not None],
-                                     return_counts=True)
-            keep = list(seen[np.argsort(-counts, kind="stable")][:MAX_CATEGORIES])
-            index = {v: i for i, v in enumerate(keep)}
-            other = len(seen) > len(keep)
-            rare = set(seen) - set(keep)
-            block = np.zeros((len(values), len(keep) + other))
-            for row, v in enumerate(values):
-                if v in index:
-                    block[row, index[v]] = 1.0
-                elif v in rare:
-                    block[row, -1] = 1.0
-            blocks.append(block)
-            capped = f", the {MAX_CATEGORIES} most frequent and other" if other else ""
-            described.append(f"{name!r} ({len(seen)} categories{capped})")
-        return np.concatenate(blocks, axis=1), (
-            f"one-hot encoded {', '.join(described)}, from the training rows only; a category "
-            f"they lack is all zeros")
-
-
-def _numeric(col) -> bool:
-    import pandas as pd
-
-    return pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
-
-
-def _column(where: str, key: str, name: str, raw: str, table) -> None:
-    if name not in table.columns:
-        raise UserError(f"{where} {key}: no column {name!r} in {raw}"
-                        f"{did_you_mean(name, table.columns)}; columns: "
-                        f"{', '.join(table.columns)}")
-
-
-def _missing_rows(at: str, what: str, mask: np.ndarray, columns: list[str] | None = None) -> None:
-    """Reject missing or infinite values: how many, and the first (column and data row)."""
-    if not mask.any():
-        return
-    first = np.argwhere(mask)[0]
-    col = f"column {columns[first[1]]!r}, " if columns is not None else ""
-    raise UserError(f"{at}: {int(mask.sum())} missing or infinite value(s) in {what} (first: "
-                    f"{col}data row {first[0] + 1}); fill or drop them")
-
-
-def _from_table(where, at, raw, name, table, options, task, split, seed) -> Splits:
-    import pandas as pd
-
-    target = str_option(where, options, "target")
-    if target is None:
-        raise UserError(f"{where} target: required for a table: the column to predict, e.g. "
-                        f'target = "{table.columns[-1]}"; columns in {raw}: '
-                        f"{', '.join(table.columns)}")
-    _column(where, "target", target, raw, table)
-    features = [c for c in table.columns if c != target]
-    if not features:
-        raise UserError(f"{at}: no feature columns besides the target {target!r}; add input "
-                        f"columns")
-    numbers = [c for c in features if _numeric(table[c])]
-    categories = [c for c in features if not _numeric(table[c])]
-    x = table[numbers].to_numpy(dtype=np.float64, na_value=np.nan)
-    _missing_rows(at, "feature columns", ~np.isfinite(x), numbers)
-    if categories:
-        x = OneHot(table[categories], x)  # fit on the training rows, once the split is known
-    col = table[target]
-    numeric = _numeric(col) and not pd.api.types.is_bool_dtype(col)
-    missing = col.isna().to_numpy()
-    if numeric:
-        missing = missing | ~np.isfinite(col.to_numpy(dtype=np.float64, na_value=np.nan))
-    _missing_rows(at, f"the target column {target!r}", missing)
-    integer = pd.api.types.is_integer_dtype(col)
-    if not numeric:
-        y = col.astype(str).to_numpy(dtype=str)
-    else:
-        y = col.to_numpy(dtype=np.int64 if integer else np.float64)
-    notes = ""
-    if task is None:
-        n = int(col.nunique())
-        if not numeric:
-            task, why = "classification", f"{n} distinct values"
-        elif integer and n <= MAX_INFERRED_CLASSES:
-            task, why = "classification", f"{n} distinct integers"
-        elif integer:
-            task, why = "regression", f"{n} distinct integers, more than {MAX_INFERRED_CLASSES}"
-        else:
-            task, why = "regression", "real numbers"
-        notes = _inferred(task, f"target {target!r}: {why}")
-    return _supervised(at, name, x, y, None, task, split, seed, label=f"target {target!r}",
-                       notes=notes)
-
-

@@ -116,6 +116,35 @@ def stabilizing_transform(train: np.ndarray, period: int | None) -> tuple[str, s
                f"training part; set [data] transform = \"none\" to keep the raw scale")
 
 
+def _checked_series(values, where: str) -> np.ndarray:
+    """The series as float64, or one line when it is not one-dimensional or not finite."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise UserError(f"{where}: a series must be one-dimensional, but got shape {v.shape}")
+    bad = np.flatnonzero(~np.isfinite(v))
+    if len(bad):
+        raise UserError(f"{where}: the series has {len(bad)} NaN or infinite value(s) (first at "
+                        f"position {bad[0]}); fill or drop them")
+    return v
+
+
+def _check_room(where: str, n: int, end_train: int, end_valid: int, window: int,
+                horizon: int) -> None:
+    """One line when a split is too short for its windows: train windows need `window`
+    inputs of their own; later splits borrow their inputs from the past."""
+    sizes = {"train": end_train, "valid": end_valid - end_train, "test": n - end_valid}
+    need = {"train": window + horizon, "valid": horizon, "test": horizon}
+    for part in ("train", "valid", "test"):
+        if sizes[part] < need[part]:
+            what = f"window {window} + horizon {horizon}" if part == "train" else \
+                f"horizon {horizon}"
+            raise UserError(
+                f"{where}: the {part} split has {sizes[part]} of the series' {n} values, too few "
+                f"for {what} (needs at least {need[part]}); lower [data] window or horizon, "
+                f"change [data] split, or use a longer series"
+            )
+
+
 def make_forecast_splits(values, *, name: str, split, window: int | None, horizon: int,
                          where: str,
                          notes: str = "", transform: str | None = "none") -> Splits:
@@ -125,13 +154,7 @@ def make_forecast_splits(values, *, name: str, split, window: int | None, horizo
     part's mean and std (`target_scale`); `naive_mae` is the in-sample MAE of the one-step
     naive forecast over the training part, in original units (the MASE denominator).
     """
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 1:
-        raise UserError(f"{where}: a series must be one-dimensional, but got shape {v.shape}")
-    bad = np.flatnonzero(~np.isfinite(v))
-    if len(bad):
-        raise UserError(f"{where}: the series has {len(bad)} NaN or infinite value(s) (first at "
-                        f"position {bad[0]}); fill or drop them")
+    v = _checked_series(values, where)
     n = len(v)
     end_train, end_valid = chronological_bounds(n, split)
     if window is None or transform is None:  # from the training part's own cycle
@@ -143,18 +166,7 @@ def make_forecast_splits(values, *, name: str, split, window: int | None, horizo
         if transform is None:
             transform, why = stabilizing_transform(v[:end_train], period)
             notes = "; ".join(t for t in (notes, why) if t)
-    sizes = {"train": end_train, "valid": end_valid - end_train, "test": n - end_valid}
-    # train windows need `window` inputs of their own; later splits borrow inputs from the past
-    need = {"train": window + horizon, "valid": horizon, "test": horizon}
-    for part in ("train", "valid", "test"):
-        if sizes[part] < need[part]:
-            what = f"window {window} + horizon {horizon}" if part == "train" else \
-                f"horizon {horizon}"
-            raise UserError(
-                f"{where}: the {part} split has {sizes[part]} of the series' {n} values, too few "
-                f"for {what} (needs at least {need[part]}); lower [data] window or horizon, "
-                f"change [data] split, or use a longer series"
-            )
+    _check_room(where, n, end_train, end_valid, window, horizon)
     if transform != "none" and v.min() < 0:
         raise UserError(f"{where} transform: {transform} needs a non-negative series, but its "
                         f"minimum is {v.min():g}; use transform = \"none\"")

@@ -7,10 +7,11 @@ import warnings
 
 import numpy as np
 
-from tuner.data.files import _column, _numeric, _why
+from tuner.data.files import _why
 from tuner.data.forecast import make_forecast_splits, transform_option
 from tuner.data.options import int_option, str_option
 from tuner.data.splits import Splits
+from tuner.data.tables import check_column, numeric_column
 from tuner.errors import UserError
 
 
@@ -21,10 +22,10 @@ def from_series(where, at, raw, name, table, options, split) -> Splits:
     time_column = str_option(where, options, "time_column")
     value_column = str_option(where, options, "value_column")
     if time_column is not None:
-        _column(where, "time_column", time_column, raw, table)
+        check_column(where, "time_column", time_column, raw, table)
         table = table.sort_values(time_column, kind="stable", key=lambda c: _times(at, c))
     if value_column is None:
-        numeric = [c for c in table.columns if c != time_column and _numeric(table[c])]
+        numeric = [c for c in table.columns if c != time_column and numeric_column(table[c])]
         if len(numeric) != 1:
             has = (f"{len(numeric)} numeric columns ({', '.join(numeric)})" if numeric
                    else "no numeric column")
@@ -32,9 +33,9 @@ def from_series(where, at, raw, name, table, options, split) -> Splits:
                             f'series column, e.g. value_column = '
                             f'"{(numeric or list(table.columns))[0]}"')
         value_column = numeric[0]
-    _column(where, "value_column", value_column, raw, table)
+    check_column(where, "value_column", value_column, raw, table)
     col = table[value_column]
-    if not _numeric(col):
+    if not numeric_column(col):
         raise UserError(f"{at}: value column {value_column!r} is not numeric; name a numeric "
                         f"column with value_column")
     values = col.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -62,7 +63,7 @@ def _times(at: str, col):
         again = str(col[col.duplicated()].iloc[0])
         raise UserError(f"{at}: time column {col.name!r} repeats {again!r}; a series needs one "
                         f"value per time; drop or merge the repeated rows")
-    if _numeric(col):
+    if numeric_column(col):
         return col
     try:
         with warnings.catch_warnings():  # "could not infer format": the message below says more
