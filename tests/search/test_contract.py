@@ -7,8 +7,15 @@ from tuner.search import SCHEDULERS, SEARCHERS
 from tuner.spaces import load_space
 from tuner.store import load_records
 
+# searches already run in this module, by their flags: `--searcher random` and `--searcher
+# random --scheduler asha` are one search (the file's scheduler is asha), run once for both
+_RUNS: dict = {}
+
 
 def _run(tuner_cli, tmp_path, *flags):
+    key = tuple(flags) if flags[-2:] != ("--scheduler", "asha") else tuple(flags[:-2])
+    if key in _RUNS:
+        return _RUNS[key]
     code, out, err = tuner_cli(
         "run",
         EXPERIMENTS / "digits_mlp.toml",
@@ -20,12 +27,13 @@ def _run(tuner_cli, tmp_path, *flags):
         tmp_path,
         *flags,
     )
-    return code, out, err, load_records(tmp_path / "digits_mlp")
+    _RUNS[key] = code, out, err, load_records(tmp_path / "digits_mlp"), tmp_path
+    return _RUNS[key]
 
 
 @pytest.mark.parametrize("searcher", SEARCHERS)
 def test_searcher_runs_the_space_unchanged(searcher, ray_session, tuner_cli, tmp_path):
-    code, out, err, records = _run(tuner_cli, tmp_path, "--searcher", searcher)
+    code, out, err, records, storage = _run(tuner_cli, tmp_path, "--searcher", searcher)
     assert code == 0, err + out
     assert len(records) == 3
     space = load_space("mlp")
@@ -37,14 +45,14 @@ def test_searcher_runs_the_space_unchanged(searcher, ray_session, tuner_cli, tmp
     # Ray Tune's own reader sees the configs that trained, not the searcher's raw values
     from ray.tune import ExperimentAnalysis
 
-    analysis = ExperimentAnalysis(str(tmp_path / "digits_mlp"))
+    analysis = ExperimentAnalysis(str(storage / "digits_mlp"))
     by_id = {r.trial_id: r.config for r in records}
     assert {t.trial_id: t.config for t in analysis.trials} == by_id
 
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 def test_scheduler_runs(scheduler, ray_session, tuner_cli, tmp_path):
-    code, out, err, records = _run(
+    code, out, err, records, _ = _run(
         tuner_cli, tmp_path, "--searcher", "random", "--scheduler", scheduler
     )
     assert code == 0, err + out
@@ -92,7 +100,7 @@ def test_ray_tunes_readers_give_the_config_tuner_best_prints(ray_session, tuner_
 
     from tuner.training.trial import run_trial
 
-    code, out, err, records = _run(tuner_cli, tmp_path, "--metric", "val_loss", "--seed", "5")
+    code, out, err, records, _ = _run(tuner_cli, tmp_path, "--metric", "val_loss", "--seed", "5")
     assert code == 0, err + out
     exp = str(tmp_path / "digits_mlp")
     code, shown, _ = tuner_cli("best", "digits_mlp", "--storage", tmp_path)
