@@ -51,6 +51,9 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # and Ctrl-C (SIGINT) always does: a shell that starts a command in the background (`&`)
+    # makes it ignore SIGINT, and Python then leaves it ignored
+    signal.signal(signal.SIGINT, stop)
     proc = subprocess.Popen(
         command(str(logdir), host, port),
         stdout=subprocess.DEVNULL,

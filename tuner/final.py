@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,11 +80,20 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     results = {"train_examples": len(fit_rows[0]),
                "train_seconds": round(time.perf_counter() - start, 2)}
     done = _test_results(runs, data, test, results, out)
-    _save(target, spec, {"epochs": epochs, "seed": runs[0][0], "seeds": seeds, "where": where,
+    _save(target, spec, {"epochs": epochs, "seed": runs[0].seed, "seeds": seeds, "where": where,
                          "config": active}, data, results)
     saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
     print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
-    return Final(target, epochs, active, *done, models=[r[3] for r in runs])
+    return Final(target, epochs, active, *done, models=[r.model for r in runs])
+
+
+class SeedRun(NamedTuple):
+    """One seed's final model: its seed, its test outputs and metrics, the model."""
+
+    seed: int
+    outputs: object  # torch.Tensor
+    metrics: dict
+    model: object  # torch.nn.Module, in eval mode
 
 
 def _device(spec: ExperimentSpec, out):
@@ -111,8 +121,7 @@ def _tensors(data, device) -> tuple[tuple, tuple]:
 
 def _train_seed(spec, active: dict, data, fit_rows: tuple, test: tuple, epochs: int, i: int,
                 seeds: int, target: Path, out):
-    """The i-th seed's model trained and tested once: (seed, test outputs, test metrics,
-    model), or why training diverged."""
+    """The i-th seed's model trained and tested once, or why training diverged."""
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
@@ -140,25 +149,25 @@ def _train_seed(spec, active: dict, data, fit_rows: tuple, test: tuple, epochs: 
     torch.save(parts.model.state_dict(), folder / "model.pt")
     if i == 0 and seeds > 1:
         shutil.copyfile(folder / "model.pt", target / "model.pt")
-    return seed, outputs, m, parts.model.eval()
+    return SeedRun(seed, outputs, m, parts.model.eval())
 
 
 def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
     """Print the test figures (each seed's mean ± sd and the ensemble's, with several) and add
     them to `results`; (metrics, sd, ensemble) for the Final."""
-    results.update({f"test_{k}": v for k, v in runs[0][2].items()})
+    results.update({f"test_{k}": v for k, v in runs[0].metrics.items()})
     if len(runs) == 1:
-        print("test   " + _line(runs[0][2]), file=out)
-        done = (dict(runs[0][2]), {}, {})
+        print("test   " + _line(runs[0].metrics), file=out)
+        done = (dict(runs[0].metrics), {}, {})
     else:
-        names = list(runs[0][2])
-        values = {k: np.array([r[2][k] for r in runs]) for k in names}
+        names = list(runs[0].metrics)
+        values = {k: np.array([r.metrics[k] for r in runs]) for k in names}
         mean = {k: float(v.mean()) for k, v in values.items()}
         sd = {k: float(v.std(ddof=1)) for k, v in values.items()}
-        ensemble = _test_metrics(_task(data).ensemble([r[1] for r in runs]), test[1],
+        ensemble = _test_metrics(_task(data).ensemble([r.outputs for r in runs]), test[1],
                                  data)
         results.update({f"test_{k}": v for k, v in mean.items()})
-        results.update(seeds=[{"seed": r[0], **{f"test_{k}": v for k, v in r[2].items()}}
+        results.update(seeds=[{"seed": r.seed, **{f"test_{k}": v for k, v in r.metrics.items()}}
                               for r in runs],
                        test_sd={f"test_{k}": v for k, v in sd.items()},
                        ensemble={f"test_{k}": v for k, v in ensemble.items()})
