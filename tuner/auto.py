@@ -195,7 +195,10 @@ def fit_to_data(spec, data) -> tuple:
     if factory == AUTO:
         factory, why = choose_factory(p)
         derived.append(Derived("factory", factory, why))
-        module = factory if module == AUTO else module
+        if module == AUTO:
+            from tuner.models import space_module_of
+
+            module = space_module_of(factory)
     folds, why = choose_folds(p, spec.data.folds, f"{spec.path}: [data]")
     if why:
         derived.append(Derived("folds", folds, why))

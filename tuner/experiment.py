@@ -205,7 +205,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
 
 
 def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
-    from tuner.models import FACTORIES, check_factory, is_user_factory
+    from tuner.models import FAMILIES, check_factory, is_user_factory
     from tuner.user_code import is_python_object
 
     m = section(raw, "model", path, {"factory": 0, "weights": 0})
@@ -216,11 +216,11 @@ def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
         pass
     elif is_user_factory(factory):  # your own function: imported and checked here, before Ray
         check_factory(factory, where=f"{path}: [model] factory")
-    elif factory not in FACTORIES:
+    elif factory not in FAMILIES:
         raise UserError(
             f"{path}: [model] factory: unknown model factory {factory!r}"
-            f"{did_you_mean(factory, sorted(FACTORIES))}; choose one of "
-            f"{', '.join(sorted(FACTORIES))}, \"auto\" (chosen from the data), or name your "
+            f"{did_you_mean(factory, sorted(FAMILIES))}; choose one of "
+            f"{', '.join(sorted(FAMILIES))}, \"auto\" (chosen from the data), or name your "
             f"own as 'module:function' (e.g. 'mypkg.models:build')"
         )
     from tuner.models.source import model_options
@@ -229,7 +229,7 @@ def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
 
 
 def _space(raw: dict, path: str, factory: str) -> tuple[str, dict]:
-    from tuner.models import is_user_factory
+    from tuner.models import is_user_factory, space_module_of
 
     s = raw.get("space", {})
     if not isinstance(s, dict):
@@ -240,7 +240,7 @@ def _space(raw: dict, path: str, factory: str) -> tuple[str, dict]:
             f"{path}: [space] module: required with your own factory {factory!r}; name the "
             f"module that defines its space(), e.g. module = \"mypkg.spaces\""
         )
-    module = s.pop("module", factory)
+    module = s.pop("module", space_module_of(factory))
     if not isinstance(module, str):
         raise UserError(f"{path}: [space] module: must be a string, but got {module!r}")
     return module, s

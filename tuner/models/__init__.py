@@ -39,10 +39,13 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     # takes images shaped like its source's, exactly
     Family("finetune", frozenset({IMAGE}), suggested=False),
 )}
-# name -> "module:function", and name -> the inputs it takes (read by tests and messages)
+# views of FAMILIES as they stood at import: name -> "module:function", name -> inputs taken
 FACTORIES: dict[str, str] = {n: f"{f.model_module}:build" for n, f in FAMILIES.items()}
 INPUTS: dict[str, set] = {n: set(f.takes) for n, f in FAMILIES.items()}
-_SUGGESTED = [n for n, f in FAMILIES.items() if f.suggested]
+
+
+def _suggested() -> list[str]:
+    return [n for n, f in FAMILIES.items() if f.suggested]
 
 _KINDS = {
     1: ("tabular", "tabular inputs", "features"),
@@ -111,10 +114,10 @@ def check_factory(name: str, *, where: str = "[model] factory") -> None:
     if is_user_factory(name):
         user_factory(name, where=where)
         return
-    if name not in FACTORIES:
+    if name not in FAMILIES:
         raise UserError(
-            f"{where}: unknown model factory {name!r}{did_you_mean(name, FACTORIES)}; "
-            f"available: {', '.join(sorted(FACTORIES))}"
+            f"{where}: unknown model factory {name!r}{did_you_mean(name, FAMILIES)}; "
+            f"available: {', '.join(sorted(FAMILIES))}"
         )
 
 
@@ -143,14 +146,15 @@ def check_compatible(
             f"features (F), sequences (T×C) or images (C×H×W)"
         )
     kind, text, axes = _KINDS[len(input_shape)]
-    if variable_length and "variable_length" not in INPUTS[factory]:
-        takers = [f for f in _SUGGESTED if "variable_length" in INPUTS[f]]
+    takes = FAMILIES[factory].takes
+    if variable_length and "variable_length" not in takes:
+        takers = [f for f in _suggested() if "variable_length" in FAMILIES[f].takes]
         raise UserError(
             f"{where}: factory {factory!r} cannot take variable-length sequences (padded, with "
             f"lengths); use {_either(takers)}"
         )
-    if kind not in INPUTS[factory]:
-        takers = [f for f in _SUGGESTED if kind in INPUTS[f]]
+    if kind not in takes:
+        takers = [f for f in _suggested() if kind in FAMILIES[f].takes]
         raise UserError(
             f"{where}: factory {factory!r} cannot take {text} shaped {shape} ({axes}); "
             f"use {_either(takers)}"
@@ -171,6 +175,13 @@ def build_model(name: str, config: dict, input_shape: tuple, n_outputs: int):
     return FAMILIES[name].build(config, input_shape, n_outputs)
 
 
+def space_module_of(factory: str) -> str:
+    """The space module a factory's experiment uses unless [space] module names another:
+    its family's, or the factory's own name."""
+    family = FAMILIES.get(factory)
+    return family.space_module if family else factory
+
+
 def wrap_for_training(name: str, model, config: dict, task: str):
     """The model as training sees it (the family's `wrap` hook; your own factory's as built)."""
     return model if is_user_factory(name) else FAMILIES[name].wrap(model, config, task)
@@ -187,6 +198,7 @@ __all__ = [
     "check_factory",
     "check_signature",
     "is_user_factory",
+    "space_module_of",
     "user_factory",
     "wrap_for_training",
 ]
