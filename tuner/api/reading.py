@@ -9,6 +9,7 @@ from pathlib import Path
 from tuner.api.experiment import as_experiment
 from tuner.api.results import Board, SpaceView, Trial, located, trial_of
 from tuner.errors import UserError
+from tuner.store.storage import storage_root  # re-exported: tuner.api.storage_root
 
 
 def best(name, *, storage: str | None = None, output: str | None = None) -> Trial:
@@ -73,18 +74,10 @@ def status(name=None, *, storage: str | None = None):
                                        "best trial"])
 
 
-def storage_root(storage: str | None = None) -> Path:
-    """The folder experiments are kept under: `storage`, else $TUNER_STORAGE, else ./results."""
-    from tuner.store import storage_root as root
-
-    return root(storage)
-
-
 def jobs(*, storage: str | None = None) -> tuple[Path, list]:
     """(the jobs file under the storage root, [(job record, its state on the cluster now)])
     of the jobs `tuner submit` recorded."""
     from tuner.jobs import JOBS_FILE, current_states
-    from tuner.store import storage_root
 
     root = storage_root(storage)
     return root / JOBS_FILE, current_states(root)
@@ -151,7 +144,7 @@ def board(name=None, *, storage: str | None = None, host: str = "127.0.0.1",
     import subprocess
 
     from tuner.board_server import command, free_port
-    from tuner.store import find_experiment, storage_root
+    from tuner.store import find_experiment
 
     logdir = find_experiment(located(name), storage) if name is not None \
         else storage_root(storage)

@@ -13,6 +13,7 @@ says; for every other trial Ray's saved state wins, since it is what `Tuner.rest
 
 Ray's private modules (`ray._private`, `ray.air._internal`, `ray.train._internal`) and its
 on-disk formats are named in this subpackage only; pyproject.toml caps `ray` at the newest
-minor release the suite passes on, and tests/raytune checks the saved format on a real search.
+minor release the suite passes on; tests/test_end_to_end.py checks the saved format on a real
+search and tests/raytune pins what `check_format` says when it differs.
 Nothing here imports Ray at module level.
 """

@@ -55,7 +55,7 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     from tuner.models import build_model, wrap_for_training
     from tuner.models.layers import FixedFront
     from tuner.training.loop import LRSchedule, make_optimizer
-    from tuner.training.tasks import TASKS
+    from tuner.training.tasks import loss_function
 
     model = build_model(factory, config, data.input_shape, data.n_outputs)
     model = wrap_for_training(factory, model, config, data.task)
@@ -70,7 +70,7 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     batches = DataStreamer(x, y, lengths, batch_size=config["batch_size"], seed=seed)
     optimizer = make_optimizer(fit, config)
     return TrainingParts(batches, model, optimizer, LRSchedule(optimizer, config, epochs),
-                         TASKS[data.task].loss(), fit)
+                         loss_function(data.task), fit)
 
 
 def fast_layout(model):

@@ -41,7 +41,7 @@ class Trial:
     """The state of one trial's training; `run` drives it, `Trial.epoch` is one step.
 
     With `setup.folds` = k > 1 it holds k models, one per fold of train + valid
-    (the task's `folds`), each trained one epoch per step; the metrics are those of their
+    (`fold_splits`), each trained one epoch per step; the metrics are those of their
     out-of-fold predictions, so a Hyperband scheduler still compares trials epoch by epoch, on
     every example instead of a few.
     """
@@ -87,11 +87,10 @@ class Trial:
 
         self.folds, self.valid = [], []
         featurized = False
-        from tuner.training.tasks import TASKS
+        from tuner.training.folds import fold_splits
 
-        task = TASKS[self.data.task]
-        for kept, held in task.folds(y.cpu().numpy(), self.setup.folds, self.seed,
-                                     len(valid[1])):
+        for kept, held in fold_splits(y.cpu().numpy(), self.setup.folds, self.seed,
+                                      self.data.task, len(valid[1])):
             held = torch.as_tensor(held, device=x.device)
             keep = torch.zeros(len(y), dtype=torch.bool, device=x.device)
             keep[torch.as_tensor(kept, device=x.device)] = True
