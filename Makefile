@@ -14,7 +14,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PIN)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bohb,mlflow]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bohb,mlflow,bench]'
 	touch $@
 
 demo: setup

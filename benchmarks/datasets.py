@@ -22,10 +22,9 @@ import csv
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from harness import ROOT, machine, run
+from harness import ROOT, machine, tune_and_train
 
 ANCHORS = ROOT.parent / "shared" / "anchors" / "tsc_published.csv"
 PUBLISHED = ("dtw_full", "fcn", "resnet", "inceptiontime", "rocket", "hc2")
@@ -112,12 +111,7 @@ def one(name: str, tmp: Path, seeds: int) -> dict:
     exp = tmp / f"{name}.toml"
     exp.write_text(f"[data]\n{data.format(tmp=tmp)}\n\n[search]\nmetric = \"{metric}\"\n")
     storage = tmp / "results"
-    start = time.perf_counter()
-    tune_s, log = run([sys.executable, "-m", "tuner", "run", str(exp), "--storage",
-                       str(storage)])
-    train_s, train_log = run([sys.executable, "-m", "tuner", "train", str(exp), "--from", name,
-                              "--storage", str(storage), "--seeds", str(seeds)])
-    wall = time.perf_counter() - start
+    tune_s, train_s, wall = tune_and_train(exp, name, storage, "--seeds", str(seeds))
     exp_dir = storage / name
     saved = json.loads((exp_dir / "experiment.json").read_text())["experiment"]
     metrics = json.loads((exp_dir / "final" / "metrics.json").read_text())

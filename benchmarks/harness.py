@@ -30,6 +30,16 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[floa
     return time.perf_counter() - start, p.stdout
 
 
+def tune_and_train(exp: Path, name: str, storage: Path, *train_flags: str
+                   ) -> tuple[float, float, float]:
+    """`tuner run` then `tuner train --from`: (tune seconds, train seconds, wall seconds)."""
+    start = time.perf_counter()
+    tune_s, _ = run([sys.executable, "-m", "tuner", "run", str(exp), "--storage", str(storage)])
+    train_s, _ = run([sys.executable, "-m", "tuner", "train", str(exp), "--from", name,
+                      "--storage", str(storage), *train_flags])
+    return tune_s, train_s, time.perf_counter() - start
+
+
 def trial_results(exp_dir: Path) -> list[list[dict]]:
     """Every trial's reported results (Ray's progress.csv rows, one per epoch), per trial."""
     trials = []

@@ -19,6 +19,7 @@ def space() -> SearchSpace:
             "dense_units": IntRange(32, 256, step=32),
             "activation": common.activation(),
             "dropout": common.dropout(0.5),
+            **common.augmentation(),
             **common.training(),
         },
         description="Convolutional network for images (C×H×W)",

@@ -27,6 +27,19 @@ def dropout(high: float = 0.5) -> Uniform:
     return Uniform(0.0, high)
 
 
+def augmentation() -> dict:
+    """Augmentation of training batches, each a prior so the search learns whether it helps:
+    a random crop after padding (a shift) or a random resized crop (a zoom), a horizontal
+    flip (a flipped digit is another digit: the search decides), small rotations, and colour
+    jitter (fixed off for grey images). Validation and test images are never augmented."""
+    return {
+        "aug_crop": Choice(["none", "pad", "resized"]),
+        "aug_flip": Choice([False, True]),
+        "aug_rotate": Choice([0, 10]),
+        "aug_jitter": Choice([0.0, 0.2]),
+    }
+
+
 def downsample() -> Choice:
     """Average every k steps before a sequence model reads them: 1 keeps every step.
 
@@ -60,6 +73,8 @@ def derive(profile, space, where: str) -> list:
             found.append(("batch_size", {"choice": fitted[0]}, fitted[1]))
     if profile.forecasting_window and _fixed(space, "anchor"):
         found.append(_anchor(profile))
+    if profile.kind == "image":
+        found += _augmentation(profile, space)
     downsample = space.priors.get("downsample")
     if downsample is not None and profile.steps and downsample.discrete:
         fits = [f for f in (1, 2, 4, 8, 16, 32, 64) if profile.steps / f >= MIN_STEPS][-4:] or [1]
@@ -71,6 +86,26 @@ def derive(profile, space, where: str) -> list:
                 f"is read")
             found.append(("downsample", {"choice": fits} if len(fits) > 1 else fits[0], why))
     return found
+
+
+MIN_AUGMENT_SIDE = 16  # smaller images lose what they show to a shift, zoom or turn
+
+
+def _augmentation(profile, space) -> list:
+    """Augmentation priors this data cannot use, fixed off: tiny images, colour on grey."""
+    keys = [k for k in ("aug_crop", "aug_flip", "aug_rotate", "aug_jitter")
+            if k in space.priors and not _fixed(space, k)]
+    side = min(profile.height, profile.width)
+    if side < MIN_AUGMENT_SIDE:
+        why = (f"{profile.height}×{profile.width} images: too small to shift, zoom, flip or "
+               f"turn without losing what they show")
+        return [(k, _OFF[k], why) for k in keys]
+    if "aug_jitter" in keys and profile.channels != 3:
+        return [("aug_jitter", 0.0, "grey images: no colour to jitter")]
+    return []
+
+
+_OFF = {"aug_crop": "none", "aug_flip": False, "aug_rotate": 0, "aug_jitter": 0.0}
 
 
 def _fixed(space, key: str) -> bool:

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,14 @@ from tuner.raytune.session import loopback_only  # noqa: E402 - imports no ray
 # Before anything imports ray: the test session's Ray (and the `tuner run` subprocesses, which
 # inherit the setting) listen on 127.0.0.1 only.
 loopback_only()
+
+# Caches of the session's own, set before Ray starts (its workers inherit them): decoded image
+# folders, and pretrained weights (the tests write the files they need; the user's ~/.cache is
+# never read or written), with a weights mirror on a closed loopback port: nothing downloads.
+_CACHES = Path(tempfile.mkdtemp(prefix="tuner-tests-"))
+os.environ["TUNER_CACHE"] = str(_CACHES / "tuner")
+os.environ["TORCH_HOME"] = str(_CACHES / "torch")
+os.environ["TUNER_WEIGHTS_URL"] = "http://127.0.0.1:9/none"
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"

@@ -98,7 +98,7 @@ def one_error(capsys, argv: list[str]) -> str:
         (["run", DIGITS, "--bogus"], "tuner: unrecognized arguments: --bogus (see tuner --help)"),
         (
             ["space", "cnnn"],
-            "tuner space: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer (or "
+            "tuner space: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer (or "
             "name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (
@@ -240,8 +240,8 @@ def test_space_prints_priors_conditions_and_size(capsys):
     assert "  momentum       uniform(0.8, 0.99)   when optimizer == 'sgd'" in lines
     assert "  filters_3      int(16..96, step=16)   when conv_blocks >= 3" in lines
     assert lines[-1] == (
-        "size: 2,377,728 discrete combinations × 4 continuous dimensions (dropout, lr, "
-        "momentum, weight_decay); 16 dimensions in all, 12 always active"
+        "size: 57,065,472 discrete combinations × 4 continuous dimensions (dropout, lr, "
+        "momentum, weight_decay); 20 dimensions in all, 16 always active"
     )
 
 

@@ -195,8 +195,8 @@ def test_control_characters_are_not_toml(tmp_path):
             '"auto": CUDA where there is one)',
         ),
         (
-            "[resources]\ndevice = 'mps'\n",
-            "[resources] device: unknown device 'mps'; choose one of auto, cuda, cpu",
+            "[resources]\ndevice = 'quantum'\n",
+            "[resources] device: unknown device 'quantum'; choose one of auto, cuda, mps, cpu",
         ),
         (
             "[resources]\ndevice = 'cpu'\ngpu = 0.5\n",
@@ -266,8 +266,8 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
             "asha, hyperband, median, fifo",
         ),
         (
-            "[model]\nfactory = 'resnet'\n",
-            "[model] factory: unknown model factory 'resnet'; choose one of attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            "[model]\nfactory = 'vgg'\n",
+            "[model] factory: unknown model factory 'vgg'; choose one of attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
         (
             "[data]\nsource = 'mnist'\n",
@@ -275,7 +275,8 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[space]\nmodule = 'cnnn'\n",
-            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer "
+            "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, "
+            "transformer "
             "(or name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (
@@ -357,7 +358,7 @@ def test_split(tmp_path, split, message):
             "lrr = 0.1",
             "[space] lrr: unknown hyperparameter (did you mean 'lr'?); this space has: "
             "conv_blocks, filters, kernel_size, batch_norm, dense_units, activation, dropout, "
-            "optimizer, lr, momentum, weight_decay, batch_size, lr_schedule, warmup_epochs",
+            "aug_crop, aug_flip, aug_rotate, aug_jitter, optimizer, lr, momentum, weight_decay, batch_size, lr_schedule, warmup_epochs",
         ),
         (
             "filters_2 = 32",
@@ -380,7 +381,10 @@ def test_good_space_overrides(tmp_path):
     space = load(path).space()
     assert space.priors["kernel_size"].describe() == "fixed(3)"
     assert [n for n in space.priors if n.startswith("filters")] == ["filters_1", "filters_2"]
-    assert space.size()["discrete_combinations"] == 2 * 2 * 2 * 8 * 4 * 3 * 4 * 6
+    # filters, batch norm, dense, activation, augmentation (crop, flip, rotation, jitter), the
+    # training priors
+    assert space.size()["discrete_combinations"] == (2 * 2 * 2 * 8 * 4 * (3 * 2 * 2 * 2)
+                                                     * 3 * 4 * 6)
 
 
 def test_continuous_layer_count_is_a_user_error(tmp_path):

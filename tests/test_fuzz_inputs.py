@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from tuner.cli import build_parser, main
 from tuner.experiment import DATA_OPTIONS, DEVICES, NAME_RE, load, save_spec
 from tuner.search import SCHEDULERS, SEARCHERS
-from tuner.spaces import load_space
+from tuner.spaces import Fixed, load_space
 from tuner.spaces.space import PerLayer, When
 from tuner.store import TrialRecord, save_records
 from tuner.vocabulary import MODES as METRICS
@@ -131,7 +131,11 @@ def _ray_up() -> bool:
 def shared(tmp_path_factory):
     """Read-only inputs every case may point at: a valid best config and a tuned experiment."""
     root = tmp_path_factory.mktemp("shared")
+    from tuner.auto import fit_to_data
+    from tuner.data import load_spec_data
+
     spec = load(REPO / "experiments" / "digits_cnn.toml")
+    spec = fit_to_data(spec, load_spec_data(spec))[0]  # the space `tuner train` checks against
     config = spec.space().sample(random.Random(0))
     (root / "best.toml").write_text(to_toml({"best_epoch": 3, "config": config}))
     store = root / "store"
@@ -888,8 +892,10 @@ def test_bad_train_arguments(capfd, guard, shared, data):
             key = data.draw(IDENT.filter(lambda k: k not in shared["config"]))
             doc["config"][key] = data.draw(SCALAR)
             expect += [key]
-        elif kind == "missing_key":
-            key = data.draw(st.sampled_from(sorted(shared["config"])))
+        elif kind == "missing_key":  # a fixed value may be left out: drop a searched one
+            space = shared["spec"].space()
+            key = data.draw(st.sampled_from(sorted(
+                k for k in shared["config"] if not isinstance(space.priors[k], Fixed))))
             del doc["config"][key]
             expect += [key]
         elif kind == "outside":

@@ -199,8 +199,8 @@ def test_pythonpath_makes_a_module_importable_and_nothing_else_does(pkg, tmp_pat
         ),
         (
             f"{PKG}.models",
-            f"unknown model factory '{PKG}.models'; choose one of attention, cnn, conv1d, finetune, "
-            f"forecast, mlp, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            f"unknown model factory '{PKG}.models'; choose one of attention, backbone, cnn, "
+            f"conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
     ],
 )
@@ -240,8 +240,8 @@ def test_my_factory_needs_a_space_module(capsys, pkg, tmp_path):
                              f"low=1, high=0"),
         (
             "searchspaces/cnn.py",
-            "'searchspaces/cnn.py' is not a module name; give a built-in space (attention, cnn, "
-            "conv1d, finetune, forecast, mlp, rnn, rocket, transformer) or your own module's dotted name, e.g. 'mypkg.spaces' "
+            "'searchspaces/cnn.py' is not a module name; give a built-in space (attention, backbone, "
+            "cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer) or your own module's dotted name, e.g. 'mypkg.spaces' "
             "(not a file path)",
         ),
     ],

@@ -54,6 +54,8 @@ class Profile:
     trend_share: float = 0.0
     # examples one model trains on: the training split, or train + valid less a fold
     n_fit: int = 0
+    height: int = 0  # images: pixels (0 otherwise)
+    width: int = 0
 
     @classmethod
     def of(cls, data) -> Profile:
@@ -69,11 +71,14 @@ class Profile:
         min_steps = steps
         if kind == "sequence" and data.lengths_train is not None:
             min_steps = int(min(data.lengths_train.min(), data.lengths_valid.min()))
+        channels = {"sequence": shape[-1], "image": shape[0]}.get(kind, 0)
+        height, width = (int(shape[1]), int(shape[2])) if kind == "image" else (0, 0)
         return cls(data.task, kind, len(data.x_train), len(data.x_valid), classes, smallest,
-                   smallest_valid, steps, min_steps,
-                   int(shape[1]) if kind == "sequence" else 0, data.task == "forecasting",
+                   smallest_valid, steps, min_steps, int(channels),
+                   data.task == "forecasting",
                    int(data.n_outputs) if data.task == "forecasting" else 1,
-                   trend_share(data) if data.task == "forecasting" else 0.0, len(data.x_train))
+                   trend_share(data) if data.task == "forecasting" else 0.0, len(data.x_train),
+                   height, width)
 
     @property
     def examples(self) -> int:
@@ -87,6 +92,9 @@ class Profile:
             steps = (f"{self.min_steps}-{self.steps}" if self.min_steps != self.steps
                      else str(self.steps))
             text += f" of {steps} steps × {self.channels} channel{'s' * (self.channels > 1)}"
+        if self.kind == "image":
+            text += (f" of {self.height}×{self.width} px, "
+                     f"{'grey' if self.channels == 1 else f'{self.channels} channels'}")
         if self.classes:
             text += f", {self.classes} classes (smallest: {self.smallest_class})"
         return text
@@ -126,10 +134,13 @@ def _inline(v) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
-def choose_factory(p: Profile) -> tuple[str, str]:
+RESIDUAL_SIDE = 32  # images at least this large get residual stages (photos, CIFAR-sized)
+
+
+def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str]:
     """The model family for data of this shape, and why."""
     if p.kind == "image":
-        return "cnn", "images: convolutions share their weights across positions"
+        return _image_factory(p, pretrained)
     if p.kind == "tabular":
         return "mlp", "a table of features: a dense network"
     if p.kind == "sequence" and p.forecasting_window:
@@ -142,6 +153,24 @@ def choose_factory(p: Profile) -> tuple[str, str]:
                           f"no architecture search")
     raise UserError(f"[model] factory: tuner cannot choose a model for inputs shaped "
                     f"{p.kind}; name a factory")
+
+
+def _image_factory(p: Profile, pretrained: bool | None) -> tuple[str, str]:
+    from tuner.models.weights import FILES, present
+
+    size = f"{p.describe()}"
+    have = [n for n in FILES if present(n)]
+    if pretrained or (pretrained is None and have and p.channels == 3
+                      and min(p.height, p.width) >= RESIDUAL_SIDE):
+        why = ("[model] pretrained = true" if pretrained else
+               f"ImageNet weights are here ({', '.join(have)})")
+        return "backbone", (f"{size}; {why}: a pretrained backbone brings features learnt "
+                            f"from a million photos, its first stages frozen, a new head")
+    if min(p.height, p.width) >= RESIDUAL_SIDE:
+        return "resnet", (f"{size}: at {RESIDUAL_SIDE} px and more, stages of residual blocks "
+                          f"go deep enough to see whole objects and still train")
+    return "cnn", (f"{size}: small images; two or three conv blocks with pooling see the whole "
+                   f"image, and train in seconds an epoch on a CPU")
 
 
 def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | None]:
@@ -193,7 +222,7 @@ def fit_to_data(spec, data) -> tuple:
     derived: list[Derived] = []
     factory, module = spec.factory, spec.space_module
     if factory == AUTO:
-        factory, why = choose_factory(p)
+        factory, why = choose_factory(p, spec.model_options.get("pretrained"))
         derived.append(Derived("factory", factory, why))
         if module == AUTO:
             from tuner.models import space_module_of

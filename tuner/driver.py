@@ -71,6 +71,21 @@ def run(
     return _start(plan, warm, address, ray_output, out)
 
 
+def check_local_device(spec) -> None:
+    """device = "cuda" or "mps" on a machine whose torch sees no such device: one line."""
+    import torch
+
+    from tuner.training.loop import mps_available
+
+    wanted = spec.resources.device
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise UserError(f'{spec.path}: [resources] device = "cuda", but torch sees no GPU on '
+                        f'this machine; use device = "auto" to fall back to the CPU')
+    if wanted == "mps" and not mps_available():
+        raise UserError(f'{spec.path}: [resources] device = "mps", but torch sees no Apple '
+                        f'GPU (MPS) on this machine; use device = "auto" to fall back to the CPU')
+
+
 def _clear(exp_dir: Path) -> None:
     """An experiment folder emptied for --overwrite, but for inputs/ (what an experiment made
     in Python reads)."""
@@ -86,12 +101,8 @@ def _start(plan: Plan, warm, address: str | None, ray_output: bool, out) -> int:
     spec = plan.spec
     quiet_ray(address)
     check_installed(spec.search.searcher)
-    if address is None and spec.resources.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UserError(f'{spec.path}: [resources] device = "cuda", but torch sees no GPU on '
-                            f'this machine; use device = "auto" to fall back to the CPU')
+    if address is None and spec.resources.device in ("cuda", "mps"):
+        check_local_device(spec)
     timing = {"started_at": time.time()}
     # only while a local Ray starts: joining a cluster takes a fraction of a second, with
     # nothing to overlap, and its client code is better left to import alone

@@ -68,6 +68,12 @@ class ExperimentSpec:
         space = load_space(self.space_module, where=f"{where} module").override(
             self.space_overrides, where=where
         )
+        if "pretrained" in self.model_options and "pretrained" in space.priors:
+            from tuner.spaces import Fixed, SearchSpace
+
+            entries = {**space.entries, "pretrained": Fixed(self.model_options["pretrained"])}
+            space = SearchSpace(entries, description=space.description,
+                                defaults=space.defaults)
         if sources and "weights" in self.model_options:
             from tuner.models.source import fit_space
 
@@ -208,7 +214,7 @@ def _model(raw: dict, path: str, sources: bool) -> tuple[str, dict]:
     from tuner.models import FAMILIES, check_factory, is_user_factory
     from tuner.user_code import is_python_object
 
-    m = section(raw, "model", path, {"factory": 0, "weights": 0})
+    m = section(raw, "model", path, {"factory": 0, "weights": 0, "pretrained": 0})
     factory = typed(m, "factory", "auto", f"{path}: [model] factory")
     if factory == "auto":  # chosen from the data when it is loaded (tuner.auto)
         pass

@@ -100,9 +100,11 @@ def _device(spec: ExperimentSpec, out):
     """One model at a time, one process: the whole GPU when there is one, unless "cpu"."""
     from tuner.training.loop import pick_device
 
-    device = pick_device(0.0 if spec.resources.device == "cpu" else 1.0)
-    if spec.resources.device == "cuda" and device.type != "cuda":
-        print('device = "cuda", but torch sees no GPU here: training on the CPU', file=out)
+    wanted = spec.resources.device
+    device = pick_device(0.0 if wanted in ("cpu", "mps") else 1.0, wanted)
+    if wanted in ("cuda", "mps") and device.type != wanted:
+        print(f'device = "{wanted}", but torch sees no such device here: training on the CPU',
+              file=out)
     return device
 
 

@@ -78,7 +78,12 @@ def resolve(spec: ExperimentSpec, exp_dir: Path | None = None) -> Plan:
             f"{spec.path}: [search] metric (or --metric): {data.task} trials report "
             f"{', '.join(reported)}, not {spec.search.metric!r}; pick one of those"
         )
-    return Plan(spec, spec.space(), data, exp_dir, tuple(derived))
+    space = spec.space()
+    from tuner.models import FAMILIES
+
+    if spec.factory in FAMILIES:  # what must be in place before trials (weight files)
+        FAMILIES[spec.factory].before_search(space, f"{spec.path}: [model]")
+    return Plan(spec, space, data, exp_dir, tuple(derived))
 
 
 def for_saved(exp_dir: Path, spec: ExperimentSpec | None = None) -> Plan:

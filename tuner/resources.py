@@ -12,11 +12,12 @@ def gpu_share(spec: ExperimentSpec, cluster: dict, out=None) -> float:
     """The share of a GPU each trial asks Ray for, from [resources] and the cluster's GPUs.
 
     device = "auto": a GPU per trial (or the `gpu` share) when the cluster has GPUs, else the
-    CPU (said once); "cuda": GPUs required; "cpu": none.
+    CPU (said once); "cuda": GPUs required; "cpu", "mps": none (Ray has no MPS resource: on a
+    Mac, trials share its GPU and each picks MPS itself).
     """
     res = spec.resources
     gpus = float(cluster.get("GPU", 0))
-    if res.device == "cpu":
+    if res.device in ("cpu", "mps"):
         return 0.0
     if gpus <= 0:
         if res.device == "cuda":

@@ -146,14 +146,17 @@ def test_npz_fixed_length_sequences_standardized_per_channel():
     assert np.allclose(flat.mean(axis=0), 0, atol=1e-5)
 
 
-def test_npz_images_untouched():
+def test_npz_images_keep_their_8_bit_pixels_and_the_training_statistics():
     x = np.random.default_rng(4).integers(0, 256, size=(30, 1, 4, 4)).astype(np.uint8)
     x[:, 0, 0, 0] = np.arange(30)
     np.savez("img.npz", X=x, y=np.arange(30) % 3)
     s = load("img.npz")
-    assert s.input_shape == (1, 4, 4) and s.x_train.dtype == np.float32
+    assert s.input_shape == (1, 4, 4) and s.x_train.dtype == np.uint8  # a quarter of float32
     tr, _, _ = ids_of(s, 0)
-    assert np.array_equal(s.x_train, x[tr].astype(np.float32))
+    assert np.array_equal(s.x_train, x[tr])
+    scale, mean, std = s.pixels  # scaled to [0, 1], then standardized per channel on train
+    assert scale == pytest.approx(1 / 255)
+    assert mean == pytest.approx((x[tr] / 255).mean()) and std == pytest.approx((x[tr] / 255).std())
 
 
 def test_npz_same_seed_same_split():
@@ -275,8 +278,9 @@ def test_path_problems(in_tmp):
     assert message("nope.npz") == (f"{WHERE} path: nope.npz: no such file (relative paths are "
                                    f"relative to the current directory, {in_tmp}); check the path")
     (in_tmp / "data").mkdir()
-    assert message("data") == (f"{WHERE} path: data: is a directory; name a file in it (.npz, "
-                               f".csv, .parquet)")
+    assert message("data") == (f"{WHERE} path: data: data has no class folders; put each "
+                               f"class's images in a sub-folder named after the class, e.g. "
+                               f"data/cat/1.jpg")
     (in_tmp / "d.txt").write_text("1,2\n")
     assert message("d.txt") == (f"{WHERE} path: d.txt: unsupported file type ('.txt'); use .npz "
                                 f"(arrays X and y), .csv or .parquet")
@@ -293,11 +297,11 @@ def test_unknown_and_misplaced_options():
     table().to_csv("t.csv", index=False)
     assert message("d.npz", dataset="x") == (f"{WHERE} dataset: not used by data source 'file'; "
                                              f"it takes: path, task, target, window, horizon, "
-                                             f"time_column, value_column, transform")
+                                             f"time_column, value_column, transform, layout, size")
     assert message("d.npz", target="y") == (f"{WHERE} target: not used for .npz arrays (it takes: "
-                                            f"path, task); X and y are read from the file")
+                                            f"path, task, layout); X and y are read from the file")
     assert message("d.npz", window=3) == (f"{WHERE} window: not used for .npz arrays (it takes: "
-                                          f"path, task); X and y are read from the file")
+                                          f"path, task, layout); X and y are read from the file")
     assert message("t.csv", target="price", time_column="row") == (
         f"{WHERE} time_column: not used for a table (it takes: path, task, target); set window "
         f"to forecast a series instead")
@@ -346,11 +350,11 @@ def test_npz_missing_and_unexpected_arrays():
 
 def test_npz_shapes():
     assert npz_message(X=np.zeros(5), y=np.zeros(5)) == (
-        f"{AT}: X has shape (5,) (1 dimension(s)); expected (N, features), (N, T, channels) or "
-        f"(N, C, H, W)")
+        f"{AT}: X has shape (5,) (1 dimension(s)); expected (N, features), (N, T, channels), "
+        f"or images (N, H, W), (N, H, W, C), (N, C, H, W)")
     assert npz_message(X=np.zeros((2, 1, 1, 1, 1)), y=np.zeros(2)) == (
         f"{AT}: X has shape (2, 1, 1, 1, 1) (5 dimension(s)); expected (N, features), "
-        f"(N, T, channels) or (N, C, H, W)")
+        f"(N, T, channels), or images (N, H, W), (N, H, W, C), (N, C, H, W)")
     assert npz_message(X=np.array([["a"]]), y=np.zeros(1)) == (
         f"{AT}: X must hold numbers, but has dtype <U1; convert it, e.g. X.astype(np.float32)")
     assert npz_message(X=np.zeros((5, 2)), y=np.zeros(4)) == (

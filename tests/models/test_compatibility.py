@@ -60,7 +60,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "transformer",
             (1, 8, 8),
             False,
-            "[model] factory: factory 'transformer' cannot take images shaped 1×8×8 (channels × height × width); use mlp or cnn",
+            "[model] factory: factory 'transformer' cannot take images shaped 1×8×8 (channels × height × width); use mlp, cnn, resnet or backbone",
         ),
         (
             "mlp",
@@ -72,7 +72,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "rnm",
             (30, 3),
             False,
-            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, cnn, conv1d, finetune, forecast, mlp, rnn, rocket, transformer",
+            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer",
         ),
     ],
 )

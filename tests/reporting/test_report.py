@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tuner.auto import fit_to_data
+from tuner.data import load_spec_data
 from tuner.errors import UserError
 from tuner.experiment import load, save_spec
 from tuner.reporting import write_report
@@ -19,7 +21,9 @@ from tuner.reporting._data import read_curve
 from tuner.store import TrialRecord, save_records
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = load(ROOT / "experiments" / "digits_cnn.toml")  # lr = loguniform(3e-4, 3e-2)
+# lr = loguniform(3e-4, 3e-2); resolved as a run saves it (augmentation off for 8×8 digits)
+SPEC = fit_to_data(*(lambda s: (s, load_spec_data(s)))(load(ROOT / "experiments" /
+                                                             "digits_cnn.toml")))[0]
 LOW, HIGH = 3e-4, 3e-2
 
 

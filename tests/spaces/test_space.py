@@ -270,8 +270,10 @@ def test_size_of_a_continuous_child_counts_its_branch_once():
 def test_size_of_the_builtin_spaces_by_hand():
     training = 3 * 4 * (1 + 4 + 1)  # optimizer, batch_size, lr_schedule (cosine: 4 warm-ups)
     cnn_blocks = 1 + 6 + 6 * 6  # filters_2 when >= 2, filters_3 when >= 3 (6 widths each)
-    cnn = cnn_blocks * 6 * 2 * 2 * 8 * 4 * training  # filters_1, kernel, bn, dense, activation
-    assert load_space("cnn").size()["discrete_combinations"] == cnn == 2_377_728
+    augmentation = 3 * 2 * 2 * 2  # crop, flip, rotation, colour jitter
+    # filters_1, kernel, bn, dense, activation
+    cnn = cnn_blocks * 6 * 2 * 2 * 8 * 4 * augmentation * training
+    assert load_space("cnn").size()["discrete_combinations"] == cnn == 57_065_472
     mlp_layers = 1 + 16 + 16 * 16  # units_2 when >= 2, units_3 when >= 3 (16 widths each)
     mlp = mlp_layers * 16 * 4 * training  # units_1, activation
     assert load_space("mlp").size()["discrete_combinations"] == mlp == 1_257_984
@@ -391,8 +393,8 @@ def test_sample_is_reproducible_by_seed_and_varies_across_seeds():
 
 
 def test_builtin_space_names():
-    assert SPACES.names() == ["attention", "cnn", "conv1d", "finetune", "forecast", "mlp",
-                              "rnn", "rocket", "transformer"]
+    assert SPACES.names() == ["attention", "backbone", "cnn", "conv1d", "finetune", "forecast",
+                              "mlp", "resnet", "rnn", "rocket", "transformer"]
     assert "cnn" in SPACES and "common" not in SPACES
 
 

@@ -1,14 +1,18 @@
 """User data from a file named by [data] path (relative to the current directory).
 
     .npz             arrays X and y, optional lengths (true lengths of padded sequences);
-                     X is (N, features), (N, T, channels) or (N, C, H, W)
+                     X is (N, features), (N, T, channels), or images (N, H, W), (N, H, W, C)
+                     or (N, C, H, W) (`layout` names the axes when the shape cannot tell)
+    a folder         photos, one sub-folder per class (or train/ [valid/] test/ folders of
+                     them): see tuner.data.images
     .csv / .parquet  a table: `target` names the column to predict, every other column is a
                      numeric feature; with `window` it is a time series to forecast instead
                      (`value_column`, optional `time_column` to sort by)
 
 Classification is split stratified, regression at random (both seeded), series in time order.
-Tabular features and sequence channels are standardized with training statistics; images are
-left as they are; regression targets are standardized on train (`target_scale` undoes it).
+Tabular features and sequence channels are standardized with training statistics; images keep
+their pixels (8-bit stays 8-bit) and the model's first layer standardizes each channel;
+regression targets are standardized on train (`target_scale` undoes it).
 """
 
 from __future__ import annotations
@@ -33,18 +37,20 @@ EXTENSIONS = (".npz", ".csv", ".parquet")
 # an integer target with at most this many distinct values is taken for class labels
 MAX_INFERRED_CLASSES = 20
 NPZ_ARRAYS = ("X", "y", "lengths")
-X_SHAPES = "(N, features), (N, T, channels) or (N, C, H, W)"
+X_SHAPES = "(N, features), (N, T, channels), or images (N, H, W), (N, H, W, C), (N, C, H, W)"
 OPTIONS = ("path", "task", "target", "window", "horizon", "time_column", "value_column",
-           "transform")
+           "transform", "layout", "size")
 # the keys each kind of file takes; the others are rejected, never ignored
 KIND_OPTIONS = {
-    ".npz arrays": ("path", "task"),
+    ".npz arrays": ("path", "task", "layout"),
+    "a folder of images": ("path", "task", "size"),
     "a table": ("path", "task", "target"),
     "a time series": ("path", "task", "window", "horizon", "time_column", "value_column",
                       "transform"),
 }
 KIND_HINTS = {
     ".npz arrays": "X and y are read from the file",
+    "a folder of images": "the class folders are the labels",
     "a table": "set window to forecast a series instead",
     "a time series": "window is set; name the series column with value_column",
 }
@@ -66,10 +72,19 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
     if task is not None and task not in ("classification", "regression", "forecasting"):
         raise UserError(f"{where} task: must be 'classification', 'regression' or 'forecasting', "
                         f"but got {task!r}")
+    if path.is_dir():
+        _only(where, options, "a folder of images")
+        if task not in (None, "classification"):
+            raise UserError(f"{where} task: a folder of images is read as classes (one "
+                            f"sub-folder each), but task = {task!r}; drop task")
+        from tuner.data.images import load_folder
+
+        return load_folder(path=path, raw=raw, split=split, seed=seed, where=where,
+                           options=options)
     if path.suffix.lower() == ".npz":
         _only(where, options, ".npz arrays")
         return from_arrays(*_read_npz(at, path), at=at, name=path.name, task=task, split=split,
-                           seed=seed)
+                           seed=seed, layout=str_option(where, options, "layout"))
     from tuner.data.tables import read_table
 
     return from_frame(read_table(at, path), where=where, at=at, raw=raw, name=path.name,
@@ -77,11 +92,23 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
 
 
 def from_arrays(x, y, lengths=None, *, at: str, name: str, task: str | None, split,
-                seed: int) -> Splits:
-    """Splits from arrays X, y (and lengths) as an .npz holds them, checked the same way."""
+                seed: int, layout: str | None = None) -> Splits:
+    """Splits from arrays X, y (and lengths) as an .npz holds them, checked the same way;
+    images in any of their usual layouts become (N, C, H, W)."""
+    from tuner.data.images import layout_of, to_nchw
+
     x, y, lengths = check_arrays(at, np.asarray(x), np.asarray(y),
                                  None if lengths is None else np.asarray(lengths))
-    return _supervised(at, name, x, y, lengths, task, split, seed, label="y")
+    found, rule = layout_of(x, lengths, layout, at)
+    notes = ""
+    if found and found != "NTC":
+        x = to_nchw(x, found)
+        shape = "×".join(map(str, x.shape[1:]))
+        notes = (f"X read as images {shape} (C×H×W) in layout {found}: {rule}; "
+                 f"[data] layout overrides")
+    if found == "NTC" and layout is None and lengths is None:
+        notes = f"X read as series: {rule}; [data] layout = \"NHW\" reads grey images"
+    return _supervised(at, name, x, y, lengths, task, split, seed, label="y", layout_note=notes)
 
 
 def from_frame(table, *, where: str, at: str, raw: str, name: str, options: dict,
@@ -128,8 +155,7 @@ def _existing(where: str, raw: str) -> Path:
         raise UserError(f"{where} path: {raw}: no such file (relative paths are relative to the "
                         f"current directory, {Path.cwd()}); check the path")
     if path.is_dir():
-        raise UserError(f"{where} path: {raw}: is a directory; name a file in it "
-                        f"({', '.join(EXTENSIONS)})")
+        return path  # a folder of images (one sub-folder per class)
     if path.suffix.lower() not in EXTENSIONS:
         ext = repr(path.suffix) if path.suffix else "no extension"
         raise UserError(f"{where} path: {raw}: unsupported file type ({ext}); use .npz (arrays X "
@@ -240,7 +266,8 @@ def _inferred(task: str, why: str) -> str:
 
 
 def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task: str | None,
-                split, seed: int, *, label: str, notes: str = "") -> Splits:
+                split, seed: int, *, label: str, notes: str = "", layout_note: str = ""
+                ) -> Splits:
     """Classification or regression splits from checked arrays (npz or table)."""
     if task == "forecasting":
         raise UserError(f"{at}: task 'forecasting' needs a .csv or .parquet series and window; "
@@ -284,16 +311,23 @@ def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task:
     if isinstance(x, OneHot):
         x, encoded = x.fit_transform(tr)
         notes = "; ".join(t for t in (notes, encoded) if t)
+    pixels = None
     if x.ndim in (2, 3):
         mean_x, std_x = feature_stats(x[tr], None if lengths is None else lengths[tr])
         x = standardize(x, lengths, mean_x, std_x)
-    else:  # images: left as they are
-        x = x.astype(np.float32)
+    else:  # images, standardized per channel on train: 8-bit ones by the model's first layer
+        from tuner.data.images import describe_pixels, pixel_stats, standardized
+
+        layout_note = "; ".join(t for t in (layout_note, describe_pixels(x)) if t)
+        pixels = pixel_stats(x[tr])
+        if x.dtype != np.uint8:  # floats are a float32 copy already: standardized now
+            x, pixels = standardized(x, pixels), None
+    notes = "; ".join(t for t in (layout_note, notes) if t)
     ln = (lambda idx: None) if lengths is None else (lambda idx: lengths[idx])
     return Splits(
         name, task, x[tr], targets[tr], x[va], targets[va], x[te], targets[te],
         classes=classes, lengths_train=ln(tr), lengths_valid=ln(va), lengths_test=ln(te),
-        target_scale=scale, notes=notes,
+        target_scale=scale, notes=notes, pixels=pixels,
     )
 
 

@@ -3,7 +3,7 @@
 Shapes a Splits can hold (N examples first):
     tabular      (N, features)
     sequences    (N, T, channels)  padded to the longest; `lengths_*` give the true lengths
-    images       (N, C, H, W)
+    images       (N, C, H, W), 8-bit (uint8) or float32; `pixels` says how to standardize them
 Targets: class indices (int64) for classification; (N, horizon) float32 for regression and
 forecasting, scaled with the training split's statistics (`target_scale` undoes it).
 """
@@ -39,6 +39,9 @@ class Splits:
     target_transform: str = "none"  # none | sqrt | log (see tuner.data.forecast.TRANSFORMS)
     naive_mae: float | None = None
     notes: str = ""
+    # images: (scale, per-channel mean, per-channel std) the model's first layer applies to
+    # the pixels as stored (8-bit: scale 1/255), fitted on the training split; None: as given
+    pixels: tuple | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

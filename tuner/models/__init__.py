@@ -27,6 +27,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("mlp", frozenset({TABULAR, SEQUENCE, IMAGE})),  # flattens what it gets; padding
     # would read as data, so no variable-length sequences
     Family("cnn", frozenset({IMAGE})),
+    Family("resnet", frozenset({IMAGE})),  # residual blocks: deeper nets that still train
+    # ImageNet-trained ResNet-18/50 or MobileNetV2, first stages frozen, a new head
+    Family("backbone", frozenset({IMAGE}), max_epochs=30),
     Family("rnn", SEQUENCES),
     Family("conv1d", SEQUENCES),
     # a fixed front makes epochs cheap: a trained head may take up to 200

@@ -11,6 +11,8 @@ it:
 - `wrap(model, config, task)` in the model module: the model as training sees it (a forecaster
   anchored on the window's last value). A model whose front is fixed says so by its type
   (`tuner.models.layers.FixedFront`): training computes the front's features once.
+- `before_search(space, where)` in the model module: what must be in place before Ray starts
+  (the backbones' weight files), checked by `tuner run` and `--dry-run`.
 
 Adding a family: its model module, its space module, one line in `tuner.models.FAMILIES`.
 This module imports neither torch nor the family's modules until they are used.
@@ -51,6 +53,13 @@ class Family:
         """The torch module of one config."""
         build = importlib.import_module(self.model_module).build
         return build(config, tuple(input_shape), int(n_outputs))
+
+    def before_search(self, space, where: str) -> None:
+        """The model module's `before_search(space, where)`: what must be in place before
+        any trial starts (a pretrained backbone's weight files), or a UserError."""
+        hook = getattr(importlib.import_module(self.model_module), "before_search", None)
+        if hook is not None:
+            hook(space, where)
 
     def wrap(self, model, config: dict, task: str):
         """The model as training sees it: the model module's `wrap`, or the model itself."""

@@ -84,6 +84,9 @@ def load_source(src: Source, *, where: str = "[model] weights") -> nn.Module:
     if not isinstance(state, dict):
         raise UserError(f"{where}: {pt}: holds a {type(state).__name__}, not a state_dict; "
                         f"{again}")
+    from tuner.models.images import unwrapped_state
+
+    state = unwrapped_state(state)  # the net's weights; its input layer is the new data's
     want = model.state_dict()
     problems = [f"missing {k}" for k in want if k not in state]
     problems += [f"unexpected {k}" for k in state if k not in want]

@@ -150,6 +150,17 @@ def fit_space(space, weights: str, *, user_set, path: str):
 def model_options(m: dict, factory: str, path: str, sources: bool) -> dict:
     """[model] weights: required by the finetune factory (the source's final/ folder, checked
     now and kept as an absolute path: it resolves from the current directory), else an error."""
+    pretrained = {}
+    if "pretrained" in m:
+        value = m["pretrained"]
+        if not isinstance(value, bool):
+            raise UserError(f"{path}: [model] pretrained: must be true or false, but got "
+                            f"{value!r}")
+        if factory not in ("backbone", "auto"):
+            raise UserError(f"{path}: [model] pretrained: only read by the backbone factory "
+                            f"(ImageNet weights), but [model] factory = {factory!r}; remove "
+                            f"it, or set factory = \"backbone\"")
+        pretrained = {"pretrained": value}
     where = f"{path}: [model] weights"
     if factory != "finetune":
         if "weights" in m:
@@ -158,7 +169,7 @@ def model_options(m: dict, factory: str, path: str, sources: bool) -> dict:
                 f"{factory!r}; remove weights, or set factory = \"finetune\" to fine-tune the "
                 f"model in that folder"
             )
-        return {}
+        return pretrained
     if "weights" not in m:
         raise UserError(
             f"{where}: required with factory = \"finetune\": the folder `tuner train` wrote for "

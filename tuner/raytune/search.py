@@ -31,7 +31,8 @@ def trainable(plan, gpu: float):
 
     spec, s = plan.spec, plan.spec.search
     setup = TrialSetup(spec.factory, plan.space, s.max_epochs, s.seed, spec.resources.cpu, gpu,
-                       folds=spec.data.folds or 1, objects=_python_objects(spec))
+                       spec.resources.device, folds=spec.data.folds or 1,
+                       objects=_python_objects(spec))
     return tune.with_resources(
         tune.with_parameters(run_trial, data=plan.data.for_tuning(), setup=setup),
         {"cpu": spec.resources.cpu, "gpu": gpu},

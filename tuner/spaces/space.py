@@ -262,8 +262,9 @@ class SearchSpace:
             p = self.priors[name]
             if p.when is not None and not p.when.holds(out):
                 continue
-            if p.discrete:
-                out[name] = rng.choice(p.values())
+            if p.discrete:  # one value (a fixed prior) draws nothing: the others' draws stay
+                values = p.values()
+                out[name] = values[0] if len(values) == 1 else rng.choice(values)
             elif p.log:
                 out[name] = math.exp(rng.uniform(math.log(p.low), math.log(p.high)))
             else:

@@ -53,12 +53,14 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     `featurized`: x already holds the model's fixed-front features (shared across folds)."""
     from tuner.data.streamer import DataStreamer
     from tuner.models import build_model, wrap_for_training
+    from tuner.models.images import with_input_layer
     from tuner.models.layers import FixedFront
     from tuner.training.loop import LRSchedule, make_optimizer
     from tuner.training.tasks import loss_function
 
     model = build_model(factory, config, data.input_shape, data.n_outputs)
     model = wrap_for_training(factory, model, config, data.task)
+    model = with_input_layer(model, data.input_shape, data.pixels, config)
     model = fast_layout(model).to(device)
     fixed = model.fixed if isinstance(model, FixedFront) else None
     fit = model if fixed is None else model.learned

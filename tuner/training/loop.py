@@ -30,18 +30,29 @@ def config_seed(seed: int, config: dict) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
-def pick_device(gpu: float) -> torch.device:
-    """CUDA when the trial was given a GPU share and one is visible, else CPU."""
+def pick_device(gpu: float, wanted: str = "auto") -> torch.device:
+    """CUDA when the trial was given a GPU share and one is visible; else Apple's MPS when
+    `wanted` is "auto" or "mps" and torch reports it available (Ray schedules no MPS share: a
+    Mac's trials share its one GPU); else the CPU."""
     if gpu > 0 and torch.cuda.is_available():
         return torch.device("cuda")
+    if wanted in ("auto", "mps") and mps_available():
+        return torch.device("mps")
     return torch.device("cpu")
+
+
+def mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def make_optimizer(model: nn.Module, config: dict) -> torch.optim.Optimizer:
     name, lr, wd = config["optimizer"], config["lr"], config.get("weight_decay", 0.0)
     # frozen parameters (a fine-tuned model's first blocks) are left out: never updated, and
     # never shrunk by weight decay either
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups = getattr(model, "param_groups", None)  # parts learning at their own rate
+    params = groups(config) if callable(groups) else None
+    params = params or [p for p in model.parameters() if p.requires_grad]
     if not params:  # a closed-form head: nothing to update, but the schedule wants a group
         params = [torch.zeros(0, requires_grad=True)]
     if name in ("adam", "adamw"):

@@ -29,6 +29,7 @@ class TrialSetup:
     seed: int
     cpu: float = 1.0
     gpu: float = 0.0
+    device: str = "auto"  # [resources] device: auto | cuda | mps | cpu
     # k > 1: every trial trains k models on folds of train + valid (stratified; for a forecast,
     # rolling-origin: each trains on the past of its validation block) and reports the metrics
     # of their out-of-fold predictions (cross-validation); 1: train, then valid
@@ -54,7 +55,7 @@ class Trial:
         self.data = data
         self.seed = config_seed(setup.seed, config)
         seed_everything(self.seed)
-        self.device = pick_device(setup.gpu)
+        self.device = pick_device(setup.gpu, setup.device)
 
         if self.device.type == "cuda":
             import torch
