@@ -124,10 +124,17 @@ def test_train_and_test_folders_are_used_as_given(tmp_path):
 
 def test_photos_of_any_size_mode_and_format_become_one_colour_size(tmp_path):
     photos(tmp_path / "photos")
+    # and a 16-bit grey scan (PNG mode I;16): brought to 8 bits over its full range
+    scan = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)
+    Image.fromarray(scan).save(tmp_path / "photos" / "coffee" / "scan.png")
     s = load()
     assert s.input_shape[0] == 3 and s.input_shape[1] == s.input_shape[2]
     assert 40 <= s.input_shape[1] <= 120
-    assert "24 colour images in 2 class folders" in s.notes
+    assert "25 colour images in 2 class folders" in s.notes
+    everything = np.concatenate([s.x_train, s.x_valid, s.x_test])
+    grey = [a for a in everything if (a[0] == a[1]).all() and (a[1] == a[2]).all()
+            and a.max() == 255 and a.min() == 0]
+    assert grey  # the scan (and the grey BMPs) as three equal channels
     assert "sizes differ" in s.notes and "the median shorter side" in s.notes
     small = load(size=16)
     assert small.input_shape == (3, 16, 16) and "[data] size = 16" in small.notes

@@ -173,6 +173,18 @@ def test_a_missing_weight_file_offline_is_one_line_naming_file_folder_and_the_fi
                          f"false to train it from scratch")
     scratch = space.override({"pretrained": False})
     before_search(scratch, "photos.toml: [model]")  # nothing to fetch
+    with pytest.raises(UserError) as e:  # a name no backbone has: refused by the space
+        scratch.override({"backbone": {"choice": ["resnet18", "resnet19"]}},
+                         where="photos.toml: [space]")
+    assert str(e.value) == ("photos.toml: [space] backbone: 'resnet19' is not one of the "
+                            "options the model takes: 'resnet18', 'mobilenet_v2', 'resnet50'")
+    from tuner.spaces import Choice, SearchSpace  # or by the check, for a space of your own
+
+    own = SearchSpace({**scratch.entries, "backbone": Choice(["resnet18", "resnet19"])})
+    with pytest.raises(UserError) as e:
+        before_search(own, "photos.toml: [model]")
+    assert str(e.value) == ("photos.toml: [space] backbone: unknown backbone 'resnet19' (did "
+                            "you mean 'resnet18'?); choose from resnet18, resnet50, mobilenet_v2")
 
 
 @pytest.fixture
@@ -269,3 +281,25 @@ def test_device_mps_without_an_apple_gpu_is_one_line(tmp_path, monkeypatch):
         check_local_device(spec)
     assert str(e.value) == (f'{path}: [resources] device = "mps", but torch sees no Apple GPU '
                             f'(MPS) on this machine; use device = "auto" to fall back to the CPU')
+
+
+# ---------------------------------------------------------------- CUDA (skipped without a GPU)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("factory", ["cnn", "resnet"])
+def test_on_cuda_8_bit_images_augment_and_train_on_the_gpu(factory):
+    from tuner.spaces import load_space as space_of
+
+    config = {**space_of(factory).sample(__import__("random").Random(0)), **ON}
+    if factory == "resnet":
+        config.update(RESNET)
+    model = with_input_layer(build_model(factory, config, (3, 32, 32), 10), (3, 32, 32),
+                             (1 / 255, (0.5,) * 3, (0.25,) * 3), config).cuda().train()
+    x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8, device="cuda")
+    out = model(x)
+    assert out.device.type == "cuda" and torch.isfinite(out).all()
+    out.sum().backward()
+    model.eval()
+    cpu = model.cpu()(x.cpu())  # the same weights on the CPU agree when nothing augments
+    assert torch.allclose(model.cuda()(x).cpu(), cpu, atol=1e-3)

@@ -105,12 +105,12 @@ class Experiment:
             self.inputs["data.parquet"] = data
             return {"source": "file", "path": "{inputs}/data.parquet", **keys}
         if isinstance(data, (tuple, list)) and len(data) in (2, 3):
-            extra = sorted(set(options) - {"task"})
+            extra = sorted(set(options) - {"task", "layout"})
             if extra:
                 raise UserError(f"{self.where}: {extra[0]}: not used for arrays (X, y); they "
-                                f"take task (and split, folds)")
+                                f"take task and layout (and split, folds)")
             files.from_arrays(*data, at=at, name=self.name, task=options.get("task"),
-                              split=split, seed=0)
+                              split=split, seed=0, layout=options.get("layout"))
             import numpy as np
 
             arrays = {"X": np.asarray(data[0]), "y": np.asarray(data[1])}

@@ -209,9 +209,12 @@ def _plain_mode(im):
 
     if im.mode in ("L", "RGB"):
         return im
-    if im.mode in ("1", "I", "I;16", "F"):
-        return im.convert("L") if im.mode == "1" else im.point(lambda v: v / 256).convert("L") \
-            if im.mode.startswith("I") else im.convert("L")
+    if im.mode == "1":
+        return im.convert("L")
+    if im.mode.startswith("I") or im.mode == "F":  # 16-bit or float grey: to 8 bits
+        a = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        return Image.fromarray(np.clip(a / top * 255 + 0.5, 0, 255).astype(np.uint8), "L")
     if im.mode == "P" and "transparency" not in im.info:
         return im.convert("RGB")
     if im.mode in ("LA", "RGBA", "P", "PA"):
