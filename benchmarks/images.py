@@ -116,12 +116,17 @@ def one(name: str, tmp: Path) -> dict:
     exp_dir = storage / name
     saved = json.loads((exp_dir / "experiment.json").read_text())["experiment"]
     metrics = json.loads((exp_dir / "final" / "metrics.json").read_text())
+    import tomllib
+
+    best = tomllib.loads((exp_dir / "best.toml").read_text())["config"]
+    augmentation = {k: v for k, v in best.items() if k.startswith("aug_")}
     svc_acc, svc_s = svc(path, exp)
     cnn_acc, cnn_s = fixed_cnn(exp, storage)
     return {"set": name, "target": TARGETS.get(name), "factory": saved["model"]["factory"],
             "accuracy": metrics["test_accuracy"], "tune_s": tune_s, "train_s": train_s,
             "wall_s": wall, "trials": len(json.loads((exp_dir / "trials.json").read_text())),
-            "svc": svc_acc, "svc_s": svc_s, "cnn": cnn_acc, "cnn_s": cnn_s}
+            "svc": svc_acc, "svc_s": svc_s, "cnn": cnn_acc, "cnn_s": cnn_s,
+            "augmentation": augmentation}
 
 
 def table(rows: list[dict]) -> None:
