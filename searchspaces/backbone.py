@@ -33,6 +33,26 @@ def space() -> SearchSpace:
     )
 
 
+def before_search(space, where: str) -> None:
+    """Every backbone the space may pick is one tuner has, with its ImageNet weights here
+    (downloaded now if missing), unless the space trains from scratch. Imports no torch."""
+    from tuner.errors import UserError, did_you_mean
+    from tuner.models.weights import FILES, ensure
+
+    choice = space.priors.get("backbone")
+    names = choice.values() if choice is not None else []
+    for name in names:
+        if name not in FILES:
+            raise UserError(f"{where.replace('[model]', '[space]')} backbone: unknown backbone "
+                            f"{name!r}{did_you_mean(str(name), FILES)}; choose from "
+                            f"{', '.join(FILES)}")
+    pretrained = space.priors.get("pretrained")
+    if pretrained is not None and True not in pretrained.values():
+        return
+    for name in names:
+        ensure(name, where=f"{where} backbone {name!r}")
+
+
 def derive(profile, space, where: str) -> list:
     """Small images are upsampled less than all the way to 224 px: the search picks the size."""
     side = min(profile.height, profile.width)

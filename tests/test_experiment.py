@@ -183,7 +183,7 @@ def test_control_characters_are_not_toml(tmp_path):
         ),
         (
             "[data]\nsplits = [0.7, 0.15, 0.15]\n",
-            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, folds, dataset, valid, normalize, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, folds, dataset, valid, normalize, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes, layout",
         ),
         (
             "[resources]\ngpus = 1\n",

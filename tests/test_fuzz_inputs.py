@@ -596,6 +596,17 @@ def m_data(draw, raw, base: str, work: Path):
 # -- the tests ------------------------------------------------------------------------------------
 
 
+def _photo_folder(root: Path) -> None:
+    """Two classes of seven 8×8 grey PNGs: enough for a 70/15/15 split of each class."""
+    import numpy as np
+    from PIL import Image
+
+    for c in ("cat", "dog"):
+        (root / c).mkdir(parents=True)
+        for i in range(7):
+            Image.fromarray(np.full((8, 8), 30 * i, np.uint8)).save(root / c / f"{i}.png")
+
+
 @settings(FUZZ, max_examples=QUOTA["test_mutated_experiment_files"])
 @given(data=st.data())
 def test_mutated_experiment_files(capfd, guard, shared, data):
@@ -605,6 +616,9 @@ def test_mutated_experiment_files(capfd, guard, shared, data):
     if "weights" in raw.get("model", {}):  # digits59_finetune: a source that exists
         raw["model"]["weights"] = str(shared["source"])
     with workdir(guard) as work:
+        if raw["data"].get("path") == "photos":  # photos_transfer: the user's photo folder
+            _photo_folder(work / "photos")
+            raw["model"]["pretrained"] = False  # the session's hub folder holds no weights
         level = data.draw(st.sampled_from(["file"] * 4 + ["data"]), label="level")
         if level == "data":
             expect = m_data(data.draw, raw, base, work)

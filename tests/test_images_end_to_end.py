@@ -91,3 +91,29 @@ def test_a_pretrained_backbone_is_tuned_from_its_weight_file(photos, tmp_path, r
     assert code == 0, out + err
     (record,) = load_records(store / "transfer")
     assert record.status == "completed" and record.config["backbone"] == "mobilenet_v2", out
+
+
+def test_planning_an_image_search_imports_no_torch(photos, tmp_path):
+    """The driver stays torch-free (a second of start-up, and memory beside every trial's):
+    reading a photo folder, choosing the family, checking a backbone's weight file."""
+    import subprocess
+    import sys
+
+    from tuner.models.weights import FILES, checkpoints_dir
+
+    weights = checkpoints_dir() / FILES["resnet18"]
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    weights.write_bytes(b"checked for, never loaded by the driver")
+    (tmp_path / "zero.toml").write_text('name = "zero"\n[data]\npath = "photos"\n')
+    (tmp_path / "bb.toml").write_text('name = "bb"\n[data]\npath = "photos"\n[model]\n'
+                                      'factory = "backbone"\n[space]\nbackbone = "resnet18"\n')
+    code = ("import sys\nfrom tuner.experiment import load\nfrom tuner.plan import prepare\n"
+            "for f in sys.argv[1:]:\n    prepare(load(f), None, overwrite=True)\n"
+            "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))\n")
+    try:
+        p = subprocess.run([sys.executable, "-c", code, "zero.toml", "bb.toml"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    finally:
+        weights.unlink()
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"

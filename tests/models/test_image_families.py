@@ -160,7 +160,7 @@ def test_a_backbone_loads_the_weight_file_freezes_its_first_stages_and_trains_th
 
 
 def test_a_missing_weight_file_offline_is_one_line_naming_file_folder_and_the_fix(torch_home):
-    from tuner.models.backbone import before_search
+    from searchspaces.backbone import before_search
 
     space = load_space("backbone")
     with pytest.raises(UserError) as e:

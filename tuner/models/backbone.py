@@ -210,26 +210,6 @@ class Pretrained(nn.Module):
         return groups
 
 
-def before_search(space, where: str) -> None:
-    """Every backbone the space may pick has its ImageNet weights here (downloaded now if
-    missing), unless the space trains from scratch."""
-    from tuner.errors import UserError, did_you_mean
-    from tuner.models.weights import ensure
-
-    choice = space.priors.get("backbone")
-    names = choice.values() if choice is not None else []
-    for name in names:
-        if name not in ARCHITECTURES:
-            raise UserError(f"{where.replace('[model]', '[space]')} backbone: unknown backbone "
-                            f"{name!r}{did_you_mean(str(name), ARCHITECTURES)}; choose from "
-                            f"{', '.join(ARCHITECTURES)}")
-    pretrained = space.priors.get("pretrained")
-    if pretrained is not None and True not in pretrained.values():
-        return
-    for name in names:
-        ensure(name, where=f"{where} backbone {name!r}")
-
-
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
     if len(input_shape) != 3 or input_shape[0] not in (1, 3):
         raise InfeasibleConfig(f"the backbone factory needs grey or RGB images shaped C×H×W, "

@@ -11,8 +11,9 @@ it:
 - `wrap(model, config, task)` in the model module: the model as training sees it (a forecaster
   anchored on the window's last value). A model whose front is fixed says so by its type
   (`tuner.models.layers.FixedFront`): training computes the front's features once.
-- `before_search(space, where)` in the model module: what must be in place before Ray starts
-  (the backbones' weight files), checked by `tuner run` and `--dry-run`.
+- `before_search(space, where)` in the space module: what must be in place before Ray starts
+  (the backbones' weight files), checked by `tuner run` and `--dry-run` (the space module,
+  because the driver never imports torch).
 
 Adding a family: its model module, its space module, one line in `tuner.models.FAMILIES`.
 This module imports neither torch nor the family's modules until they are used.
@@ -55,9 +56,11 @@ class Family:
         return build(config, tuple(input_shape), int(n_outputs))
 
     def before_search(self, space, where: str) -> None:
-        """The model module's `before_search(space, where)`: what must be in place before
-        any trial starts (a pretrained backbone's weight files), or a UserError."""
-        hook = getattr(importlib.import_module(self.model_module), "before_search", None)
+        """The space module's `before_search(space, where)`: what must be in place before
+        any trial starts (a pretrained backbone's weight files), or a UserError. It lives
+        with the space, not the model, so that the driver never imports torch."""
+        module = importlib.import_module(f"searchspaces.{self.space_module}")
+        hook = getattr(module, "before_search", None)
         if hook is not None:
             hook(space, where)
 

@@ -27,9 +27,14 @@ TIMEOUT_S = 30
 
 
 def checkpoints_dir() -> Path:
-    import torch
-
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    """torch.hub.get_dir()/checkpoints, found as torch finds it ($TORCH_HOME/hub, else
+    $XDG_CACHE_HOME/torch/hub, else ~/.cache/torch/hub) without importing torch: the driver
+    checks the files before Ray starts and stays torch-free."""
+    home = os.environ.get("TORCH_HOME")
+    if not home:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        home = os.path.join(xdg, "torch")
+    return Path(home).expanduser() / "hub" / "checkpoints"
 
 
 def weight_file(name: str) -> Path:
