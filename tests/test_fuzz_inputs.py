@@ -43,7 +43,8 @@ SECTIONS = ("data", "model", "space", "search", "resources")
 SOURCES_USE = {  # the [data] keys each base's source reads
     "digits": ("classes",),
     "sunspots": ("window", "horizon", "transform"),
-    "aeon": ("dataset", "valid"),
+    "aeon": ("dataset", "valid", "normalize"),
+    "file": ("path", "task", "size"),  # photos_transfer: a folder of photos
 }
 TASK_METRICS = {  # what each base's task reports (and what it does not)
     "classification": ("accuracy", "f1", "precision", "recall"),
@@ -543,10 +544,14 @@ def m_data(draw, raw, base: str, work: Path):
                                        wrong_type("int")))
         return ["[data]", key]
     if what == "source_option" and source == "aeon":
-        key = draw(st.sampled_from(["dataset", "valid"]))
+        key = draw(st.sampled_from(["dataset", "valid", "normalize"]))
         if key == "dataset":
             data[key] = draw(st.one_of(typo(("JapaneseVowels", "BasicMotions")),
                                        wrong_type("str"), st.just("../../etc/passwd")))
+        elif key == "normalize":
+            data[key] = draw(st.one_of(typo(("channel", "series")), st.just(""),
+                                       wrong_type("str")).filter(
+                                           lambda v: v not in ("channel", "series")))
         else:
             data[key] = draw(st.one_of(wrong_type("float"), st.floats(max_value=0),
                                        st.floats(min_value=1)).filter(
@@ -587,7 +592,8 @@ def m_data(draw, raw, base: str, work: Path):
              "mlp": ["rnn", "conv1d", "attention", "transformer"],
              "rnn": ["cnn", "mlp"], "forecast": ["cnn"],
              "conv1d": ["cnn"], "attention": ["cnn", "mlp"],
-             "finetune": ["rnn", "conv1d", "attention", "transformer"]}[factory]
+             "finetune": ["rnn", "conv1d", "attention", "transformer"],
+             "backbone": ["rnn", "conv1d", "attention", "transformer"]}[factory]
     raw.setdefault("model", {})["factory"] = draw(st.sampled_from(wrong))
     raw.setdefault("space", {}).setdefault("module", factory)
     return ["[model] factory"]

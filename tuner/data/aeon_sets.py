@@ -118,7 +118,7 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
     check_options(where, options, ("dataset", "valid", "normalize"), "aeon")
     name = _check_name(where, str_option(where, options, "dataset"))
     valid = fraction_option(where, options, "valid", 0.2)
-    normalize = str_option(where, options, "normalize") or "channel"
+    normalize = str_option(where, options, "normalize", "channel")  # "" is no choice
     if normalize not in NORMALIZE:
         raise UserError(f"{where} normalize: must be one of {', '.join(NORMALIZE)}, but got "
                         f"{normalize!r}; \"series\" z-normalizes each series on its own (the "
