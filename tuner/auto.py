@@ -134,7 +134,12 @@ def _inline(v) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
-RESIDUAL_SIDE = 32  # images at least this large get residual stages (photos, CIFAR-sized)
+# images at least this large get residual stages (photos): their stride-2 stem and max-pool
+# quarter the side first. Smaller ones (digits, CIFAR-sized) get plain conv blocks, which pool
+# after every block: on a CPU a residual net at full 32 px resolution costs ~10× a plain CNN
+# an epoch, too much for a 7-minute search
+RESIDUAL_SIDE = 64
+PRETRAINED_SIDE = 32  # a backbone needs some detail to upsample
 
 
 def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str]:
@@ -161,16 +166,17 @@ def _image_factory(p: Profile, pretrained: bool | None) -> tuple[str, str]:
     size = f"{p.describe()}"
     have = [n for n in FILES if present(n)]
     if pretrained or (pretrained is None and have and p.channels == 3
-                      and min(p.height, p.width) >= RESIDUAL_SIDE):
+                      and min(p.height, p.width) >= PRETRAINED_SIDE):
         why = ("[model] pretrained = true" if pretrained else
                f"ImageNet weights are here ({', '.join(have)})")
         return "backbone", (f"{size}; {why}: a pretrained backbone brings features learnt "
                             f"from a million photos, its first stages frozen, a new head")
     if min(p.height, p.width) >= RESIDUAL_SIDE:
-        return "resnet", (f"{size}: at {RESIDUAL_SIDE} px and more, stages of residual blocks "
-                          f"go deep enough to see whole objects and still train")
-    return "cnn", (f"{size}: small images; two or three conv blocks with pooling see the whole "
-                   f"image, and train in seconds an epoch on a CPU")
+        return "resnet", (f"{size}: photos of {RESIDUAL_SIDE} px and more; a stride-2 stem "
+                          f"brings them to a quarter of their side, then stages of residual "
+                          f"blocks go deep enough to see whole objects and still train")
+    return "cnn", (f"{size}: small images; two or three conv blocks, each pooling, see the "
+                   f"whole image and train in seconds an epoch on a CPU")
 
 
 def choose_folds(p: Profile, given: int | None, where: str) -> tuple[int, str | None]:

@@ -229,3 +229,15 @@ def test_npz_layout_option_from_the_experiment_file(tmp_path):
     np.savez("x.npz", X=np.zeros((30, 9, 9), np.float32), y=np.arange(30) % 3)
     assert load("x.npz").input_shape == (1, 9, 9)
     assert load("x.npz", layout="NTC").input_shape == (9, 9)
+
+
+def test_the_derived_size_keeps_an_epoch_short_for_large_sets():
+    from tuner.data.images import derived_size
+
+    many = [(300, 400), (240, 320)] * 1800  # 3 600 photos, like the flowers set
+    (h, w), why = derived_size(many, 3, None, "x")
+    assert h == w == 72  # sqrt(5000 × 64² / 3600) = 75, down to a multiple of 8
+    assert "3600 images of at most 72×72 keep an epoch short on a CPU" in why
+    few = [(300, 400), (240, 320)] * 50
+    assert derived_size(few, 3, None, "x")[0] == (128, 128)  # the median shorter side, capped
+    assert derived_size(many, 3, 160, "x") == ((160, 160), "[data] size = 160")

@@ -233,6 +233,7 @@ def image_profile(**changes) -> Profile:
 
 def test_zero_edit_picks_cnn_resnet_or_a_backbone_from_size_channels_and_weights(torch_home):
     assert choose_factory(image_profile())[0] == "cnn"
+    assert choose_factory(image_profile(height=32, width=32, channels=3))[0] == "cnn"  # CIFAR
     factory, why = choose_factory(image_profile(height=64, width=64, channels=3))
     assert factory == "resnet" and "residual blocks" in why
     assert choose_factory(image_profile(), pretrained=True)[0] == "backbone"
@@ -242,6 +243,7 @@ def test_zero_edit_picks_cnn_resnet_or_a_backbone_from_size_channels_and_weights
     assert choose_factory(image_profile(height=64, width=64, channels=3),
                           pretrained=False)[0] == "resnet"
     assert choose_factory(image_profile())[0] == "cnn"  # grey digits: no ImageNet photos
+    assert choose_factory(image_profile(height=32, width=32, channels=3))[0] == "backbone"
 
 
 def test_the_backbone_space_upsamples_small_images_less_than_224():

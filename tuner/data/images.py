@@ -33,6 +33,10 @@ SPLIT_FOLDERS = {"train": ("train", "training"), "valid": ("valid", "val", "vali
                  "test": ("test", "testing")}
 MAX_SIDE = 128  # the largest side a derived size takes: a CPU trains small images in seconds
 CACHE_BYTES = 2 << 30  # and the cache (one copy of the set) stays within 2 GiB
+# and an epoch reads at most this many pixels (5 000 images of 64×64): the cost of a CNN's
+# epoch grows with images × pixels, and a 7-minute search on 2 CPU cores needs epochs of
+# seconds; a GPU user sets [data] size for more detail
+EPOCH_PIXELS = 5000 * 64 * 64
 MIN_SIDE = 8
 
 
@@ -269,9 +273,11 @@ def derived_size(sizes: list[tuple[int, int]], channels: int, given, at: str
         return hw, f"[data] size = {list(hw) if hw[0] != hw[1] else hw[0]}"
     n = len(sizes)
     memory_side = int((CACHE_BYTES / max(n * channels, 1)) ** 0.5)
-    cap = max(MIN_SIDE, min(MAX_SIDE, memory_side))
-    limit = ("a CPU trains small images fast" if cap == MAX_SIDE
-             else f"{n} images in a 2 GiB cache")
+    epoch_side = int((EPOCH_PIXELS / max(n, 1)) ** 0.5) // 8 * 8
+    cap = max(MIN_SIDE, min(MAX_SIDE, memory_side, epoch_side))
+    limit = ("a CPU trains small images fast" if cap == MAX_SIDE else
+             f"{n} images in a 2 GiB cache" if cap == memory_side else
+             f"{n} images of at most {cap}×{cap} keep an epoch short on a CPU")
     capped = f"at most {cap} px ({limit}; [data] size sets another)"
     if len(set(sizes)) == 1 and max(sizes[0]) <= cap:
         return sizes[0], "every image has this size"
