@@ -282,9 +282,10 @@ def derived_size(sizes: list[tuple[int, int]], channels: int, given, at: str
     if len(set(sizes)) == 1 and max(sizes[0]) <= cap:
         return sizes[0], "every image has this size"
     side = int(np.median([min(s) for s in sizes]))
-    side = max(MIN_SIDE, min(cap, side))
+    side = max(MIN_SIDE, min(cap, side // 8 * 8 if side >= 16 else side))
     lo, hi = min(min(s) for s in sizes), max(max(s) for s in sizes)
-    return (side, side), (f"sizes differ ({lo}-{hi} px): the median shorter side, {capped}, "
+    return (side, side), (f"sizes differ ({lo}-{hi} px): the median shorter side (to a "
+                          f"multiple of 8), {capped}, "
                           f"each image's shorter side resized to it and the centre cropped")
 
 
