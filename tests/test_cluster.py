@@ -190,13 +190,22 @@ class LocalCluster:
         return [pid for pid in _pids() if _sid(pid) == self.nodes[name].pid]
 
     def kill_raylet(self, name: str) -> int:
-        """SIGKILL the node's raylet, as when its machine goes; `ray start --block` then ends
-        the node's other processes. Returns the raylet's pid."""
-        for pid in self._session(name):
-            if _read(f"/proc/{pid}/comm").strip() == "raylet":
-                os.kill(pid, signal.SIGKILL)
-                return pid
-        raise RuntimeError(f"{name}: no raylet running")
+        """SIGKILL the node's raylet and its trial workers, as when its machine goes (`ray
+        start --block` then ends the node's other processes; a worker left alone could
+        outlive its raylet by seconds on a busy machine and finish its trial there). Returns
+        the raylet's pid."""
+        pids = self._session(name)
+        raylet = next((p for p in pids if _read(f"/proc/{p}/comm").strip() == "raylet"), None)
+        if raylet is None:
+            raise RuntimeError(f"{name}: no raylet running")
+        os.kill(raylet, signal.SIGKILL)
+        for pid in pids:
+            if _read(f"/proc/{pid}/comm").startswith("ray::"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        return raylet
 
     def stop(self) -> None:
         for p in self.nodes.values():

@@ -494,6 +494,8 @@ def m_bad_prior(draw, raw):
     if kind == "categorical":
         options = list(base_prior(entry).values())
         other = SCALAR.filter(lambda v: not any(type(v) is type(o) and v == o for o in options))
+        if isinstance(base_prior(entry), Fixed):  # a fixed value takes any other of its type
+            other = SCALAR.filter(lambda v: not any(type(v) is type(o) for o in options))
         wrong = st.one_of(other, st.builds(lambda v: {"choice": [options[0], v]}, other))
     elif kind == "int":
         wrong = st.one_of(
