@@ -95,7 +95,7 @@ def from_arrays(x, y, lengths=None, *, at: str, name: str, task: str | None, spl
                 seed: int, layout: str | None = None) -> Splits:
     """Splits from arrays X, y (and lengths) as an .npz holds them, checked the same way;
     images in any of their usual layouts become (N, C, H, W)."""
-    from tuner.data.images import layout_of, to_nchw
+    from tuner.data.layouts import layout_of, to_nchw
 
     x, y, lengths = check_arrays(at, np.asarray(x), np.asarray(y),
                                  None if lengths is None else np.asarray(lengths))
@@ -265,6 +265,17 @@ def _inferred(task: str, why: str) -> str:
     return f"task inferred: {task} ({why}); set [data] task to override"
 
 
+def _integer_labels(at: str, label: str, y: np.ndarray) -> np.ndarray:
+    """Float class labels as int64, when they are all whole numbers."""
+    _check_finite(at, label, y)
+    frac = y[y != np.round(y)]
+    if len(frac):
+        raise UserError(f"{at}: {label} holds non-integer numbers (e.g. {float(frac[0])!r}), "
+                        f"which cannot be class labels; save integer or string labels, or set "
+                        f"task = 'regression'")
+    return y.astype(np.int64)
+
+
 def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task: str | None,
                 split, seed: int, *, label: str, notes: str = "", layout_note: str = ""
                 ) -> Splits:
@@ -281,15 +292,7 @@ def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task:
         what = "real numbers" if kind == "f" else f"{len(np.unique(y))} distinct labels"
         notes = _inferred(task, f"{label}: {what}")
     if task == "classification":
-        if kind == "f":
-            _check_finite(at, label, y)
-            frac = y[y != np.round(y)]
-            if len(frac):
-                raise UserError(f"{at}: {label} holds non-integer numbers (e.g. "
-                                f"{float(frac[0])!r}), which cannot be class labels; save integer "
-                                f"or string labels, or set task = 'regression'")
-            y = y.astype(np.int64)
-        classes, y_idx = class_labels(y)
+        classes, y_idx = class_labels(_integer_labels(at, label, y) if kind == "f" else y)
         check_class_counts(at, y_idx, classes, split, "add examples, drop the class or change "
                            "[data] split")
         parts = stratified_split(y_idx, split, seed, where=at)
@@ -316,12 +319,10 @@ def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task:
         mean_x, std_x = feature_stats(x[tr], None if lengths is None else lengths[tr])
         x = standardize(x, lengths, mean_x, std_x)
     else:  # images, standardized per channel on train: 8-bit ones by the model's first layer
-        from tuner.data.images import describe_pixels, pixel_stats, standardized
+        from tuner.data.layouts import fit_pixels
 
-        layout_note = "; ".join(t for t in (layout_note, describe_pixels(x)) if t)
-        pixels = pixel_stats(x[tr])
-        if x.dtype != np.uint8:  # floats are a float32 copy already: standardized now
-            x, pixels = standardized(x, pixels), None
+        x, pixels, how = fit_pixels(x, tr)
+        layout_note = "; ".join(t for t in (layout_note, how) if t)
     notes = "; ".join(t for t in (layout_note, notes) if t)
     ln = (lambda idx: None) if lengths is None else (lambda idx: lengths[idx])
     return Splits(

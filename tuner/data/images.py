@@ -1,6 +1,5 @@
-"""Images as people keep them: a folder of photos with one sub-folder per class, or arrays in
-their own layout ((N, H, W) grey, (N, H, W, C) as most libraries save colour, (N, C, H, W) as
-torch stores it).
+"""Images as people keep them: a folder of photos with one sub-folder per class (arrays in
+their own layout: tuner.data.layouts).
 
 A folder is decoded once (Pillow: JPEG, PNG, BMP, WebP, GIF, TIFF; grey, RGB, RGBA, palette)
 into 8-bit pixels, resized to one size derived from the data when sizes differ, and cached in
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tuner.data.arrays import check_class_counts
+from tuner.data.layouts import pixel_stats
 from tuner.data.splits import Splits, stratified_holdout, stratified_split
 from tuner.errors import UserError
 
@@ -28,7 +28,6 @@ from tuner.errors import UserError
 # counted in the data line
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif",
                               ".tiff"})
-LAYOUTS = ("NHW", "NHWC", "NCHW", "NTC")
 SPLIT_FOLDERS = {"train": ("train", "training"), "valid": ("valid", "val", "validation"),
                  "test": ("test", "testing")}
 MAX_SIDE = 128  # the largest side a derived size takes: a CPU trains small images in seconds
@@ -48,99 +47,6 @@ def cache_dir() -> Path:
         return Path(root).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "tuner"
-
-
-# ---------------------------------------------------------------- arrays in their own layout
-
-
-def layout_of(x: np.ndarray, lengths, layout: str | None, at: str) -> tuple[str, str]:
-    """(layout, the rule that decided) of an X array: "NTC" for sequences, else an image
-    layout. A named `layout` wins, checked against the array's shape."""
-    shape = "×".join(map(str, x.shape[1:]))
-    if layout is not None:
-        return _checked_layout(x, lengths, layout, at), f"[data] layout = {layout!r}"
-    if x.ndim == 3:
-        if lengths is not None:
-            return "NTC", "padded sequences (lengths given)"
-        if x.dtype == np.uint8:
-            return "NHW", f"{shape} of 8-bit pixels: grey images"
-        if x.shape[1] == x.shape[2] >= MIN_SIDE:
-            return "NHW", f"{shape}, square: grey images"
-        return "NTC", f"{shape}: series of {x.shape[1]} steps × {x.shape[2]} channels"
-    if x.ndim == 4:
-        if x.shape[3] <= 4 < x.shape[1]:
-            return "NHWC", f"{shape}: the last axis ({x.shape[3]}) holds the colour channels"
-        return "NCHW", f"{shape}: channels first, as torch stores images"
-    return "", ""
-
-
-def _checked_layout(x, lengths, layout: str, at: str) -> str:
-    if layout not in LAYOUTS:
-        from tuner.errors import did_you_mean
-
-        raise UserError(f"{at}: layout {layout!r} is not one of {', '.join(LAYOUTS)}"
-                        f"{did_you_mean(layout, LAYOUTS)}")
-    dims = len(layout)
-    axes = {"NHW": "(N, H, W)", "NHWC": "(N, H, W, C)", "NCHW": "(N, C, H, W)",
-            "NTC": "(N, T, C)"}[layout]
-    if x.ndim != dims:
-        raise UserError(f"{at}: layout {layout!r} needs X shaped {axes}, but X has shape "
-                        f"{x.shape}; drop layout or name the one that fits")
-    channels = {"NHWC": x.shape[-1], "NCHW": x.shape[1] if x.ndim == 4 else 0}.get(layout, 0)
-    if channels > 4:
-        raise UserError(f"{at}: layout {layout!r} reads {channels} colour channels from X of "
-                        f"shape {x.shape}; images have 1-4 channels, so X is likely "
-                        f"{'NCHW' if layout == 'NHWC' else 'NHWC'}")
-    if lengths is not None and layout != "NTC":
-        raise UserError(f"{at}: layout {layout!r} reads images, but the file has lengths, "
-                        f"which only padded sequences have; drop lengths or the layout")
-    return layout
-
-
-def to_nchw(x: np.ndarray, layout: str) -> np.ndarray:
-    """Images in torch's (N, C, H, W) order; 8-bit pixels stay 8-bit, whole numbers in
-    0..255 become 8-bit, anything else float32."""
-    if layout == "NHW":
-        x = x[:, None]
-    elif layout == "NHWC":
-        x = np.moveaxis(x, 3, 1)
-    if x.dtype != np.uint8:
-        if x.dtype.kind in "iub" and x.size and x.min() >= 0 and x.max() <= 255:
-            x = x.astype(np.uint8)
-        else:
-            x = x.astype(np.float32)
-    return np.ascontiguousarray(x)
-
-
-def pixel_stats(x_train: np.ndarray) -> tuple[float, tuple, tuple]:
-    """(scale, per-channel mean, per-channel std) of training images after scaling: 8-bit
-    pixels scale to [0, 1] (1/255), other values are kept (scale 1)."""
-    scale = 1 / 255 if x_train.dtype == np.uint8 else 1.0
-    c = x_train.shape[1]
-    mean, sq = np.zeros(c), np.zeros(c)
-    step = max(1, len(x_train) // 20)  # a pass in chunks: never a float copy of the whole set
-    for i in range(0, len(x_train), step):
-        part = x_train[i:i + step].astype(np.float64) * scale
-        mean += part.sum(axis=(0, 2, 3))
-        sq += (part ** 2).sum(axis=(0, 2, 3))
-    n = len(x_train) * x_train.shape[2] * x_train.shape[3]
-    mean /= n
-    std = np.sqrt(np.maximum(sq / n - mean ** 2, 0))
-    std[std < 1e-8] = 1.0
-    return scale, tuple(float(v) for v in mean), tuple(float(v) for v in std)
-
-
-def standardized(x: np.ndarray, pixels: tuple) -> np.ndarray:
-    """float32 images with each channel standardized by `pixels` (scale, mean, std)."""
-    scale, mean, std = pixels
-    shape = (1, -1, 1, 1)
-    return ((x * scale - np.reshape(mean, shape)) / np.reshape(std, shape)).astype(np.float32)
-
-
-def describe_pixels(x: np.ndarray) -> str:
-    return ("8-bit pixels kept as stored, scaled to [0, 1] and standardized per channel (on the "
-            "training split) by the model's first layer" if x.dtype == np.uint8 else
-            "pixel values standardized per channel on the training split")
 
 
 # ---------------------------------------------------------------- a folder of photos
