@@ -163,7 +163,7 @@ def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str
 def _image_factory(p: Profile, pretrained: bool | None) -> tuple[str, str]:
     from tuner.models.weights import FILES, present
 
-    size = f"{p.describe()}"
+    size = p.describe()
     have = [n for n in FILES if present(n)]
     if pretrained or (pretrained is None and have and p.channels == 3
                       and min(p.height, p.width) >= PRETRAINED_SIDE):

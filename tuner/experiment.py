@@ -69,11 +69,8 @@ class ExperimentSpec:
             self.space_overrides, where=where
         )
         if "pretrained" in self.model_options and "pretrained" in space.priors:
-            from tuner.spaces import Fixed, SearchSpace
-
-            entries = {**space.entries, "pretrained": Fixed(self.model_options["pretrained"])}
-            space = SearchSpace(entries, description=space.description,
-                                defaults=space.defaults)
+            space = space.override({"pretrained": self.model_options["pretrained"]},
+                                   where=f"{self.path}: [model]")
         if sources and "weights" in self.model_options:
             from tuner.models.source import fit_space
 

@@ -89,7 +89,16 @@ def test_a_folder_of_class_folders_is_decoded_once_into_an_8_bit_cache(tmp_path)
     match = [i for i in range(len(d.images)) if np.array_equal((d.images[i] * 16).clip(0, 255),
                                                                first)]
     assert match and d.target[match[0]] == int(s.classes[s.y_train[0]])
-    again = load()  # a second run (a resumed search, every trial's data) reads the cache
+    import PIL.Image
+
+    opened = []
+    real_open = PIL.Image.open
+    PIL.Image.open = lambda *a, **k: opened.append(a) or real_open(*a, **k)
+    try:
+        again = load()  # a second run (a resumed search, every trial's data) reads the cache
+    finally:
+        PIL.Image.open = real_open
+    assert opened == []  # not even a header: sizes and colour are cached with the pixels
     assert f"read from the cache {cached[0]}" in again.notes
     assert np.array_equal(again.x_train, s.x_train) and np.array_equal(again.y_test, s.y_test)
     scale, mean, std = s.pixels  # scaled to [0, 1], standardized with the training split's

@@ -305,3 +305,15 @@ def test_on_cuda_8_bit_images_augment_and_train_on_the_gpu(factory):
     model.eval()
     cpu = model.cpu()(x.cpu())  # the same weights on the CPU agree when nothing augments
     assert torch.allclose(model.cuda()(x).cpu(), cpu, atol=1e-3)
+
+
+def test_model_pretrained_false_trains_from_scratch_with_no_weight_file(tmp_path, torch_home):
+    from searchspaces.backbone import before_search
+    from tuner.experiment import load
+
+    path = tmp_path / "e.toml"
+    path.write_text('[data]\npath = "photos"\n[model]\nfactory = "backbone"\npretrained = false\n')
+    space = load(path).space()
+    assert space.priors["pretrained"].describe() == "fixed(False)"
+    before_search(space, f"{path}: [model]")  # no weights needed, none fetched
+    assert not torch_home.exists()

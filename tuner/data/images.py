@@ -106,12 +106,17 @@ def _open(at: str, path: Path, size: tuple[int, int] | None = None):
             im.load()
             im = _plain_mode(im)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise UserError(f"{at}: {path}: Pillow cannot decode it ({type(e).__name__}: "
-                        f"{' '.join(str(e).split())[:120]}); remove the file or save it again "
-                        f"as PNG or JPEG") from None
+        raise _undecodable(at, path, e) from None
     if size is not None and (im.height, im.width) != size:
         im = _resize_crop(im, size)
     return im
+
+
+def _undecodable(at: str, path: Path, e: Exception) -> UserError:
+    """The one line for a file Pillow cannot read, whether its header or its pixels fail."""
+    return UserError(f"{at}: {path}: Pillow cannot decode it ({type(e).__name__}: "
+                     f"{' '.join(str(e).split())[:120]}); remove the file or save it again as "
+                     f"PNG or JPEG")
 
 
 def _plain_mode(im):
@@ -159,8 +164,28 @@ def _headers(at: str, files: list[Path]) -> tuple[list[tuple[int, int]], bool]:
                 if im.mode == "P":
                     colour = colour or _palette_in_colour(im)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-            raise UserError(f"{at}: {p}: Pillow cannot decode it ({type(e).__name__}); remove "
-                            f"the file or save it again as PNG or JPEG") from None
+            raise _undecodable(at, p, e) from None
+    return sizes, colour
+
+
+def cached_headers(at: str, files: list[tuple[str, Path]], key: str
+                   ) -> tuple[list[tuple[int, int]], bool]:
+    """`_headers` of `files`, kept beside the pixel cache under the files' key: a folder
+    read before (a resumed search, final training) opens no image to find its size."""
+    path = cache_dir() / "images" / f"{key}.headers.json"
+    try:
+        doc = json.loads(path.read_text())
+        return [tuple(s) for s in doc["sizes"]], bool(doc["colour"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not read before, or a cut-short file: read the headers
+    sizes, colour = _headers(at, [p for _, p in files])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"sizes": sizes, "colour": colour}))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache folder: read the headers again next time
     return sizes, colour
 
 
@@ -205,12 +230,17 @@ def _size_option(v, at: str) -> tuple[int, int]:
                     f"[height, width], e.g. size = 64, but got {v!r}")
 
 
-def _cache_key(files: list[tuple[str, Path]], size: tuple[int, int], channels: int) -> str:
-    h = hashlib.sha256(json.dumps([size, channels]).encode())
+def files_key(files: list[tuple[str, Path]]) -> str:
+    """What identifies a folder's files: labels, paths, sizes and modification times."""
+    h = hashlib.sha256()
     for label, p in files:
         st = p.stat()
         h.update(f"{label}\0{p.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:24]
+
+
+def _cache_key(key: str, size: tuple[int, int], channels: int) -> str:
+    return hashlib.sha256(json.dumps([key, size, channels]).encode()).hexdigest()[:24]
 
 
 def decode(at: str, files: list[tuple[str, Path]], size, channels: int) -> np.ndarray:
@@ -229,11 +259,11 @@ def decode(at: str, files: list[tuple[str, Path]], size, channels: int) -> np.nd
     return out
 
 
-def cached_pixels(at: str, files: list[tuple[str, Path]], size, channels: int
+def cached_pixels(at: str, files: list[tuple[str, Path]], key: str, size, channels: int
                   ) -> tuple[np.ndarray, str]:
-    """The decoded pixels, from the cache when these files were decoded before at this size
-    (memory-mapped), else decoded now and cached; and where they came from."""
-    key = _cache_key(files, size, channels)
+    """The decoded pixels, from the cache when these files (`files_key`) were decoded before
+    at this size (memory-mapped), else decoded now and cached; and where they came from."""
+    key = _cache_key(key, size, channels)
     folder = cache_dir() / "images"
     path = folder / f"{key}.npy"
     if path.is_file():
@@ -275,10 +305,11 @@ def load_folder(*, path: Path, raw: str, split, seed: int, where: str, options: 
         if extra:
             raise UserError(f"{at}: class {extra[0]!r} has images outside {parts['train'].name}/ "
                             f"but none in it; add training images of it or remove the folder")
-    sizes, colour = _headers(at, [p for _, p in files])
+    key = files_key(files)
+    sizes, colour = cached_headers(at, files, key)
     channels = 3 if colour else 1
     size, why = derived_size(sizes, channels, options.get("size"), at)
-    x, source = cached_pixels(at, files, size, channels)
+    x, source = cached_pixels(at, files, key, size, channels)
     y = np.array([classes.index(label) for label, _ in files], dtype=np.int64)
     tr, va, te = _indices(at, given, y, classes, split, seed)
     scale, mean, std = pixel_stats(np.asarray(x[np.sort(tr)]))

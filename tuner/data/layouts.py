@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tuner.errors import UserError
+from tuner.errors import UserError, did_you_mean
 
 LAYOUTS = ("NHW", "NHWC", "NCHW", "NTC")
 MIN_SIDE = 8  # square frames from this side on are read as grey images
@@ -34,8 +34,6 @@ def layout_of(x: np.ndarray, lengths, layout: str | None, at: str) -> tuple[str,
 
 def _checked_layout(x, lengths, layout: str, at: str) -> str:
     if layout not in LAYOUTS:
-        from tuner.errors import did_you_mean
-
         raise UserError(f"{at}: layout {layout!r} is not one of {', '.join(LAYOUTS)}"
                         f"{did_you_mean(layout, LAYOUTS)}")
     dims = len(layout)

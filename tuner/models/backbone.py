@@ -103,12 +103,6 @@ class ResNetBackbone(nn.Module):
         return [nn.Sequential(self.conv1, self.bn1, self.relu, self.maxpool), self.layer1,
                 self.layer2, self.layer3, self.layer4]
 
-    def features(self, x):
-        for stage in self.stages():
-            x = stage(x)
-        return torch.flatten(self.avgpool(x), 1)
-
-
 # ---------------------------------------------------------------- MobileNetV2 (torchvision names)
 
 
@@ -156,10 +150,6 @@ class MobileNetV2Backbone(nn.Module):
     def stages(self) -> list[nn.Module]:
         s = self.STAGE_STARTS
         return [self.features[s[i]:s[i + 1]] for i in range(STAGES)]
-
-    def features_of(self, x):
-        return torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1)
-
 
 ARCHITECTURES = {
     "resnet18": lambda: ResNetBackbone(BasicBlock, [2, 2, 2, 2]),
