@@ -21,6 +21,24 @@ os.environ["TUNER_CACHE"] = str(_CACHES / "tuner")
 os.environ["TORCH_HOME"] = str(_CACHES / "torch")
 os.environ["TUNER_WEIGHTS_URL"] = "http://127.0.0.1:9/none"
 
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# A local S3-compatible server for the storage tests (moto's, started on first use by the
+# `s3_server` fixture): every process of the session, Ray's workers and the cluster tests'
+# nodes included, reaches it through the usual variables, with dummy credentials.
+# (set once: a test module importing tests.conftest runs this file a second time)
+S3_ENDPOINT = os.environ.setdefault("TUNER_TEST_S3_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
+os.environ.update(AWS_ENDPOINT_URL=S3_ENDPOINT, AWS_ACCESS_KEY_ID="testing",
+                  AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+                  AWS_EC2_METADATA_DISABLED="true")
+
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
 
@@ -42,6 +60,52 @@ def ray_session():
         )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 server on 127.0.0.1 for the session; skipped where moto is not installed."""
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    server = Path(sys.executable).parent / "moto_server"
+    if not server.exists():
+        pytest.skip("moto[server] is not installed (pip install 'moto[server]')")
+    port = S3_ENDPOINT.rsplit(":", 1)[1]
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
+    proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", port], stdout=log,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(S3_ENDPOINT, timeout=1)
+            break
+        except urllib.error.HTTPError:  # it answers
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"moto_server did not start on {S3_ENDPOINT}")
+            time.sleep(0.2)
+    yield S3_ENDPOINT
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture
+def bucket(s3_server, request):
+    """A new, empty bucket on the session's S3 server: its s3:// URI."""
+    import re
+    import secrets
+
+    import boto3
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    name = f"{name}-{secrets.token_hex(3)}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return f"s3://{name}"
 
 
 @pytest.fixture

@@ -23,6 +23,38 @@ def free_port(host: str, start: int) -> int:
     raise UserError(f"--port {start}: no free port in {start}..{start + 99} on {host}")
 
 
+PULL_EVERY_S = 10.0  # a URI's storage: its event files are brought down this often
+
+
+def follow_storage(name, storage, proc) -> None:
+    """For a URI's storage, TensorBoard serves the local mirror of the event files; a thread
+    brings the new ones down every PULL_EVERY_S while `proc` (TensorBoard) runs, so a search
+    still running elsewhere shows its curves as they grow. TensorBoard's own s3:// reading needs
+    boto3, credentials and endpoint settings of its own; the mirror needs none of that."""
+    import threading
+
+    from tuner.store.storage import remote_storage
+
+    remote = remote_storage(storage)
+    if remote is None:
+        return
+
+    def pull():
+        while proc.poll() is None:
+            try:
+                names = [name] if name is not None else remote.experiments()
+                for n in names:
+                    remote.pull(n)
+            except Exception:  # noqa: BLE001 (a storage hiccup: the next pull tries again)
+                pass
+            try:
+                proc.wait(timeout=PULL_EVERY_S)
+            except subprocess.TimeoutExpired:
+                pass
+
+    threading.Thread(target=pull, name="tuner-board-pull", daemon=True).start()
+
+
 def command(logdir: str, host: str, port: int) -> list[str]:
     return [
         sys.executable,
@@ -42,7 +74,13 @@ def command(logdir: str, host: str, port: int) -> list[str]:
 def serve(
     name: str | None, *, storage: str | None, host: str = "127.0.0.1", port: int = 6006
 ) -> int:
+    from tuner.store.storage import remote_storage
+
     logdir = find_experiment(name, storage) if name else storage_root(storage)
+    if name is None and remote_storage(storage) is not None:
+        from tuner.store import experiments
+
+        experiments(storage)  # every experiment's files, brought down once before serving
     if not logdir.is_dir():
         raise UserError(f"{logdir}: no results there yet; run an experiment first")
     port = free_port(host, port)
@@ -60,6 +98,7 @@ def serve(
         stderr=subprocess.PIPE,
         text=True,
     )
+    follow_storage(name, storage, proc)
     try:
         _, err = proc.communicate()
     except KeyboardInterrupt:

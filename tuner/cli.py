@@ -81,7 +81,9 @@ def _tuning_verbs(sub) -> None:
     )
 
     r = sub.add_parser("run", parents=[fl], help="tune an experiment file")
-    r.add_argument("--storage", help="results root (default: $TUNER_STORAGE or ./results)")
+    r.add_argument("--storage", help="results root: a folder, or a URI every node reaches "
+                                     "(s3://bucket/path, gs://...); default: $TUNER_STORAGE "
+                                     "or ./results")
     r.add_argument(
         "--address", help="join a running Ray cluster: auto, HOST:PORT or ray://HOST:PORT"
     )
@@ -96,8 +98,9 @@ def _tuning_verbs(sub) -> None:
 
     sb = sub.add_parser("submit", parents=[fl], help="run an experiment as a Ray Job on a cluster")
     sb.add_argument("--address", help="the cluster's Ray Jobs API, e.g. http://HEAD:8265")
-    sb.add_argument("--storage", help="results root as the cluster sees it, e.g. a shared "
-                                      "folder (default: $TUNER_STORAGE or ./results, absolute)")
+    sb.add_argument("--storage", help="results root as the cluster sees it: a URI "
+                                      "(s3://bucket/path, passed unchanged) or a shared folder "
+                                      "(default: $TUNER_STORAGE or ./results, absolute)")
     sb.add_argument("--follow", action="store_true",
                     help="stream the job's output until it ends; exit with its outcome")
 

@@ -112,7 +112,9 @@ def _print_summary(summary, *, trials: bool) -> None:
     for r in summary.records if trials else ():
         v = r.best.get(s.metric)
         val = f"{v:.4f}{noise(r, s.metric)}" if v is not None else "-"
-        why = f"  {r.reason}" if r.reason else ""
+        on = f" on node {r.node}" if r.node and r.reason and r.status == "errored" else ""
+        # the reason whole, its later lines indented under the trial
+        why = (f"  {r.reason}{on}".replace("\n", "\n      ")) if r.reason else ""
         print(f"  {r.trial}  {r.status:<13} {r.epochs:>4} epochs  {s.metric} {val}{why}")
 
 

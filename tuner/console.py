@@ -38,7 +38,8 @@ def print_plan(plan, out, warm=None) -> None:
         f"{f' within {s.time_budget} s' if s.time_budget else ''}, {s.searcher} + {sched}, "
         f"{s.mode} {s.metric}, seed {s.seed}",
         f"  trials {r.cpu:g} CPU{f' + {r.gpu:g} GPU' if r.gpu else ''} each, device {r.device}",
-        f"  output {exp_dir}",
+        f"  output {exp_dir}" if plan.remote is None else
+        f"  output {plan.remote.uri(spec.name)} (local copy: {exp_dir})",
     ]
     lines += [f"  auto   {d.line()}" for d in derived]
     note = None if spec.data.folds and spec.data.folds > 1 else batch_size_note(
@@ -95,9 +96,11 @@ def batch_size_note(space, n_train: int) -> str | None:
             f"batch_size = {{ choice = [{suggest}] }}")
 
 
-def summary(exp_dir: Path, spec, wall_s: float, out, *, interrupted: bool = False) -> int:
+def summary(exp_dir: Path, spec, wall_s: float, out, *, interrupted: bool = False,
+            storage=None) -> int:
     """Print the end-of-run summary; 0 when some trial produced a result, 1 when none did,
-    130 when Ctrl-C stopped the search (state saved for `tuner resume`)."""
+    130 when Ctrl-C stopped the search (state saved for `tuner resume`). `storage`: the
+    Remote of a URI's storage (the commands shown then name it)."""
     from tuner.store import best_record
     from tuner.tracking.progress import counts, short_config
 
@@ -115,15 +118,19 @@ def summary(exp_dir: Path, spec, wall_s: float, out, *, interrupted: bool = Fals
     )
     failed = [r for r in records if r.status.failed]
     for r in failed[:8]:
-        print(f"  {r.trial} {r.status}: {r.reason}", file=out)
+        where = f" (node {r.node})" if r.node and r.status == Status.ERRORED else ""
+        print(f"  {r.trial} {r.status}{where}: {shortened(r.reason)}", file=out)
     if len(failed) > 8:
         print(f"  ... and {len(failed) - 8} more: tuner status {spec.name}", file=out)
     errored = [r for r in failed if r.status == Status.ERRORED]
     if errored:
         print(f"  full tracebacks: error.txt in each errored trial's folder, e.g. "
               f"{exp_dir / errored[0].trial / 'error.txt'}", file=out)
+        for line in cluster_causes(errored):
+            print(line, file=out)
     if interrupted:
-        again = (spec.name if exp_dir.parent.resolve() == storage_root(None).resolve()
+        again = (f"{spec.name} --storage {storage.shown}" if storage is not None
+                 else spec.name if exp_dir.parent.resolve() == storage_root(None).resolve()
                  else str(exp_dir))
         print(f"stopped by Ctrl-C; Ray Tune saved the experiment: finished trials are kept, "
               f"unfinished ones continue from their last checkpoint with\n"
@@ -142,14 +149,55 @@ def summary(exp_dir: Path, spec, wall_s: float, out, *, interrupted: bool = Fals
         file=out,
     )
     print(f"       {short_config(best.config, 99)}", file=out)
-    print(f"next   tuner best {spec.name} -o best.toml", file=out)
+    flag = f" --storage {storage.shown}" if storage is not None else ""
+    print(f"next   tuner best {spec.name}{flag} -o best.toml", file=out)
     if Path(spec.path).is_file():
         print(f"       tuner train {spec.path} --config best.toml", file=out)
     else:  # built in Python: the saved experiment is what trains
-        print(f"       tuner train --from {spec.name}   (in Python: "
+        print(f"       tuner train --from {spec.name}{flag}   (in Python: "
               f"tuner.train_final({spec.name!r}))", file=out)
-    print(f"       tensorboard --logdir {exp_dir}", file=out)
+    if storage is not None:
+        print(f"       tuner board {spec.name} --storage {storage.shown}   (all in "
+              f"{storage.uri(spec.name)})", file=out)
+    else:
+        print(f"       tensorboard --logdir {exp_dir}", file=out)
     return 0
+
+
+def shortened(reason: str, width: int = 240) -> str:
+    """A reason on one line of at most `width` characters (`tuner status` shows it whole)."""
+    flat = " ".join(reason.split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
+
+
+# what a trial's error says when the cluster, not the model, ended it: (cause, fix)
+CLUSTER_CAUSES = (
+    (("Unable to set up cluster storage", "No such file or directory", "Permission denied",
+      "NoSuchBucket", "NO_SUCH_BUCKET", "AccessDenied", "ACCESS_DENIED"),
+     "the storage", "give every node the same storage: a cloud URI (--storage s3://bucket/"
+     "path) or a folder mounted at the same path on every node"),
+    (("NodeDiedError", "node died", "ActorDiedError", "ActorUnavailableError", "RayActorError",
+      "OwnerDiedError", "ObjectLostError", "WorkerCrashedError"),
+     "a lost node", "the trials continue elsewhere with --max-failures N; check the node's "
+     "health (`ray status` on the head)"),
+    (("ModuleNotFoundError", "No module named"),
+     "a missing module", "install the same packages on every node, or ship your project "
+     "with `tuner submit` (Ray's working_dir)"),
+)
+
+
+def cluster_causes(errored) -> list[str]:
+    """Closing lines for errored trials the cluster ended (storage, a lost node, a missing
+    module): what, how many, on which nodes, and the fix."""
+    lines = []
+    for needles, cause, fix in CLUSTER_CAUSES:
+        hit = [r for r in errored if any(n in r.reason for n in needles)]
+        if hit:
+            nodes = sorted({r.node for r in hit if r.node})
+            on = f" on node {', '.join(nodes)}" if nodes else ""
+            lines.append(f"cluster: {len(hit)} trial(s) failed because of {cause}{on}, not "
+                         f"the model; {fix}")
+    return lines
 
 
 def noise(record, metric: str) -> str:

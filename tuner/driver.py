@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tuner.console import print_plan, print_space, summary
@@ -68,6 +69,8 @@ def run(
         return 0
     if overwrite and plan.exp_dir.exists():
         _clear(plan.exp_dir)
+    if overwrite and plan.remote is not None:
+        plan.remote.delete(plan.spec.name, keep=INPUTS)
     return _start(plan, warm, address, ray_output, out)
 
 
@@ -153,6 +156,7 @@ def _search(plan: Plan, algorithms, timing: dict, out) -> int:
 
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_spec(spec, exp_dir)
+    check_nodes(plan, gpu)
 
     slots = s.max_concurrent or trial_slots(cluster, spec.resources.cpu, gpu)
     callback = TunerCallback(
@@ -167,14 +171,46 @@ def _search(plan: Plan, algorithms, timing: dict, out) -> int:
     )
     out.flush()
     timing["search_started_at"] = time.time()
-    interrupted = fit(tuner, exp_dir)
-    timing.update(finished_at=time.time(), first_result_at=callback.first_result_at, slots=slots,
-                  trials=len(callback.records),
-                  searcher_suggest_s=getattr(algorithms.searcher, "suggest_s", None),
-                  **driver_usage())
-    write_timing(exp_dir, timing)
+    with uploading(plan):
+        interrupted = fit(tuner, exp_dir)
+        timing.update(finished_at=time.time(), first_result_at=callback.first_result_at,
+                      slots=slots, trials=len(callback.records),
+                      searcher_suggest_s=getattr(algorithms.searcher, "suggest_s", None),
+                      **driver_usage())
+        write_timing(exp_dir, timing)
     return summary(exp_dir, spec, timing["finished_at"] - timing["started_at"], out,
-                   interrupted=interrupted)
+                   interrupted=interrupted, storage=plan.remote)
+
+
+def check_nodes(plan: Plan, gpu: float) -> None:
+    """Every node that may run a trial reaches the experiment's storage, or one line."""
+    from tuner.raytune.preflight import check_nodes_reach
+
+    if plan.remote is not None:
+        fs, path = plan.remote.fs, plan.remote.path(plan.spec.name)
+        shown = plan.remote.uri(plan.spec.name)
+    else:
+        from pyarrow.fs import LocalFileSystem
+
+        fs, path = LocalFileSystem(), str(plan.exp_dir)
+        shown = path
+    check_nodes_reach(fs, path, shown, cpu=plan.spec.resources.cpu, gpu=gpu)
+
+
+@contextmanager
+def uploading(plan: Plan):
+    """While a search on a URI's storage runs, its mirror's files go up every few seconds,
+    and once more when it ends (however it ends)."""
+    if plan.remote is None:
+        yield
+        return
+    from tuner.store.remote import Uploader
+
+    uploader = Uploader(plan.remote, plan.exp_dir, plan.spec.name)
+    try:
+        yield
+    finally:
+        uploader.close()
 
 
 def driver_usage() -> dict:
@@ -203,19 +239,29 @@ def resume(
 ) -> int:
     """Continue an interrupted experiment from its folder (finished trials are kept)."""
     from tuner.store import find_experiment
+    from tuner.store.storage import remote_storage
 
     out = out or sys.stdout
     exp_dir = find_experiment(name_or_dir, storage)
+    remote = remote_storage(storage)
     spec = load_saved(exp_dir)
     if not any(exp_dir.glob("experiment_state-*.json")):
         raise UserError(
             f"{exp_dir}: Ray Tune saved no state there, so there is nothing to "
             f"resume; start it again with `tuner run ... --overwrite`"
         )
-    plan = for_saved(exp_dir, spec)
+    plan = for_saved(exp_dir, spec, remote)
     from tuner.raytune.reconcile import reconcile
 
     reconcile(exp_dir, out)
+    if remote is not None:
+        # a trial Ray starts again leaves nothing behind in the bucket (its TensorBoard run
+        # would be drawn twice), and what reconcile changed in Ray's state goes where Ray reads
+        from tuner.raytune.reconcile import saved_trials
+
+        keep = saved_trials(exp_dir) | {r.trial for r in load_records(exp_dir)}
+        remote.delete_trials(spec.name, keep=keep)
+        remote.push(exp_dir, spec.name)
     done = [r for r in load_records(exp_dir) if r.status.ended]
     print(
         f"tuner: resuming {plan.spec.name} ({len(done)}/{plan.spec.search.samples} trials "
@@ -233,8 +279,10 @@ def resume(
         from tuner.raytune.search import fit, restore, trainable
 
         gpu = gpu_share(plan.spec, ray.cluster_resources(), out)
-        interrupted = fit(restore(exp_dir, trainable(plan, gpu)), exp_dir)
+        check_nodes(plan, gpu)
+        with uploading(plan):
+            interrupted = fit(restore(plan, trainable(plan, gpu)), exp_dir)
         return summary(exp_dir, plan.spec, time.monotonic() - started, out,
-                       interrupted=interrupted)
+                       interrupted=interrupted, storage=remote)
     finally:
         stop_ray(started_ray)

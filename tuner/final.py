@@ -20,6 +20,7 @@ import numpy as np
 
 from tuner.experiment import ExperimentSpec
 from tuner.store import storage_root, to_toml
+from tuner.store.storage import remote_storage
 
 
 @dataclass
@@ -84,6 +85,10 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                          "config": active}, data, results)
     saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
     print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
+    remote = None if out_dir else remote_storage(storage)
+    if remote is not None:
+        remote.push(target.parent, spec.name, only=target.name)
+        print(f"       and to {remote.uri(spec.name, target.name)}/", file=out)
     return Final(target, epochs, active, *done, models=[r.model for r in runs])
 
 

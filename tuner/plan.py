@@ -7,12 +7,13 @@ before Ray starts. Downstream (printing, the Ray side, the trials) takes the pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.experiment import ExperimentSpec
 from tuner.store import load_records, storage_root
+from tuner.store.storage import remote_storage
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,26 @@ class Plan:
     data: object  # Splits
     exp_dir: Path | None  # None: final training, which writes elsewhere
     derived: tuple = ()  # tuner.auto.Derived, in the order they were decided
+    # a URI's storage (tuner.store.remote.Remote): exp_dir is then its local mirror
+    remote: object = None
 
 
-def check_target(spec: ExperimentSpec, storage: str | None, *, overwrite: bool) -> Path:
+def check_target(spec: ExperimentSpec, storage, *, overwrite: bool) -> Path:
     """The experiment's folder, checked: its space is valid, no experiment of that name is
-    there (unless `overwrite`), the storage root is a folder."""
+    there (unless `overwrite`), the storage root is a folder (or a URI tuner can write to:
+    the folder is then its local mirror)."""
     if spec.space_module != "auto":
         spec.space()  # a bad [space] fails before the data loads
     root = storage_root(storage)
     exp_dir = root / spec.name
+    remote = remote_storage(storage)
+    if remote is not None:
+        if remote.has_experiment(spec.name) and not overwrite:
+            raise UserError(
+                f"{remote.uri(spec.name)}: an experiment named {spec.name!r} already exists; "
+                f"continue it with `tuner resume {spec.name} --storage {remote.shown}`, start "
+                f"another with --name NEW_NAME, or replace it with --overwrite")
+        return exp_dir
     if exp_dir.exists() and (exp_dir / "experiment.json").exists() and not overwrite:
         n = len(load_records(exp_dir))
         raise UserError(
@@ -51,13 +63,15 @@ def prepare(spec: ExperimentSpec, storage: str | None, *, overwrite: bool = Fals
     """Validate everything that can fail before Ray starts (space, storage, MLflow, data,
     factory, metric) and fit the experiment to its data (tuner.auto): the Plan."""
     exp_dir = check_target(spec, storage, overwrite=overwrite)
+    remote = remote_storage(storage)
     if spec.mlflow:
         try:
             import mlflow  # noqa: F401
         except ImportError:
             raise UserError(f"{spec.path}: [logging] mlflow needs MLflow, which is not "
                             f"installed: pip install 'tuner[mlflow]'") from None
-    return resolve(spec, exp_dir)
+    plan = resolve(spec, exp_dir)
+    return replace(plan, remote=remote) if remote is not None else plan
 
 
 def resolve(spec: ExperimentSpec, exp_dir: Path | None = None) -> Plan:
@@ -86,7 +100,7 @@ def resolve(spec: ExperimentSpec, exp_dir: Path | None = None) -> Plan:
     return Plan(spec, space, data, exp_dir, tuple(derived))
 
 
-def for_saved(exp_dir: Path, spec: ExperimentSpec | None = None) -> Plan:
+def for_saved(exp_dir: Path, spec: ExperimentSpec | None = None, remote=None) -> Plan:
     """The plan of an experiment already run (its saved, resolved spec, read here unless
     given), for `tuner resume`: its data loaded again, nothing derived again."""
     from tuner.data import load_spec_data
@@ -94,4 +108,4 @@ def for_saved(exp_dir: Path, spec: ExperimentSpec | None = None) -> Plan:
 
     spec = spec or load_saved(exp_dir)
     space = spec.space()
-    return Plan(spec, space, load_spec_data(spec), Path(exp_dir))
+    return Plan(spec, space, load_spec_data(spec), Path(exp_dir), remote=remote)

@@ -58,8 +58,9 @@ def status(name=None, *, storage: str | None = None):
         m = summary.spec.search.metric
         rows = [{"trial": r.trial, "status": str(r.status), "epochs": r.epochs,
                  m: r.best.get(m, math.nan), f"{m}_se": r.at_best.get(f"{m}_se", math.nan),
-                 "reason": r.reason} for r in summary.records]
-        return pd.DataFrame(rows, columns=["trial", "status", "epochs", m, f"{m}_se", "reason"])
+                 "reason": r.reason, "node": r.node} for r in summary.records]
+        return pd.DataFrame(rows, columns=["trial", "status", "epochs", m, f"{m}_se", "reason",
+                                           "node"])
     rows = []
     for summary in summaries(storage=storage):
         s, c, b = summary.spec.search, summary.counts, summary.best
@@ -132,9 +133,14 @@ def report(name, *, storage: str | None = None, out: str | None = None) -> Path:
     """Write the HTML report of a search (name, folder or Result); returns the page's path."""
     from tuner.reporting import write_report
     from tuner.store import find_experiment
+    from tuner.store.storage import remote_storage
 
     exp_dir = find_experiment(located(name), storage)
-    return write_report(exp_dir, Path(out) if out else None)
+    page = write_report(exp_dir, Path(out) if out else None)
+    remote = None if out else remote_storage(storage)
+    if remote is not None:  # beside the experiment in its storage too
+        remote.push(exp_dir, exp_dir.name, only=page.parent.name)
+    return page
 
 
 def board(name=None, *, storage: str | None = None, host: str = "127.0.0.1",
@@ -143,7 +149,7 @@ def board(name=None, *, storage: str | None = None, host: str = "127.0.0.1",
     Returns a Board: `.url`, `.stop()`; in a notebook it shows as a link."""
     import subprocess
 
-    from tuner.board_server import command, free_port
+    from tuner.board_server import command, follow_storage, free_port
     from tuner.store import find_experiment
 
     logdir = find_experiment(located(name), storage) if name is not None \
@@ -153,4 +159,5 @@ def board(name=None, *, storage: str | None = None, host: str = "127.0.0.1",
     port = free_port(host, port)
     proc = subprocess.Popen(command(str(logdir), host, port), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    follow_storage(name, storage, proc)
     return Board(f"http://{host}:{port}/", logdir, proc)

@@ -85,6 +85,7 @@ def submit(experiment, address: str, *, storage: str | None = None, overwrite: b
     from tuner import jobs
     from tuner.flags import forwarded
     from tuner.store import storage_root
+    from tuner.store.storage import remote_storage
 
     exp = as_experiment(experiment)
     if exp.inputs:
@@ -94,12 +95,18 @@ def submit(experiment, address: str, *, storage: str | None = None, overwrite: b
     spec = with_flags(exp.spec, flags)
     jobs.check_address(address)
     root = storage_root(storage)
-    if (root / spec.name / "experiment.json").exists() and not overwrite:
+    remote = remote_storage(storage)
+    exists = (remote.has_experiment(spec.name) if remote is not None
+              else (root / spec.name / "experiment.json").exists())
+    where = remote.uri(spec.name) if remote is not None else root / spec.name
+    if exists and not overwrite:
         raise UserError(
-            f"{root / spec.name}: an experiment named {spec.name!r} already exists; start "
+            f"{where}: an experiment named {spec.name!r} already exists; start "
             f"another with --name NEW_NAME, or replace it with --overwrite")
     words = forwarded(flags) + (["--overwrite"] if overwrite else [])
-    _, job_id = jobs.submit(spec, address, root, words, out=out)
+    # a URI goes to the job as it was given: every node resolves it with its own credentials
+    _, job_id = jobs.submit(spec, address, root, words, out=out,
+                            shown=remote.shown if remote is not None else None)
     return job_id
 
 

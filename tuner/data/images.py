@@ -23,6 +23,7 @@ from tuner.data.arrays import check_class_counts
 from tuner.data.layouts import pixel_stats
 from tuner.data.splits import Splits, stratified_holdout, stratified_split
 from tuner.errors import UserError
+from tuner.store.remote import cache_root
 
 # what Pillow decodes here; other files (a .DS_Store, a README, a labels.csv) are skipped and
 # counted in the data line
@@ -37,16 +38,6 @@ CACHE_BYTES = 2 << 30  # and the cache (one copy of the set) stays within 2 GiB
 # seconds; a GPU user sets [data] size for more detail
 EPOCH_PIXELS = 5000 * 64 * 64
 MIN_SIDE = 8
-
-
-def cache_dir() -> Path:
-    """Where decoded folders are cached: $TUNER_CACHE, else $XDG_CACHE_HOME/tuner, else
-    ~/.cache/tuner (like pip and torch, one folder per user)."""
-    root = os.environ.get("TUNER_CACHE")
-    if root:
-        return Path(root).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "tuner"
 
 
 # ---------------------------------------------------------------- a folder of photos
@@ -172,7 +163,7 @@ def cached_headers(at: str, files: list[tuple[str, Path]], key: str
                    ) -> tuple[list[tuple[int, int]], bool]:
     """`_headers` of `files`, kept beside the pixel cache under the files' key: a folder
     read before (a resumed search, final training) opens no image to find its size."""
-    path = cache_dir() / "images" / f"{key}.headers.json"
+    path = cache_root() / "images" / f"{key}.headers.json"
     try:
         doc = json.loads(path.read_text())
         return [tuple(s) for s in doc["sizes"]], bool(doc["colour"])
@@ -264,7 +255,7 @@ def cached_pixels(at: str, files: list[tuple[str, Path]], key: str, size, channe
     """The decoded pixels, from the cache when these files (`files_key`) were decoded before
     at this size (memory-mapped), else decoded now and cached; and where they came from."""
     key = _cache_key(key, size, channels)
-    folder = cache_dir() / "images"
+    folder = cache_root() / "images"
     path = folder / f"{key}.npy"
     if path.is_file():
         try:

@@ -43,13 +43,17 @@ __all__ = ["JOBS_FILE", "TOKEN_FIX", "check_address", "cluster_error", "connect"
 FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
-def submit(spec, address: str, storage: Path, flags: list[str], out=None) -> tuple[object, str]:
-    """Ship and start the experiment as a Ray Job; returns (client, job id) and records it."""
+def submit(spec, address: str, storage: Path, flags: list[str], out=None,
+           shown: str | None = None) -> tuple[object, str]:
+    """Ship and start the experiment as a Ray Job; returns (client, job id) and records it.
+    `storage`: the local storage root (a URI's mirror) where the job is recorded; `shown`:
+    the storage the job writes to, when it is not that folder (a URI, passed unchanged)."""
     out = out or sys.stdout
     files, exp_rel, notes = job_files(spec)
     client = connect(address)
     url = check_address(address)
-    command = entrypoint(exp_rel, str(storage), flags)
+    shown = shown or str(storage)
+    command = entrypoint(exp_rel, shown, flags)
     with tempfile.TemporaryDirectory(prefix="tuner-job-") as tmp:
         size = stage(files, Path(tmp))
         with jobs_api(url, auth_headers()[1]):
@@ -66,7 +70,7 @@ def submit(spec, address: str, storage: Path, flags: list[str], out=None) -> tup
     try:
         add_record(storage, {
             "job_id": job_id, "experiment": spec.name, "file": spec.path, "address": url,
-            "storage": str(storage), "entrypoint": command,
+            "storage": shown, "entrypoint": command,
             "submitted": datetime.now().isoformat(timespec="seconds"), "status": "PENDING",
         })
     except (OSError, UserError) as e:  # the job runs all the same; say where to look instead
@@ -77,7 +81,7 @@ def submit(spec, address: str, storage: Path, flags: list[str], out=None) -> tup
     print(f"submitted {job_id} to {url}: {spec.name}, {len(files)} files "
           f"({size / 1024:.0f} KiB) in its working_dir", file=out)
     print(f"  run    {command}", file=out)
-    print(f"  output {storage / spec.name}", file=out)
+    print(f"  output {shown.rstrip('/')}/{spec.name}", file=out)
     out.flush()
     return client, job_id
 

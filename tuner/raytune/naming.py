@@ -22,7 +22,12 @@ class TrialNamer:
 
     def __call__(self, trial) -> str:
         if self.key not in TrialNamer._names:  # first call in this process (run or resume)
-            existing = sorted(p.name for p in Path(self.key).glob("trial_*") if p.is_dir())
+            from tuner.raytune.reconcile import saved_trials
+
+            # the folders here, and the trials Ray's saved state will restore: in a URI's
+            # storage a trial has no folder in the local copy before its first result
+            existing = sorted({p.name for p in Path(self.key).glob("trial_*") if p.is_dir()}
+                              | saved_trials(Path(self.key)))
             TrialNamer._names[self.key] = {f"existing-{i}": n for i, n in enumerate(existing)}
         names = TrialNamer._names[self.key]
         if trial.trial_id not in names:

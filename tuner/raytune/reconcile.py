@@ -141,13 +141,24 @@ def drop_unsaved_trials(exp_dir: Path) -> list[str]:
     saved = saved_state(exp_dir)
     if saved is None:
         return []
-    known = {t["relative_logdir"] for t in saved[2]} | set(_kept(exp_dir))
-    orphans = sorted(p.name for p in exp_dir.glob("trial_*") if p.is_dir() and p.name not in known)
+    known = saved_trials(exp_dir, saved)
+    # by folder, and by record: in a URI's storage a trial has no folder in the local copy
+    # until its first result is drawn
+    orphans = sorted({p.name for p in exp_dir.glob("trial_*")
+                      if p.is_dir() and p.name not in known}
+                     | {r.trial for r in load_records(exp_dir)
+                        if not r.status.ended and r.trial not in known})
     for name in orphans:
         shutil.rmtree(exp_dir / name, ignore_errors=True)
     if orphans:
         save_records(exp_dir, [r for r in load_records(exp_dir) if r.trial not in orphans])
     return orphans
+
+
+def saved_trials(exp_dir: Path, saved=None) -> set[str]:
+    """The names of the trials Ray Tune's saved state lists, and of those kept beside it."""
+    saved = saved or saved_state(exp_dir)
+    return ({t["relative_logdir"] for t in saved[2]} if saved else set()) | set(_kept(exp_dir))
 
 
 def repoint_deleted_checkpoints(exp_dir: Path) -> list[tuple[str, str, str]]:
@@ -261,9 +272,10 @@ def free_ended_trials(exp_dir: Path) -> bool:
     return True
 
 
-def reconcile(exp_dir: Path, out) -> None:
+def reconcile(exp_dir: Path, out) -> list[str]:
     """Before `tuner resume` restores Ray Tune's saved state: make it whole, and make it and
-    tuner's records agree (each function above), saying what changed."""
+    tuner's records agree (each function above), saying what changed. Returns the trials
+    dropped (their folders go from the storage too)."""
     if restore_damaged_state(exp_dir):
         print("  Ray Tune's saved state was cut short when the driver stopped: resuming from "
               "tuner's copy of its last complete state", file=out)
@@ -271,7 +283,8 @@ def reconcile(exp_dir: Path, out) -> None:
     if kept:
         print(f"  {', '.join(kept)} started and finished after Ray Tune last saved the "
               f"experiment: kept as they ended, and as many fewer new trials run", file=out)
-    for name in drop_unsaved_trials(exp_dir):
+    dropped = drop_unsaved_trials(exp_dir)
+    for name in dropped:
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
               f"as a new trial", file=out)
     finished = mark_finished_trials(exp_dir)
@@ -282,3 +295,4 @@ def reconcile(exp_dir: Path, out) -> None:
     for name, named, used in repoint_deleted_checkpoints(exp_dir):
         print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
               f"from {used}", file=out)
+    return dropped

@@ -81,7 +81,7 @@ def build_tuner(plan, trainable, algorithms: Algorithms, slots: int, callback):
         ),
         run_config=tune.RunConfig(
             name=spec.name,
-            storage_path=str(exp_dir.parent),
+            **storage_of(plan),
             callbacks=[callback, CSVLoggerCallback(), JsonLoggerCallback(),
                        *mlflow_callbacks(spec)],
             # every checkpoint registered, none deleted by Tune: each trial keeps its two newest
@@ -98,11 +98,21 @@ def build_tuner(plan, trainable, algorithms: Algorithms, slots: int, callback):
     )
 
 
-def restore(exp_dir: Path, trainable):
-    """The Tuner of an interrupted search, from Ray Tune's saved state in `exp_dir`."""
+def storage_of(plan) -> dict:
+    """RunConfig's storage: the experiment folder's parent, or a URI's filesystem and root
+    (Ray Tune then writes checkpoints and its state there, from every node)."""
+    if plan.remote is None:
+        return {"storage_path": str(plan.exp_dir.parent)}
+    return {"storage_path": plan.remote.path(), "storage_filesystem": plan.remote.fs}
+
+
+def restore(plan, trainable):
+    """The Tuner of an interrupted search, from Ray Tune's saved state in its folder."""
     from ray import tune
 
-    return tune.Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True,
+    where = ({"path": str(plan.exp_dir)} if plan.remote is None else
+             {"path": plan.remote.path(plan.spec.name), "storage_filesystem": plan.remote.fs})
+    return tune.Tuner.restore(**where, trainable=trainable, resume_unfinished=True,
                               resume_errored=False)
 
 

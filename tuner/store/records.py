@@ -28,6 +28,7 @@ class TrialRecord:
     last: dict = field(default_factory=dict)
     compute_s: float = 0.0  # training time measured inside the trial
     converged: bool = False  # ended itself before max_epochs: a closed-form model, whole at once
+    node: str = ""  # the address of the Ray node it last ran on
 
     def update(self, result: dict, metric: str) -> None:
         epoch = int(result.get("epoch", result.get("training_iteration", self.epochs + 1)))
@@ -39,6 +40,7 @@ class TrialRecord:
             if isinstance(result.get(k), (int, float))
         }
         self.last = metrics
+        self.node = str(result.get("node_ip") or self.node)
         self.converged = bool(result.get("converged"))
         for m in METRICS:  # the best value (and its epoch) of every metric reported
             if m not in metrics:
@@ -116,8 +118,9 @@ def _record(f: Path, i: int, d) -> TrialRecord:
         raise bad("config", "a table of hyperparameters", d.get("config"))
     if d.get("status", Status.RUNNING) not in STATUSES:
         raise bad("status", f"one of {', '.join(STATUSES)}", d.get("status"))
-    if not isinstance(d.get("reason", ""), str):
-        raise bad("reason", "a string", d.get("reason"))
+    for key in ("reason", "node"):
+        if not isinstance(d.get(key, ""), str):
+            raise bad(key, "a string", d.get(key))
     epochs = d.get("epochs", 0)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise bad("epochs", "a non-negative integer", epochs)

@@ -9,14 +9,14 @@ from pathlib import Path
 from tuner.errors import UserError, did_you_mean
 
 
-def storage_root(storage: str | None = None) -> Path:
-    """--storage, else $TUNER_STORAGE, else ./results: a folder (or one that can be made)."""
+def storage_root(storage=None) -> Path:
+    """--storage, else $TUNER_STORAGE, else ./results: a folder (or one that can be made); for
+    a URI or filesystem object, its local mirror (tuner.store.remote)."""
+    remote = remote_storage(storage)
+    if remote is not None:
+        return remote.mirror()
     env = os.environ.get("TUNER_STORAGE")
     label = "--storage" if storage else "$TUNER_STORAGE" if env else "storage root"
-    if storage is not None and not isinstance(storage, (str, os.PathLike)):
-        raise UserError(f"storage: must be a folder path (a str or pathlib.Path), but got a "
-                        f"{type(storage).__name__}; filesystem objects are not supported yet: "
-                        f"mount the storage as a folder and give its path")
     raw = str(storage or env or "results")
     root = _expand(_local_path(raw, label), label).resolve()
     # the nearest existing part must be a folder, or results could never be written there
@@ -30,21 +30,32 @@ def storage_root(storage: str | None = None) -> Path:
 
 
 URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_REMOTES: dict = {}  # URI -> Remote, checked once per process
+
+
+def remote_storage(storage=None):
+    """The Remote (tuner.store.remote) of --storage or $TUNER_STORAGE when it is a URI other
+    than file:// or a filesystem object; None for a folder path."""
+    from tuner.store.remote import Remote
+
+    if storage is not None and not isinstance(storage, (str, os.PathLike)):
+        return Remote.of(storage, "storage")
+    env = os.environ.get("TUNER_STORAGE")
+    raw = str(storage or env or "")
+    m = URI.match(raw)
+    if not m or m.group(1).lower() == "file":
+        return None
+    if raw not in _REMOTES:
+        _REMOTES[raw] = Remote.of(raw, "--storage" if storage else "$TUNER_STORAGE")
+    return _REMOTES[raw]
 
 
 def _local_path(raw: str, label: str) -> str:
-    """`raw` as a local path: a file:// URI becomes its path; any other URI (s3://, gs://,
-    ...) is refused in one line instead of becoming a local folder named after its scheme."""
+    """`raw` as a local path: a file:// URI becomes its path."""
     m = URI.match(raw)
-    if not m:
-        return raw
-    if m.group(1).lower() == "file":
+    if m and m.group(1).lower() == "file":
         return raw[len(m.group(0)):] or "/"
-    raise UserError(
-        f"{label} {raw}: tuner reads and writes results through a folder path; "
-        f"{m.group(1)}:// storage is not supported yet (it would have become a local folder "
-        f"named '{m.group(1)}:'); on a cluster, mount one shared folder (NFS, a bucket through "
-        f"s3fs or gcsfuse) at the same path on every node and give that path")
+    return raw
 
 
 def _expand(raw: str, label: str) -> Path:
@@ -55,20 +66,27 @@ def _expand(raw: str, label: str) -> Path:
                         f"home folder; give the full path") from None
 
 
-def find_experiment(name_or_dir: str, storage: str | None = None) -> Path:
-    """The folder of an experiment by name (under the storage root) or by path."""
+def find_experiment(name_or_dir: str, storage=None) -> Path:
+    """The folder of an experiment by name (under the storage root) or by path; in a URI's
+    storage, its mirror with the experiment's files brought up to date."""
     p = _expand(name_or_dir, "experiment")
     if p.is_dir() and (p / "experiment.json").exists():
         return p.resolve()
-    root = storage_root(storage)
-    q = root / name_or_dir
-    if (q / "experiment.json").exists():
-        return q
-    known = (
-        sorted(d.name for d in root.glob("*") if (d / "experiment.json").exists())
-        if root.is_dir()
-        else []
-    )
+    remote = remote_storage(storage)
+    if remote is not None:
+        if remote.has_experiment(name_or_dir):
+            return remote.pull(name_or_dir)
+        root, known = remote.shown, remote.experiments()
+    else:
+        root = storage_root(storage)
+        q = root / name_or_dir
+        if (q / "experiment.json").exists():
+            return q
+        known = (
+            sorted(d.name for d in root.glob("*") if (d / "experiment.json").exists())
+            if root.is_dir()
+            else []
+        )
     listing = f"; experiments here: {', '.join(known)}" if known else "; none found there yet"
     raise UserError(
         f"{name_or_dir}: no experiment of that name under {root}"

@@ -41,8 +41,14 @@ def summarize(exp_dir: Path) -> Summary:
                    best_record(records, spec.search.metric, spec.search.mode))
 
 
-def experiments(storage: str | None) -> tuple[Path, list[Path]]:
-    """(the storage root, its experiment folders in name order)."""
+def experiments(storage) -> tuple[Path, list[Path]]:
+    """(the storage root, its experiment folders in name order); in a URI's storage, their
+    mirrors, brought up to date at their top level."""
+    from tuner.store.storage import remote_storage
+
+    remote = remote_storage(storage)
+    if remote is not None:
+        return remote.mirror(), [remote.pull(n, deep=False) for n in remote.experiments()]
     root = storage_root(storage)
     found = sorted(d for d in root.glob("*") if (d / SAVED).exists()) if root.is_dir() else []
     return root, found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -22,12 +23,33 @@ from tuner.vocabulary import Status
 
 
 def _error_reason(trial) -> str:
+    """The exception that ended the trial, whole (its message may span lines, as Ray's
+    "Unable to set up cluster storage" does), from the traceback Ray saved for it."""
     try:
-        text = Path(trial.error_file).read_text().strip().splitlines()
-        lines = [ln for ln in text if ln.strip()]
-        return lines[-1].strip()[:300] if lines else "error"
+        text = Path(trial.error_file).read_text()
     except (OSError, TypeError):
         return "the trial raised an error (see error.txt in its folder)"
+    return last_exception(text) or "error"
+
+
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Failure|Died)\b.*")
+
+
+def last_exception(text: str) -> str:
+    """The last exception line of a traceback and the message lines that follow it (Ray wraps
+    a trial's exception in its own: the innermost, last one says what happened)."""
+    lines = [ln.rstrip() for ln in text.strip().splitlines()]
+    starts = [i for i, ln in enumerate(lines) if _EXCEPTION.match(ln)]
+    if not starts:
+        kept = [ln.strip() for ln in lines if ln.strip()]
+        return kept[-1] if kept else ""
+    return "\n".join(ln for ln in lines[starts[-1]:] if ln.strip()).strip()
+
+
+def _node_of(trial) -> str:
+    """The address of the node a trial's process ran on, as Ray Tune last knew it."""
+    location = getattr(getattr(trial, "temporary_state", None), "location", None)
+    return str(getattr(location, "hostname", "") or "")
 
 
 TABLE_EVERY_S = 5.0  # trials.csv, a view of trials.json, is rewritten at most this often
@@ -118,6 +140,7 @@ class TunerCallback(tune.Callback):
     def on_trial_error(self, iteration, trials, trial, **info):
         r = self._record(trial)
         r.status, r.reason = Status.ERRORED, _error_reason(trial)
+        r.node = r.node or _node_of(trial)
         self._finished(trial, r)
 
     def on_step_end(self, iteration, trials, **info):
