@@ -6,7 +6,12 @@ checkpoint appears; or SIGINT as Ctrl-C does), runs `tuner resume`, and checks t
 and every trial that had finished before the stop kept as it was. One uninterrupted run of
 the same search gives the wall time a resume is compared with.
 
-    python benchmarks/reliability.py [--kills 20] [--ctrl-c 4] [--seed 0]
+    python benchmarks/reliability.py [--kills 20] [--ctrl-c 4] [--seed 0] [--storage s3]
+
+`--storage s3` runs the same soak against a bucket on a local S3-compatible server (moto's, on
+127.0.0.1, dummy credentials); `--storage s3://bucket/path` against a bucket of yours. Each
+round is then checked as another machine sees it: the experiment's files brought down from
+the bucket into an empty cache.
 
 Node losses on a two-node cluster: benchmarks/cluster_faults.py. Malformed inputs: the
 hypothesis test tests/test_fuzz_inputs.py prints how many cases it tried.
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -97,27 +103,63 @@ def stop_driver(proc: subprocess.Popen, sig: int, before: set[int]) -> None:
                 pass
 
 
-def interrupted_round(tmp: Path, name: str, sig: int, env: dict, trigger: str,
+class Where:
+    """The soak's storage: a local folder, or a bucket (`remote`) whose runs are watched in
+    the driver's mirror (`folder`) and checked in a fresh copy brought down from it."""
+
+    def __init__(self, tmp: Path, storage: str | None, env: dict):
+        self.tmp, self.remote = tmp, None
+        self.storage = storage or str(tmp / "results")
+        if storage:
+            from tuner.store.storage import remote_storage
+
+            os.environ["TUNER_CACHE"] = str(tmp / "checked")  # this process: a fresh view
+            self.remote = remote_storage(storage)
+            self.mirrors = Path(env["TUNER_CACHE"])
+
+    def folder(self, name: str) -> Path:
+        """Where the driver's files appear as it runs."""
+        if self.remote is None:
+            return self.tmp / "results" / name
+        return self.mirrors.joinpath("storage", *self.remote.mirror().relative_to(
+            self.tmp / "checked" / "storage").parts, name)
+
+    def checkpoints(self, name: str) -> set[str]:
+        if self.remote is None:
+            return checkpoints(self.folder(name))
+        from pyarrow.fs import FileSelector
+
+        infos = self.remote.fs.get_file_info(FileSelector(self.remote.path(name),
+                                                          recursive=True, allow_not_found=True))
+        return {"/".join(i.path.split("/")[-3:-1]) for i in infos
+                if i.path.endswith("/trial.pt")}
+
+    def checked(self, name: str) -> Path:
+        """The experiment's files as the storage holds them."""
+        return self.folder(name) if self.remote is None else self.remote.pull(name)
+
+
+def interrupted_round(where: Where, name: str, sig: int, env: dict, trigger: str,
                       rng: random.Random) -> dict:
     """One run stopped at a random moment, then `tuner resume`. trigger: "time" (a random
     moment after the first result), "checkpoint" (the instant the k-th checkpoint appears,
     k random) or "half" (once half the trials finished)."""
-    f = tmp / f"{name}.toml"
+    f = where.tmp / f"{name}.toml"
     f.write_text(EXPERIMENT.format(name=name, samples=SAMPLES, max_epochs=6, seed=rng.randrange(100)))
-    exp = tmp / "results" / name
+    exp = where.folder(name)
     pids = set(psutil.pids())
     start = time.perf_counter()
-    proc = subprocess.Popen([*TUNER, "run", str(f), "--storage", str(tmp / "results")],
+    proc = subprocess.Popen([*TUNER, "run", str(f), "--storage", where.storage],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     at_checkpoint = rng.randint(3, 24)  # a 12-trial ASHA search writes about 30
     at_time, seen = None, set()
     while proc.poll() is None:
         if trigger == "checkpoint":  # the instant the k-th checkpoint of the run appears
-            seen |= checkpoints(exp)
+            seen |= where.checkpoints(name)
             if len(seen) >= at_checkpoint:
                 break
-            time.sleep(0.002)
+            time.sleep(0.002 if where.remote is None else 0.05)
             continue
         if trigger == "half" and len(finished(exp)) >= SAMPLES // 2:
             break
@@ -134,8 +176,9 @@ def interrupted_round(tmp: Path, name: str, sig: int, env: dict, trigger: str,
     stopped = time.perf_counter() - start
     resume_wall = 0.0
     if not ended_first:
-        resume_wall, _ = run([*TUNER, "resume", str(exp)], env)
-    return {**outcome(exp, before), "wall": stopped + resume_wall, "resume": resume_wall,
+        resume_wall, _ = run([*TUNER, "resume", name, "--storage", where.storage], env)
+    return {**outcome(where.checked(name), before), "wall": stopped + resume_wall,
+            "resume": resume_wall,
             "kept": len(before), "code": proc.returncode, "ran_out": ended_first}
 
 
@@ -153,11 +196,51 @@ def summary(label: str, rounds: list[dict], plain: float) -> str:
                len(tried) < len(rounds) else ""))
 
 
+@contextmanager
+def s3_server(storage: str | None):
+    """`--storage s3`: moto's S3 server on a free loopback port for the soak, with dummy
+    credentials and a bucket; its URI. Any other value is used as it is."""
+    if storage != "s3":
+        yield storage
+        return
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="soak",
+                      AWS_SECRET_ACCESS_KEY="soak", AWS_DEFAULT_REGION="us-east-1",
+                      AWS_EC2_METADATA_DISABLED="true")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H",
+                             "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.2)
+        import boto3
+
+        boto3.client("s3").create_bucket(Bucket="soak")
+        yield "s3://soak/runs"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=20, help="SIGKILL rounds (default 20)")
     ap.add_argument("--ctrl-c", type=int, default=4, help="Ctrl-C rounds (default 4)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--storage", help="s3 (a local S3-compatible server) or a URI; default: "
+                                      "a local folder")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     print(f"{machine()}; {SAMPLES} trials × ≤6 epochs, digits CNN, TPE + ASHA; the driver's "
@@ -165,18 +248,21 @@ def main() -> None:
           f"appears, a third at a random time, a third once {SAMPLES // 2} trials finished), "
           f"then `tuner resume`; and Ctrl-C rounds")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, s3_server(args.storage) as storage:
         tmp = Path(tmp)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TUNER_CACHE": str(tmp / "cache")}
+        where = Where(tmp, storage, env)
+        print(f"storage: {where.storage}", flush=True)
         (tmp / "plain.toml").write_text(EXPERIMENT.format(name="plain", samples=SAMPLES,
                                                           max_epochs=6, seed=0))
-        plain, _ = run([*TUNER, "run", str(tmp / "plain.toml"), "--storage",
-                        str(tmp / "results")], env)
+        plain, _ = run([*TUNER, "run", str(tmp / "plain.toml"), "--storage", where.storage],
+                       env)
         print(f"uninterrupted run: {plain:.1f} s wall", flush=True)
         triggers = ("checkpoint", "time", "half")
         kills, i = [], 0
         # a run that ends before its stop comes is no round: go on until `kills` were stopped
         while sum(not r["ran_out"] for r in kills) < args.kills and i < 2 * args.kills:
-            r = interrupted_round(tmp, f"kill{i}", signal.SIGKILL, env, triggers[i % 3], rng)
+            r = interrupted_round(where, f"kill{i}", signal.SIGKILL, env, triggers[i % 3], rng)
             kills.append(r)
             i += 1
             print(f"  kill {i:>2} ({triggers[(i - 1) % 3]:<10}): "
@@ -184,7 +270,7 @@ def main() -> None:
                   f", {r['kept']} finished before, errored {r['errored']}, lost {r['lost']}, "
                   f"duplicates {r['duplicates']}{''.join(f'; {s}' for s in r['seen'])}",
                   flush=True)
-        ctrl_c = [interrupted_round(tmp, f"ctrlc{i}", signal.SIGINT, env, triggers[i % 3], rng)
+        ctrl_c = [interrupted_round(where, f"ctrlc{i}", signal.SIGINT, env, triggers[i % 3], rng)
                   for i in range(args.ctrl_c)]
         print(summary("driver SIGKILL", kills, plain))
         print(summary("Ctrl-C", ctrl_c, plain))

@@ -138,7 +138,8 @@ def test_best_results_status_report_and_space_from_python(searched, tmp_path):
     assert (row["trials"], row["completed"], row["best trial"]) == (3, 3, best.name)
     trials = tuner.status("from_python", storage=str(storage))
     assert list(trials.columns) == ["trial", "status", "epochs", "accuracy", "accuracy_se",
-                                    "reason"]
+                                    "reason", "node"]
+    assert set(trials["node"]) == {"127.0.0.1"}  # the node each trial ran on
     assert (trials["accuracy_se"] > 0).all()
 
     page = tuner.report(result, out=str(tmp_path / "report"))

@@ -139,15 +139,30 @@ class LocalCluster:
         ])
         return self
 
-    def add_node(self, name: str, ip: str) -> None:
-        self._start(name, ip, [f"--address={self.address}"])
+    def add_node(self, name: str, ip: str, *, hide: Path | None = None) -> None:
+        """A node joining the cluster; `hide`: a folder this node sees empty (its own mount
+        namespace, a tmpfs over it), as a machine that does not share the head's disk."""
+        wrap = [] if hide is None else [
+            "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            f'mount -t tmpfs tmpfs "{hide}" && exec "$@"', "sh"]
+        self._start(name, ip, [f"--address={self.address}"], wrap)
 
-    def _start(self, name: str, ip: str, args: list[str]) -> None:
+    def remove_node(self, name: str) -> None:
+        """Stop a node (SIGTERM: `ray start --block` stops its processes) and forget it."""
+        proc = self.nodes.pop(name)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        self.ips.pop(name)
+
+    def _start(self, name: str, ip: str, args: list[str], wrap: list[str] = ()) -> None:
         agent, grpc, metrics, runtime_env = free_ports(4)
         # workers' ports: 25 a node in a block of 100 per cluster, below the ephemeral range
         low = 20000 + (os.getpid() % 120) * 100 + (len(self.nodes) % 4) * 25
         cmd = [
-            str(Path(sys.executable).parent / "ray"), "start", "--block", "--num-cpus=1",
+            *wrap, str(Path(sys.executable).parent / "ray"), "start", "--block", "--num-cpus=1",
             f"--node-ip-address={ip}", "--disable-usage-stats", f"--temp-dir={self.temp if self.shared_temp else self.temp / name}",
             "--object-store-memory=200000000", f"--dashboard-agent-listen-port={agent}",
             f"--dashboard-agent-grpc-port={grpc}", f"--metrics-export-port={metrics}",
@@ -583,6 +598,82 @@ def test_a_job_whose_trials_finished_succeeds_on_nodes_that_share_a_temp_dir(clu
     nodes = {json.loads(line)["node_ip"] for f in (tmp_path / "results" / "tiny").glob(
         "trial_*/result.json") for line in f.read_text().splitlines()}
     assert nodes == {HEAD_IP, NODE_IP}  # trials ran on both nodes
+
+
+# ---------------------------------------------------------------- a node without the head's disk
+
+UNSHARED_IP = "127.0.0.4"
+
+
+def _can_unshare(tmp: Path) -> str | None:
+    """Why a node cannot get its own mount namespace here, or None when it can."""
+    if os.geteuid() != 0:
+        return "needs root for `unshare --mount` and a tmpfs mount"
+    if shutil.which("unshare") is None:
+        return "util-linux's unshare is not installed"
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        f'mount -t tmpfs tmpfs "{tmp}"'], capture_output=True, text=True,
+                       check=False)
+    return None if r.returncode == 0 else f"unshare --mount failed here: {r.stderr.strip()}"
+
+
+def test_a_node_without_the_heads_disk_is_refused_and_a_bucket_works(cluster, tmp_path,
+                                                                    bucket):
+    from tuner.store import load_records
+    from tuner.store.storage import remote_storage
+
+    shared = tmp_path / "results"  # the head's folder, which the third node sees empty
+    shared.mkdir()
+    why = _can_unshare(shared)
+    if why or not _loopback(UNSHARED_IP):
+        pytest.skip(why or f"{UNSHARED_IP} is not a loopback address on this machine")
+    (tmp_path / "tiny.toml").write_text(TINY)
+    env = clean_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=cluster.token)
+    cluster.add_node("unshared", UNSHARED_IP, hide=shared)
+    try:
+        cluster.wait_for([HEAD_IP, NODE_IP, UNSHARED_IP])
+        started = time.monotonic()
+        r = tuner("run", "tiny.toml", "--address", cluster.address, "--storage", shared,
+                  "--cpus-per-trial", "1", cwd=tmp_path, env=env)
+        took = time.monotonic() - started
+        assert r.returncode == 2, r.stdout + r.stderr
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith(
+            f"tuner: error: storage {shared / 'tiny'}: node {UNSHARED_IP} cannot use it: it "
+            f"does not hold what the driver's machine wrote there (reading the marker failed: ")
+        assert last.endswith("or a folder mounted at the same path on every node")
+        assert took < 20, took
+        assert not list((shared / "tiny").glob("trial_*"))  # nothing trained
+        assert "Traceback" not in r.stderr
+
+        storage = f"{bucket}/runs"
+        r = tuner("run", "tiny.toml", "--address", cluster.address, "--storage", storage,
+                  "--cpus-per-trial", "1", "--samples", "3", "--epochs", "2", cwd=tmp_path,
+                  env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "3 trials · 3 completed" in r.stdout
+        # read back from the bucket on a machine without the run's files (a new cache)
+        fresh = clean_env(TUNER_CACHE=str(tmp_path / "elsewhere"))
+        b = tuner("best", "tiny", "--storage", storage, cwd=tmp_path, env=fresh)
+        assert b.returncode == 0 and 'trial = "trial_' in b.stdout, b.stderr
+        t = tuner("train", "--from", "tiny", "--storage", storage, "--epochs", "1",
+                  cwd=tmp_path, env=fresh)
+        assert t.returncode == 0 and "test   accuracy" in t.stdout, t.stdout + t.stderr
+        rp = tuner("report", "tiny", "--storage", storage, cwd=tmp_path, env=fresh)
+        assert rp.returncode == 0, rp.stderr
+        mirror = remote_storage(storage).mirror("tiny")
+        records = load_records(mirror)
+        assert {r.node for r in records} >= {UNSHARED_IP}  # the unshared node trained too
+        remote = remote_storage(storage)
+        from pyarrow.fs import FileSelector
+
+        runs = {i.path.split("/")[-2] for i in remote.fs.get_file_info(
+            FileSelector(remote.path("tiny"), recursive=True)) if "tfevents" in i.path
+            and "/trial_" in i.path}
+        assert runs == {r.trial for r in records}  # one TensorBoard run per trial
+    finally:
+        cluster.remove_node("unshared")
+        cluster.wait_for([HEAD_IP, NODE_IP])
 
 
 # ---------------------------------------------------------------- node lost (last: it kills one)

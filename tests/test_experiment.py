@@ -174,8 +174,8 @@ def test_control_characters_are_not_toml(tmp_path):
     [
         (
             "nmae = 'x'\n",
-            "nmae: unknown key (did you mean 'name'?); allowed: name, description, data, model, "
-            "space, search, resources, logging",
+            "nmae: unknown key (did you mean 'name'?); allowed: name, description, storage, data, "
+            "model, space, search, resources, logging",
         ),
         (
             "[search]\nsample = 3\n",

@@ -124,3 +124,21 @@ def test_a_taken_name_in_the_bucket_and_a_submit_keep_the_uri(bucket, tmp_path, 
         f"with `tuner resume one --storage {storage}`, start another with --name NEW_NAME, or "
         f"replace it with --overwrite")
     assert "--storage s3://b/r" in entrypoint(tmp_path / "one.toml", "s3://b/r", [])
+
+
+def test_the_files_storage_key_is_used_unless_a_flag_names_another(bucket, tmp_path,
+                                                                 tuner_cli):
+    text = EXPERIMENT.format(name="keyed", samples=1, max_epochs=1, seed=1)
+    (tmp_path / "keyed.toml").write_text(f'storage = "{bucket}/from-file"\n{text}')
+    code, out, err = tuner_cli("run", tmp_path / "keyed.toml", "--dry-run")
+    assert code == 0, err
+    assert f"  output {bucket}/from-file/keyed (local copy: " in out
+    code, out, err = tuner_cli("run", tmp_path / "keyed.toml", "--dry-run", "--storage",
+                               tmp_path / "flag")
+    assert f"  output {tmp_path / 'flag' / 'keyed'}" in out
+    (tmp_path / "bad.toml").write_text(f"storage = 3\n{text}")
+    code, out, err = tuner_cli("run", tmp_path / "bad.toml")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        f'tuner: error: {tmp_path / "bad.toml"}: storage: must be a folder path or a URI such '
+        f'as "s3://bucket/path", but got 3')

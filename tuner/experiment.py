@@ -45,6 +45,9 @@ class ExperimentSpec:
     mlflow: str = ""
     # the [search] keys the file (or a flag) set; the others tuner may derive from the data
     search_given: tuple = ()
+    # where results go when no --storage is given: a folder or a URI ("" = $TUNER_STORAGE, or
+    # ./results)
+    storage: str = ""
 
     # the SearchSpace, built once per spec (by `space()`) and shared by its copies that change
     # only search or resources keys; not part of what the spec says
@@ -129,6 +132,7 @@ class ExperimentSpec:
                        if k in self.search_given},
             "resources": dataclasses.asdict(self.resources),
             **({"logging": {"mlflow": self.mlflow}} if self.mlflow else {}),
+            **({"storage": self.storage} if self.storage else {}),
         }
 
 
@@ -166,7 +170,8 @@ def load(path: str | Path) -> ExperimentSpec:
     return from_dict(raw, path=str(path))
 
 
-_TOP = ("name", "description", "data", "model", "space", "search", "resources", "logging")
+_TOP = ("name", "description", "storage", "data", "model", "space", "search", "resources",
+        "logging")
 
 
 def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
@@ -186,6 +191,10 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise UserError(f"{path}: description: must be a string, but got {description!r}")
+    storage = raw.get("storage", "")
+    if not isinstance(storage, str):
+        raise UserError(f"{path}: storage: must be a folder path or a URI such as "
+                        f"\"s3://bucket/path\", but got {storage!r}")
     data = data_section(raw, path)
     factory, model_options = _model(raw, path, sources)
     module, overrides = _space(raw, path, factory)
@@ -196,6 +205,7 @@ def from_dict(raw: dict, *, path: str, where_prefix: str | None = None,
         resources=resources_section(raw, path, where_prefix),
         mlflow=logging_section(raw, path),
         search_given=tuple(sorted(raw.get("search") or {})),
+        storage=storage,
     )
     if module != "auto":  # an automatic model's space waits for the data (tuner.auto)
         spec.space(sources=sources)  # validates the module and every override now

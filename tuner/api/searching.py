@@ -27,6 +27,7 @@ def run(experiment, *, storage: str | None = None, overwrite: bool = False,
 
     exp = as_experiment(experiment)
     spec = with_flags(exp.spec, flags)
+    storage = storage if storage is not None else (spec.storage or None)  # the flag wins
     exp_dir = check_target(spec, storage, overwrite=overwrite or dry_run)
     fresh = not exp_dir.exists()
     # an experiment made in Python reads its data from inputs/; a dry run writes nothing
@@ -94,6 +95,7 @@ def submit(experiment, address: str, *, storage: str | None = None, overwrite: b
                         f"tuner.run(exp, address={address!r}) instead")
     spec = with_flags(exp.spec, flags)
     jobs.check_address(address)
+    storage = storage if storage is not None else (spec.storage or None)  # the flag wins
     root = storage_root(storage)
     remote = remote_storage(storage)
     exists = (remote.has_experiment(spec.name) if remote is not None
