@@ -92,7 +92,7 @@ def cmd_status(args) -> int:
         return print_jobs(args.storage, always=True)
     summaries = api.summaries(args.name, storage=args.storage)
     if not summaries:
-        print(f"no experiments under {api.storage_root(args.storage)} yet; start one with "
+        print(f"no experiments under {api.storage_name(args.storage)} yet; start one with "
               f"`tuner run FILE`")
         return print_jobs(args.storage)
     for summary in summaries:

@@ -42,6 +42,7 @@ from tuner.api.reading import (
     results,
     space,
     status,
+    storage_name,
     storage_root,
     summaries,
 )
@@ -50,5 +51,5 @@ from tuner.api.searching import follow, resume, run, submit
 from tuner.api.training import train_final
 
 __all__ = ["Board", "Experiment", "Result", "SpaceView", "Trial", "best", "board", "follow",
-           "jobs", "report", "resume", "results", "run", "space", "status", "storage_root",
-           "submit", "summaries", "train_final"]
+           "jobs", "report", "resume", "results", "run", "space", "status", "storage_name",
+           "storage_root", "submit", "summaries", "train_final"]

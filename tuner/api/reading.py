@@ -9,7 +9,10 @@ from pathlib import Path
 from tuner.api.experiment import as_experiment
 from tuner.api.results import Board, SpaceView, Trial, located, trial_of
 from tuner.errors import UserError
-from tuner.store.storage import storage_root  # re-exported: tuner.api.storage_root
+from tuner.store.storage import (  # re-exported: tuner.api.storage_root, storage_name
+    storage_name,  # noqa: F401
+    storage_root,
+)
 
 
 def best(name, *, storage: str | None = None, output: str | None = None) -> Trial:

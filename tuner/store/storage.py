@@ -50,6 +50,12 @@ def remote_storage(storage=None):
     return _REMOTES[raw]
 
 
+def storage_name(storage=None) -> str:
+    """The storage root as users name it: the URI, or the folder's path."""
+    remote = remote_storage(storage)
+    return remote.shown if remote is not None else str(storage_root(storage))
+
+
 def _local_path(raw: str, label: str) -> str:
     """`raw` as a local path: a file:// URI becomes its path."""
     m = URI.match(raw)
