@@ -539,3 +539,46 @@ def test_string_feature_columns_are_one_hot_encoded_from_the_training_rows_only(
     assert x.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0],
                           [0, 0, 0]]
     assert notes.startswith("one-hot encoded 'c' (3 categories, the 2 most frequent and other)")
+
+
+REVIEWS = ["a warm and funny film with a great cast", "the plot drags and the jokes fall flat",
+           "one of the best films of the year so far", "i left before the end of it, sadly",
+           "sharp writing, lovely music and a fine lead", "dull, long and far too loud for me"]
+
+
+def test_a_free_text_column_is_left_out_and_said_and_text_alone_is_one_line(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 120
+    words = rng.choice(REVIEWS, n)
+    frame = pd.DataFrame({"stars": rng.integers(1, 6, n), "review": [
+        f"{w} ({i})" for i, w in enumerate(words)], "city": rng.choice(["Oslo", "Rome"], n),
+        "label": rng.integers(0, 2, n)})
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    s = load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE,
+                  path=str(tmp_path / "r.csv"), target="label")
+    assert s.notes.startswith("left out free-text column(s) 'review' (a median of 9 words a "
+                              "value): tuner does not tokenize text yet; ")
+    assert s.x_train.shape[1] == 3  # stars + Oslo, Rome: the city stays a category
+    frame[["review", "label"]].to_csv(tmp_path / "only.csv", index=False)
+    with pytest.raises(UserError) as e:
+        load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE,
+                  path=str(tmp_path / "only.csv"), target="label")
+    assert str(e.value) == (
+        f"{WHERE} path: {tmp_path / 'only.csv'}: every feature column is free text: 'review' "
+        f"(a median of 9 words a value); tuner does not tokenize text yet, and one-hot "
+        f"encoding would keep only its 30 most frequent values; add numeric or category "
+        f"columns, or turn the text into features of your own first (e.g. scikit-learn's "
+        f"TfidfVectorizer)")
+
+
+def test_a_folder_of_text_files_per_class_is_one_line(tmp_path):
+    for c in ("pos", "neg"):
+        (tmp_path / "reviews" / c).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "reviews" / c / f"{i}.txt").write_text(REVIEWS[i])
+    with pytest.raises(UserError) as e:
+        load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE,
+                  path=str(tmp_path / "reviews"))
+    assert str(e.value).startswith(
+        f"{WHERE} path: {tmp_path / 'reviews'}: {tmp_path / 'reviews'} holds text files (.txt) "
+        f"in its class folders, not images; tuner does not read text yet")

@@ -67,6 +67,25 @@ class OneHot:
             f"they lack is all zeros")
 
 
+# a string column is free text (reviews, descriptions), not categories, when its values are
+# long (a median of TEXT_WORDS words or more) or nearly all distinct sentences
+TEXT_WORDS, DISTINCT_SENTENCES = 6, 0.5
+
+
+def free_text(col) -> str | None:
+    """Why a string column reads as free text rather than categories, or None."""
+    values = col.dropna().astype(str)
+    if len(values) == 0:
+        return None
+    words = float(values.str.split().str.len().median())
+    distinct = values.nunique() / len(values)
+    if words >= TEXT_WORDS:
+        return f"a median of {words:g} words a value"
+    if words >= 3 and distinct >= DISTINCT_SENTENCES and values.nunique() > MAX_CATEGORIES:
+        return f"{values.nunique()} distinct values of {words:g} words or so"
+    return None
+
+
 def numeric_column(col) -> bool:
     import pandas as pd
 
@@ -105,6 +124,18 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
                         f"columns")
     numbers = [c for c in features if numeric_column(table[c])]
     categories = [c for c in features if not numeric_column(table[c])]
+    texts = {c: why for c in categories if (why := free_text(table[c]))}
+    left_out = ""
+    if texts:
+        shown = ", ".join(f"{c!r} ({why})" for c, why in texts.items())
+        if len(texts) == len(features):
+            raise UserError(
+                f"{at}: every feature column is free text: {shown}; tuner does not tokenize "
+                f"text yet, and one-hot encoding would keep only its {MAX_CATEGORIES} most "
+                f"frequent values; add numeric or category columns, or turn the text into "
+                f"features of your own first (e.g. scikit-learn's TfidfVectorizer)")
+        categories = [c for c in categories if c not in texts]
+        left_out = (f"left out free-text column(s) {shown}: tuner does not tokenize text yet")
     x = table[numbers].to_numpy(dtype=np.float64, na_value=np.nan)
     _missing_rows(at, "feature columns", ~np.isfinite(x), numbers)
     if categories:
@@ -132,6 +163,7 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
         else:
             task, why = "regression", "real numbers"
         notes = _inferred(task, f"target {target!r}: {why}")
+    notes = "; ".join(t for t in (left_out, notes) if t)
     return _supervised(at, name, x, y, None, task, split, seed, label=f"target {target!r}",
                        notes=notes)
 
