@@ -183,7 +183,7 @@ def test_control_characters_are_not_toml(tmp_path):
         ),
         (
             "[data]\nsplits = [0.7, 0.15, 0.15]\n",
-            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, folds, dataset, valid, normalize, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes, layout",
+            "[data] splits: unknown key (did you mean 'split'?); allowed: source, split, folds, dataset, valid, normalize, path, task, target, window, horizon, time_column, value_column, transform, examples, size, classes, layout, text, tokenizer, vocab, length",
         ),
         (
             "[resources]\ngpus = 1\n",
@@ -267,7 +267,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[model]\nfactory = 'vgg'\n",
-            "[model] factory: unknown model factory 'vgg'; choose one of attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            "[model] factory: unknown model factory 'vgg'; choose one of attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
         (
             "[data]\nsource = 'mnist'\n",
@@ -276,7 +276,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         (
             "[space]\nmodule = 'cnnn'\n",
             "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, "
-            "transformer "
+            "text, transformer "
             "(or name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (

@@ -21,7 +21,7 @@ _API = {
     name: "tuner.api"
     for name in ("Experiment", "Result", "Trial", "SpaceView", "Board", "run", "resume",
                  "train_final", "report", "best", "results", "status", "space", "board",
-                 "submit", "follow")
+                 "submit", "follow", "predict")
 }
 _API.update({"Final": "tuner.final", "UserError": "tuner.errors"})
 _API.update({

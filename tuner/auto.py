@@ -56,18 +56,21 @@ class Profile:
     n_fit: int = 0
     height: int = 0  # images: pixels (0 otherwise)
     width: int = 0
+    vocab: int = 0  # text: the tokenizer's vocabulary (0 otherwise); steps: tokens a text
 
     @classmethod
     def of(cls, data) -> Profile:
         shape = data.input_shape
         kind = {1: "tabular", 2: "sequence", 3: "image"}.get(len(shape), "other")
+        if getattr(data, "vocab_size", 0):
+            kind = "text"
         classes = smallest = smallest_valid = 0
         if data.task == "classification":
             classes = len(data.classes)
             both = np.bincount(np.concatenate([data.y_train, data.y_valid]), minlength=classes)
             smallest = int(both.min())
             smallest_valid = int(np.bincount(data.y_valid, minlength=classes).min())
-        steps = int(shape[0]) if kind == "sequence" else 0
+        steps = int(shape[0]) if kind in ("sequence", "text") else 0
         min_steps = steps
         if kind == "sequence" and data.lengths_train is not None:
             min_steps = int(min(data.lengths_train.min(), data.lengths_valid.min()))
@@ -78,20 +81,22 @@ class Profile:
                    data.task == "forecasting",
                    int(data.n_outputs) if data.task == "forecasting" else 1,
                    trend_share(data) if data.task == "forecasting" else 0.0, len(data.x_train),
-                   height, width)
+                   height, width, int(getattr(data, "vocab_size", 0) or 0))
 
     @property
     def examples(self) -> int:
         return self.n_train + self.n_valid
 
     def describe(self) -> str:
-        what = {"tabular": "rows", "sequence": "series", "image": "images"}.get(self.kind,
-                                                                                "examples")
+        what = {"tabular": "rows", "sequence": "series", "image": "images",
+                "text": "texts"}.get(self.kind, "examples")
         text = f"{self.examples} labelled {what}"
         if self.kind == "sequence":
             steps = (f"{self.min_steps}-{self.steps}" if self.min_steps != self.steps
                      else str(self.steps))
             text += f" of {steps} steps × {self.channels} channel{'s' * (self.channels > 1)}"
+        if self.kind == "text":
+            text += f" of up to {self.steps} tokens ({self.vocab} in the vocabulary)"
         if self.kind == "image":
             text += (f" of {self.height}×{self.width} px, "
                      f"{'grey' if self.channels == 1 else f'{self.channels} channels'}")
@@ -148,6 +153,9 @@ def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str
         return _image_factory(p, pretrained)
     if p.kind == "tabular":
         return "mlp", "a table of features: a dense network"
+    if p.kind == "text":
+        return "text", (f"{p.describe()}: token embeddings; the architecture (a bag of "
+                        f"n-grams, a recurrent net or attention) tuned with the rest")
     if p.kind == "sequence" and p.forecasting_window:
         return "forecast", (f"forecasting from windows of {p.steps} past values: a linear "
                             f"model, a dense or a recurrent network over the window, the "

@@ -30,7 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 # what `tuner train` writes into its output folder, which it replaces on the next run
-_FINAL_FILES = ("model.pt", "config.toml", "metrics.json", "events.out.tfevents", "seed_")
+_FINAL_FILES = ("model.pt", "config.toml", "metrics.json", "events.out.tfevents", "seed_",
+                "tokenizer.json")
 
 
 def _out_folder(text: str) -> str:
@@ -155,6 +156,11 @@ def _reading_verbs(sub) -> None:
     t.add_argument("--storage")
     t.add_argument("--out", type=_out_folder,
                    help="output folder, replaced (default: <experiment folder>/final)")
+
+    pr = sub.add_parser("predict", help="classify new texts with a text model `tuner train` "
+                                        "wrote")
+    pr.add_argument("model", help="its final/ folder (or the experiment folder holding it)")
+    pr.add_argument("texts", help="a UTF-8 text file, one text per line")
 
     bd = sub.add_parser("board", help="TensorBoard on 127.0.0.1 for one experiment or all")
     bd.add_argument("name", nargs="?")

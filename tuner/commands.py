@@ -150,6 +150,15 @@ def cmd_train(args) -> int:
     return 1 if final.diverged else 0
 
 
+def cmd_predict(args) -> int:
+    from tuner.prediction import read_texts
+
+    for row in api.predict(args.model, read_texts(args.texts)):
+        shown = " ".join(row["text"].split())
+        print(f"{row['label']}\t{row['probability']:.3f}\t{shown[:70]}")
+    return 0
+
+
 def cmd_board(args) -> int:
     from tuner.board_server import serve
 

@@ -85,7 +85,7 @@ def resolve(spec: ExperimentSpec, exp_dir: Path | None = None) -> Plan:
     data = load_spec_data(spec)
     spec, derived = fit_to_data(spec, data)
     check_compatible(spec.factory, data.input_shape, data.variable_length,
-                     where=f"{spec.path}: [model] factory")
+                     where=f"{spec.path}: [model] factory", text=bool(data.vocab_size))
     reported = TASK_METRICS[data.task]
     if spec.search.metric not in reported:
         raise UserError(

@@ -24,7 +24,7 @@ from tuner.vocabulary import MODES
 # [data] keys beside source and split; each data source checks the ones it uses
 DATA_OPTIONS = ("dataset", "valid", "normalize", "path", "task", "target", "window", "horizon",
                 "time_column", "value_column", "transform", "examples", "size", "classes",
-                "layout")
+                "layout", "text", "tokenizer", "vocab", "length")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 

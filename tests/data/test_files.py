@@ -297,13 +297,15 @@ def test_unknown_and_misplaced_options():
     table().to_csv("t.csv", index=False)
     assert message("d.npz", dataset="x") == (f"{WHERE} dataset: not used by data source 'file'; "
                                              f"it takes: path, task, target, window, horizon, "
-                                             f"time_column, value_column, transform, layout, size")
+                                             f"time_column, value_column, transform, layout, "
+                                             f"size, text, tokenizer, vocab, length")
     assert message("d.npz", target="y") == (f"{WHERE} target: not used for .npz arrays (it takes: "
                                             f"path, task, layout); X and y are read from the file")
     assert message("d.npz", window=3) == (f"{WHERE} window: not used for .npz arrays (it takes: "
                                           f"path, task, layout); X and y are read from the file")
     assert message("t.csv", target="price", time_column="row") == (
-        f"{WHERE} time_column: not used for a table (it takes: path, task, target); set window "
+        f"{WHERE} time_column: not used for a table (it takes: path, task, target, text, "
+        f"tokenizer, vocab, length); set window "
         f"to forecast a series instead")
     assert message("t.csv", window=3, target="price") == (
         f"{WHERE} target: not used for a time series (it takes: path, task, window, horizon, "
@@ -540,45 +542,3 @@ def test_string_feature_columns_are_one_hot_encoded_from_the_training_rows_only(
                           [0, 0, 0]]
     assert notes.startswith("one-hot encoded 'c' (3 categories, the 2 most frequent and other)")
 
-
-REVIEWS = ["a warm and funny film with a great cast", "the plot drags and the jokes fall flat",
-           "one of the best films of the year so far", "i left before the end of it, sadly",
-           "sharp writing, lovely music and a fine lead", "dull, long and far too loud for me"]
-
-
-def test_a_free_text_column_is_left_out_and_said_and_text_alone_is_one_line(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 120
-    words = rng.choice(REVIEWS, n)
-    frame = pd.DataFrame({"stars": rng.integers(1, 6, n), "review": [
-        f"{w} ({i})" for i, w in enumerate(words)], "city": rng.choice(["Oslo", "Rome"], n),
-        "label": rng.integers(0, 2, n)})
-    frame.to_csv(tmp_path / "r.csv", index=False)
-    s = load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE,
-                  path=str(tmp_path / "r.csv"), target="label")
-    assert s.notes.startswith("left out free-text column(s) 'review' (a median of 9 words a "
-                              "value): tuner does not tokenize text yet; ")
-    assert s.x_train.shape[1] == 3  # stars + Oslo, Rome: the city stays a category
-    frame[["review", "label"]].to_csv(tmp_path / "only.csv", index=False)
-    with pytest.raises(UserError) as e:
-        load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE,
-                  path=str(tmp_path / "only.csv"), target="label")
-    assert str(e.value) == (
-        f"{WHERE} path: {tmp_path / 'only.csv'}: every feature column is free text: 'review' "
-        f"(a median of 9 words a value); tuner does not tokenize text yet, and one-hot "
-        f"encoding would keep only its 30 most frequent values; add numeric or category "
-        f"columns, or turn the text into features of your own first (e.g. scikit-learn's "
-        f"TfidfVectorizer)")
-
-
-def test_a_folder_of_text_files_per_class_is_one_line(tmp_path):
-    for c in ("pos", "neg"):
-        (tmp_path / "reviews" / c).mkdir(parents=True)
-        for i in range(3):
-            (tmp_path / "reviews" / c / f"{i}.txt").write_text(REVIEWS[i])
-    with pytest.raises(UserError) as e:
-        load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE,
-                  path=str(tmp_path / "reviews"))
-    assert str(e.value).startswith(
-        f"{WHERE} path: {tmp_path / 'reviews'}: {tmp_path / 'reviews'} holds text files (.txt) "
-        f"in its class folders, not images; tuner does not read text yet")

@@ -8,19 +8,30 @@ from tuner.errors import UserError
 from tuner.models import FACTORIES, INPUTS, check_compatible
 
 WHERE = "[model] factory"
-SHAPES = {"tabular": (64,), "sequence": (30, 3), "image": (1, 8, 8)}
+SHAPES = {"tabular": (64,), "sequence": (30, 3), "image": (1, 8, 8), "text": (40,)}
 
 
 @pytest.mark.parametrize("factory", FACTORIES)
-@pytest.mark.parametrize("kind", ["tabular", "sequence", "image", "variable_length"])
+@pytest.mark.parametrize("kind", ["tabular", "sequence", "image", "variable_length", "text"])
 def test_check_compatible_follows_the_inputs_table(factory, kind):
     shape = SHAPES["sequence" if kind == "variable_length" else kind]
     takes = kind in INPUTS[factory]
+    args = dict(where=WHERE, text=kind == "text")
     if takes:
-        check_compatible(factory, shape, kind == "variable_length", where=WHERE)
+        check_compatible(factory, shape, kind in ("variable_length", "text"), **args)
     else:
         with pytest.raises(UserError):
-            check_compatible(factory, shape, kind == "variable_length", where=WHERE)
+            check_compatible(factory, shape, kind in ("variable_length", "text"), **args)
+
+
+def test_text_goes_to_the_text_family_only_and_says_so():
+    with pytest.raises(UserError) as e:
+        check_compatible("mlp", (40,), True, where=WHERE, text=True)
+    assert str(e.value) == "[model] factory: factory 'mlp' cannot take tokenized texts; use text"
+    with pytest.raises(UserError) as e:
+        check_compatible("text", (64,), False, where=WHERE)
+    assert str(e.value).startswith("[model] factory: factory 'text' cannot take inputs shaped "
+                                   "64; use mlp, cnn, ")
 
 
 @pytest.mark.parametrize(
@@ -72,7 +83,7 @@ def test_check_compatible_follows_the_inputs_table(factory, kind):
             "rnm",
             (30, 3),
             False,
-            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, transformer",
+            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer",
         ),
     ],
 )

@@ -24,7 +24,8 @@ def test_every_family_names_a_model_module_and_a_space_module_that_exist(name):
     assert callable(module.build)
     assert callable(getattr(module, "wrap", lambda m, c, t: m))
     space = load_space(family.space_module)
-    assert space.priors and family.takes <= {"tabular", "sequence", "image", "variable_length"}
+    assert space.priors and family.takes <= {"tabular", "sequence", "image", "variable_length",
+                                      "text"}
     assert [h.__module__ for h in derive_hooks(family.space_module)][0] == "searchspaces.common"
 
 
@@ -40,7 +41,8 @@ def test_derive_hooks_return_priors_of_the_space_with_a_reason(name):
     # a long, many-channel series and a forecast with a trend: every shared rule has work
     space = load_space(FAMILIES[name].space_module)
     for profile in (_profile(), _profile(kind="sequence", forecasting_window=True,
-                                         trend_share=0.9, task="forecasting", classes=0)):
+                                         trend_share=0.9, task="forecasting", classes=0),
+                    _profile(kind="text", steps=60, min_steps=3, channels=0, vocab=5000)):
         for hook in derive_hooks(FAMILIES[name].space_module):
             for key, value, reason in hook(profile, space, WHERE):
                 assert key in space.priors, (hook, key)

@@ -394,7 +394,7 @@ def test_sample_is_reproducible_by_seed_and_varies_across_seeds():
 
 def test_builtin_space_names():
     assert SPACES.names() == ["attention", "backbone", "cnn", "conv1d", "finetune", "forecast",
-                              "mlp", "resnet", "rnn", "rocket", "transformer"]
+                              "mlp", "resnet", "rnn", "rocket", "text", "transformer"]
     assert "cnn" in SPACES and "common" not in SPACES
 
 

@@ -49,7 +49,8 @@ from tuner.api.reading import (
 from tuner.api.results import Board, Result, SpaceView, Trial
 from tuner.api.searching import follow, resume, run, submit
 from tuner.api.training import train_final
+from tuner.prediction import predict
 
 __all__ = ["Board", "Experiment", "Result", "SpaceView", "Trial", "best", "board", "follow",
-           "jobs", "report", "resume", "results", "run", "space", "status", "storage_name",
-           "storage_root", "submit", "summaries", "train_final"]
+           "jobs", "predict", "report", "resume", "results", "run", "space", "status",
+           "storage_name", "storage_root", "submit", "summaries", "train_final"]

@@ -38,19 +38,22 @@ EXTENSIONS = (".npz", ".csv", ".parquet")
 MAX_INFERRED_CLASSES = 20
 NPZ_ARRAYS = ("X", "y", "lengths")
 X_SHAPES = "(N, features), (N, T, channels), or images (N, H, W), (N, H, W, C), (N, C, H, W)"
+TEXT_KEYS = ("tokenizer", "vocab", "length")
 OPTIONS = ("path", "task", "target", "window", "horizon", "time_column", "value_column",
-           "transform", "layout", "size")
+           "transform", "layout", "size", "text", *TEXT_KEYS)
 # the keys each kind of file takes; the others are rejected, never ignored
 KIND_OPTIONS = {
     ".npz arrays": ("path", "task", "layout"),
     "a folder of images": ("path", "task", "size"),
-    "a table": ("path", "task", "target"),
+    "a folder of texts": ("path", "task", *TEXT_KEYS),
+    "a table": ("path", "task", "target", "text", *TEXT_KEYS),
     "a time series": ("path", "task", "window", "horizon", "time_column", "value_column",
                       "transform"),
 }
 KIND_HINTS = {
     ".npz arrays": "X and y are read from the file",
     "a folder of images": "the class folders are the labels",
+    "a folder of texts": "the class folders are the labels",
     "a table": "set window to forecast a series instead",
     "a time series": "window is set; name the series column with value_column",
 }
@@ -73,6 +76,12 @@ def load(*, split, seed: int, where: str, **options) -> Splits:
         raise UserError(f"{where} task: must be 'classification', 'regression' or 'forecasting', "
                         f"but got {task!r}")
     if path.is_dir():
+        from tuner.data.text import is_text_folder, load_text_folder
+
+        if is_text_folder(path):
+            _only(where, options, "a folder of texts")
+            return load_text_folder(path=path, raw=raw, split=split, seed=seed, where=where,
+                                    options=options, task=task)
         _only(where, options, "a folder of images")
         if task not in (None, "classification"):
             raise UserError(f"{where} task: a folder of images is read as classes (one "

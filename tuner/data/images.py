@@ -71,13 +71,6 @@ def scan(at: str, folder: Path) -> tuple[list[tuple[str, Path]], int]:
                 f"class)") if loose else ""
         raise UserError(f"{at}: {folder} has no class folders{more}; put each class's images "
                         f"in a sub-folder named after the class, e.g. {folder}/cat/1.jpg")
-    texts = [[p for p in c.rglob("*") if p.is_file()] for c in classes]
-    if all(t and all(p.suffix.lower() == ".txt" for p in t) for t in texts):
-        raise UserError(f"{at}: {folder} holds text files (.txt) in its class folders, not "
-                        f"images; tuner does not read text yet (a folder of .txt files per "
-                        f"class, as IMDB's, is planned); for now turn the texts into features "
-                        f"of your own (e.g. scikit-learn's TfidfVectorizer) and give a .npz or "
-                        f"a table")
     files, skipped = [], 0
     for c in classes:
         found = sorted(p for p in c.rglob("*") if p.is_file())

@@ -42,6 +42,10 @@ class Splits:
     # images: (scale, per-channel mean, per-channel std) the model's first layer applies to
     # the pixels as stored (8-bit: scale 1/255), fitted on the training split; None: as given
     pixels: tuple | None = None
+    # text: token ids (int32, padded with 0) with lengths; the tokenizer's vocabulary size and
+    # the trained tokenizer (its JSON), saved with a final model
+    vocab_size: int = 0
+    tokenizer: str | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -68,7 +72,7 @@ class Splits:
 
     def summary(self) -> str:
         n_test = 0 if self.x_test is None else len(self.x_test)
-        shape = "×".join(map(str, self.input_shape))
+        shape = "×".join(map(str, self.input_shape)) + (" tokens" if self.vocab_size else "")
         if self.variable_length:
             lo = int(min(self.lengths_train.min(), self.lengths_valid.min()))
             shape += f" (lengths {lo}-{self.x_train.shape[1]}, padded)"

@@ -73,7 +73,8 @@ TEXT_WORDS, DISTINCT_SENTENCES = 6, 0.5
 
 
 def free_text(col) -> str | None:
-    """Why a string column reads as free text rather than categories, or None."""
+    """Why a string column reads as free text (reviews, descriptions: tokenized, the text
+    family's input) rather than categories (one-hot encoded), or None."""
     values = col.dropna().astype(str)
     if len(values) == 0:
         return None
@@ -124,18 +125,26 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
                         f"columns")
     numbers = [c for c in features if numeric_column(table[c])]
     categories = [c for c in features if not numeric_column(table[c])]
+    named = str_option(where, options, "text")
+    if named is not None:
+        check_column(where, "text", named, raw, table)
+        if named == target:
+            raise UserError(f"{where} text: {named!r} is the target column; name the column "
+                            f"that holds the texts")
     texts = {c: why for c in categories if (why := free_text(table[c]))}
-    left_out = ""
-    if texts:
+    if named is not None:
+        texts = {named: "named by [data] text"}
+    elif len(texts) > 1:
         shown = ", ".join(f"{c!r} ({why})" for c, why in texts.items())
-        if len(texts) == len(features):
-            raise UserError(
-                f"{at}: every feature column is free text: {shown}; tuner does not tokenize "
-                f"text yet, and one-hot encoding would keep only its {MAX_CATEGORIES} most "
-                f"frequent values; add numeric or category columns, or turn the text into "
-                f"features of your own first (e.g. scikit-learn's TfidfVectorizer)")
-        categories = [c for c in categories if c not in texts]
-        left_out = (f"left out free-text column(s) {shown}: tuner does not tokenize text yet")
+        raise UserError(f"{where} text: {len(texts)} columns read as free text ({shown}); name "
+                        f"the one to classify by, e.g. text = {next(iter(texts))!r}")
+    elif not texts and any(k in options for k in ("tokenizer", "vocab", "length")):
+        raise UserError(f"{where}: tokenizer, vocab and length are for text, and no column of "
+                        f"{raw} reads as free text; name it with text = \"COLUMN\"")
+    if texts:
+        (column, why), = texts.items()
+        return _text_table(where, at, name, table, column, why, target, task, split, seed,
+                           options)
     x = table[numbers].to_numpy(dtype=np.float64, na_value=np.nan)
     _missing_rows(at, "feature columns", ~np.isfinite(x), numbers)
     if categories:
@@ -163,8 +172,30 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
         else:
             task, why = "regression", "real numbers"
         notes = _inferred(task, f"target {target!r}: {why}")
-    notes = "; ".join(t for t in (left_out, notes) if t)
     return _supervised(at, name, x, y, None, task, split, seed, label=f"target {target!r}",
                        notes=notes)
 
 
+
+
+def _text_table(where, at, name, table, column, why, target, task, split, seed, options):
+    """Splits of a table whose `column` holds the texts to classify by `target` (the other
+    feature columns are left out, and the data line says so)."""
+    from tuner.data.text import text_splits
+
+    y = table[target]
+    missing = y.isna().to_numpy()
+    _missing_rows(at, f"the target column {target!r}", missing)
+    others = [c for c in table.columns if c not in (column, target)]
+    notes = f"text column {column!r} ({why}), target {target!r}"
+    if others:
+        notes += f"; left out column(s) {', '.join(map(repr, others))}: the text alone is read"
+    labels = y.to_numpy()
+    if labels.dtype.kind == "f":
+        from tuner.data.files import _integer_labels
+
+        labels = _integer_labels(at, f"target {target!r}", labels)
+    elif labels.dtype.kind == "O":
+        labels = y.astype(str).to_numpy(dtype=str)
+    texts = table[column].to_numpy(dtype=object)
+    return text_splits(at, name, texts, labels, task, split, seed, options, where, notes=notes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 
 from tuner.errors import UserError, did_you_mean
-from tuner.models.family import IMAGE, SEQUENCE, SEQUENCES, TABULAR, Family
+from tuner.models.family import IMAGE, SEQUENCE, SEQUENCES, TABULAR, TEXT, Family
 from tuner.user_code import (
     import_user_module,
     is_module_name,
@@ -41,6 +41,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     # a model `tuner train` wrote ([model] weights), first conv blocks frozen, new head; it
     # takes images shaped like its source's, exactly
     Family("finetune", frozenset({IMAGE}), suggested=False),
+    # token ids: a bag of n-grams, a recurrent net or attention over embeddings
+    Family("text", frozenset({TEXT}), max_epochs=30),
 )}
 # views of FAMILIES as they stood at import: name -> "module:function", name -> inputs taken
 FACTORIES: dict[str, str] = {n: f"{f.model_module}:build" for n, f in FAMILIES.items()}
@@ -129,7 +131,7 @@ def _either(names: list[str]) -> str:
 
 
 def check_compatible(
-    factory: str, input_shape: tuple, variable_length: bool, *, where: str
+    factory: str, input_shape: tuple, variable_length: bool, *, where: str, text: bool = False
 ) -> None:
     """UserError unless `factory` takes this data (input shape per example, padded or not).
 
@@ -143,13 +145,20 @@ def check_compatible(
     if is_user_factory(factory):  # your own factory: what it takes is yours to check
         return
     shape = "×".join(str(n) for n in input_shape)
+    takes = FAMILIES[factory].takes
+    if text or TEXT in takes:
+        if text != (TEXT in takes):
+            takers = [f for f in _suggested() if (TEXT in FAMILIES[f].takes) == text]
+            what = "tokenized texts" if text else f"inputs shaped {shape}"
+            raise UserError(f"{where}: factory {factory!r} cannot take {what}; use "
+                            f"{_either(takers)}")
+        return
     if len(input_shape) not in _KINDS:
         raise UserError(
             f"{where}: inputs shaped {shape or '()'} are not supported; every factory takes "
             f"features (F), sequences (T×C) or images (C×H×W)"
         )
     kind, text, axes = _KINDS[len(input_shape)]
-    takes = FAMILIES[factory].takes
     if variable_length and "variable_length" not in takes:
         takers = [f for f in _suggested() if "variable_length" in FAMILIES[f].takes]
         raise UserError(

@@ -25,6 +25,7 @@ import importlib
 from dataclasses import dataclass
 
 TABULAR, SEQUENCE, IMAGE, VARIABLE = "tabular", "sequence", "image", "variable_length"
+TEXT = "text"  # token ids (L,) padded with 0, with lengths
 SEQUENCES = frozenset({SEQUENCE, VARIABLE})
 
 

@@ -128,6 +128,20 @@ def run_recurrent(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor | None
     return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
 
 
+def pool_recurrent(out: torch.Tensor, lengths: torch.Tensor, rnn: nn.RNNBase,
+                   pooling: str) -> torch.Tensor:
+    """A recurrent net's outputs (B, T, H × directions) pooled over each sequence's valid
+    steps: "last" (the forward state after its own last step, and the backward state at step
+    0, which read the sequence from its last valid step back), or masked "mean" / "max"."""
+    if pooling != "last":
+        return masked_pool(out, step_mask(lengths, out.shape[1]), pooling)
+    hidden = rnn.hidden_size
+    pooled = out[torch.arange(len(out), device=out.device), lengths - 1, :hidden]
+    if rnn.bidirectional:
+        pooled = torch.cat([pooled, out[:, 0, hidden:]], dim=1)
+    return pooled
+
+
 class LastValueAnchor(nn.Module):
     """A forecaster of the change from each window's last value: the wrapped model reads the
     window minus that value and its outputs are added to it (channel 0 is the series).

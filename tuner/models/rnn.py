@@ -15,10 +15,9 @@ from tuner.models.layers import (
     choose,
     downsample,
     factor_of,
-    masked_pool,
+    pool_recurrent,
     run_recurrent,
     sequence_shape,
-    step_mask,
     true_lengths,
 )
 
@@ -41,16 +40,7 @@ class RecurrentNet(nn.Module):
         x, lengths = downsample(x, lengths, self.factor)
         lengths = true_lengths(x, lengths)
         out = run_recurrent(self.rnn, x, lengths)
-        if self.pooling == "last":
-            batch = torch.arange(len(x), device=x.device)
-            # forward direction: its state after the sequence's own last step
-            pooled = out[batch, lengths - 1, : self.hidden]
-            if self.rnn.bidirectional:
-                # backward direction: it read the sequence from its last valid step to step 0
-                pooled = torch.cat([pooled, out[:, 0, self.hidden :]], dim=1)
-        else:
-            pooled = masked_pool(out, step_mask(lengths, x.shape[1]), self.pooling)
-        return self.head(self.dropout(pooled))
+        return self.head(self.dropout(pool_recurrent(out, lengths, self.rnn, self.pooling)))
 
 
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:

@@ -56,8 +56,10 @@ def _shape(v) -> tuple | None:
     return None
 
 
-def read_source(weights, *, where: str = "[model] weights") -> Source:
-    """The source a weights folder holds, checked without torch; UserError naming the fix."""
+def read_source(weights, *, where: str = "[model] weights",
+                factories: tuple = SOURCE_FACTORIES) -> Source:
+    """The source a weights folder holds, checked without torch; UserError naming the fix.
+    `factories`: those whose models the reader takes (finetune's: cnn)."""
     import tomllib
 
     if not isinstance(weights, str) or not weights.strip() or "\x00" in weights:
@@ -96,13 +98,16 @@ def read_source(weights, *, where: str = "[model] weights") -> Source:
             and isinstance(factory, str)):
         raise UserError(f"{where}: {cfg}: lacks the factory, config, input_shape or classes "
                         f"`tuner train` writes; {again}")
-    if factory not in SOURCE_FACTORIES:
+    if factory not in factories and factories != SOURCE_FACTORIES:
+        raise UserError(f"{where}: {cfg}: the model was built by factory {factory!r}; this "
+                        f"takes models of the {' or '.join(factories)} factory")
+    if factory not in factories:
         raise UserError(
             f"{where}: {cfg}: the source model was built by factory {factory!r}, but finetune "
             f"takes models of the {' or '.join(SOURCE_FACTORIES)} factory; tune and train a "
             f"cnn experiment and name its final/ folder"
         )
-    blocks = config.get("conv_blocks")
+    blocks = config.get("conv_blocks") if factory in SOURCE_FACTORIES else 1
     if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
         raise UserError(f"{where}: {cfg}: config.conv_blocks must be a positive integer, but got "
                         f"{blocks!r}; {again}")
