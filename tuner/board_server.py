@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from tuner.errors import UserError
 from tuner.store import find_experiment, storage_root
@@ -26,11 +27,28 @@ def free_port(host: str, start: int) -> int:
 PULL_EVERY_S = 10.0  # a URI's storage: its event files are brought down this often
 
 
+def board_logdir(name, storage) -> Path:
+    """The folder TensorBoard serves: one experiment's, or the storage root's; for a URI's
+    storage its local mirror, with the event files brought down (`follow_storage` keeps it
+    current)."""
+    from tuner.store.storage import remote_storage
+
+    logdir = find_experiment(name, storage) if name is not None else storage_root(storage)
+    if name is None and remote_storage(storage) is not None:
+        from tuner.store import experiments
+
+        experiments(storage)  # every experiment's files, brought down once before serving
+    if not logdir.is_dir():
+        raise UserError(f"{logdir}: no results there yet; run an experiment first")
+    return logdir
+
+
 def follow_storage(name, storage, proc) -> None:
-    """For a URI's storage, TensorBoard serves the local mirror of the event files; a thread
-    brings the new ones down every PULL_EVERY_S while `proc` (TensorBoard) runs, so a search
-    still running elsewhere shows its curves as they grow. TensorBoard's own s3:// reading needs
-    boto3, credentials and endpoint settings of its own; the mirror needs none of that."""
+    """For a URI's storage, TensorBoard serves the local mirror of the event files
+    (`board_logdir` brought them down); a thread brings the new ones down every PULL_EVERY_S
+    while `proc` (TensorBoard) runs, so a search still running elsewhere shows its curves as
+    they grow. TensorBoard's own s3:// reading needs boto3, credentials and endpoint settings
+    of its own; the mirror needs none of that."""
     import threading
 
     from tuner.store.storage import remote_storage
@@ -40,16 +58,16 @@ def follow_storage(name, storage, proc) -> None:
         return
 
     def pull():
-        while proc.poll() is None:
-            try:
-                names = [name] if name is not None else remote.experiments()
-                for n in names:
-                    remote.pull(n)
-            except Exception:  # noqa: BLE001 (a storage hiccup: the next pull tries again)
-                pass
+        while True:
             try:
                 proc.wait(timeout=PULL_EVERY_S)
+                return  # TensorBoard stopped
             except subprocess.TimeoutExpired:
+                pass
+            try:
+                for n in [name] if name is not None else remote.experiments():
+                    remote.pull(n)
+            except Exception:  # noqa: BLE001 (a storage hiccup: the next pull tries again)
                 pass
 
     threading.Thread(target=pull, name="tuner-board-pull", daemon=True).start()
@@ -74,15 +92,7 @@ def command(logdir: str, host: str, port: int) -> list[str]:
 def serve(
     name: str | None, *, storage: str | None, host: str = "127.0.0.1", port: int = 6006
 ) -> int:
-    from tuner.store.storage import remote_storage
-
-    logdir = find_experiment(name, storage) if name else storage_root(storage)
-    if name is None and remote_storage(storage) is not None:
-        from tuner.store import experiments
-
-        experiments(storage)  # every experiment's files, brought down once before serving
-    if not logdir.is_dir():
-        raise UserError(f"{logdir}: no results there yet; run an experiment first")
+    logdir = board_logdir(name or None, storage)
     port = free_port(host, port)
     print(f"TensorBoard for {logdir}\n  http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     def stop(signum, frame):  # `kill` (SIGTERM) stops TensorBoard too, like Ctrl-C

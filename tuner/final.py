@@ -222,7 +222,7 @@ def _save(target: Path, spec: ExperimentSpec, run: dict, data, results: dict) ->
                "train_examples": results.pop("train_examples"),
                "test_examples": len(data.x_test), **results}
     (target / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if getattr(data, "tokenizer", None):  # text: what turns new texts into the model's ids
+    if data.tokenizer:  # text: what turns new texts into the model's ids
         (target / TOKENIZER_FILE).write_text(data.tokenizer)
 
 

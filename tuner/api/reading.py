@@ -8,7 +8,6 @@ from pathlib import Path
 
 from tuner.api.experiment import as_experiment
 from tuner.api.results import Board, SpaceView, Trial, located, trial_of
-from tuner.errors import UserError
 from tuner.store.storage import (  # re-exported: tuner.api.storage_root, storage_name
     storage_name,  # noqa: F401
     storage_root,
@@ -152,13 +151,9 @@ def board(name=None, *, storage: str | None = None, host: str = "127.0.0.1",
     Returns a Board: `.url`, `.stop()`; in a notebook it shows as a link."""
     import subprocess
 
-    from tuner.board_server import command, follow_storage, free_port
-    from tuner.store import find_experiment
+    from tuner.board_server import board_logdir, command, follow_storage, free_port
 
-    logdir = find_experiment(located(name), storage) if name is not None \
-        else storage_root(storage)
-    if not logdir.is_dir():
-        raise UserError(f"{logdir}: no results there yet; run an experiment first")
+    logdir = board_logdir(None if name is None else located(name), storage)
     port = free_port(host, port)
     proc = subprocess.Popen(command(str(logdir), host, port), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

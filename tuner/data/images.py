@@ -23,7 +23,7 @@ from tuner.data.arrays import check_class_counts
 from tuner.data.layouts import pixel_stats
 from tuner.data.splits import Splits, stratified_holdout, stratified_split
 from tuner.errors import UserError
-from tuner.store.remote import cache_root
+from tuner.store.storage import cache_root
 
 # what Pillow decodes here; other files (a .DS_Store, a README, a labels.csv) are skipped and
 # counted in the data line

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuner.data.files import MAX_INFERRED_CLASSES, _inferred, _supervised, _why
+from tuner.data.files import MAX_INFERRED_CLASSES, TEXT_KEYS, _inferred, _supervised, _why
 from tuner.data.options import str_option
 from tuner.data.splits import Splits
 from tuner.errors import UserError, did_you_mean
@@ -131,14 +131,14 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
         if named == target:
             raise UserError(f"{where} text: {named!r} is the target column; name the column "
                             f"that holds the texts")
-    texts = {c: why for c in categories if (why := free_text(table[c]))}
-    if named is not None:
         texts = {named: "named by [data] text"}
-    elif len(texts) > 1:
+    else:
+        texts = {c: why for c in categories if (why := free_text(table[c]))}
+    if len(texts) > 1:
         shown = ", ".join(f"{c!r} ({why})" for c, why in texts.items())
         raise UserError(f"{where} text: {len(texts)} columns read as free text ({shown}); name "
                         f"the one to classify by, e.g. text = {next(iter(texts))!r}")
-    elif not texts and any(k in options for k in ("tokenizer", "vocab", "length")):
+    elif not texts and any(k in options for k in TEXT_KEYS):
         raise UserError(f"{where}: tokenizer, vocab and length are for text, and no column of "
                         f"{raw} reads as free text; name it with text = \"COLUMN\"")
     if texts:
@@ -174,8 +174,6 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
         notes = _inferred(task, f"target {target!r}: {why}")
     return _supervised(at, name, x, y, None, task, split, seed, label=f"target {target!r}",
                        notes=notes)
-
-
 
 
 def _text_table(where, at, name, table, column, why, target, task, split, seed, options):

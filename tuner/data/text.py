@@ -58,9 +58,13 @@ def train_tokenizer(texts: list[str], kind: str, vocab: int):
 
 def encode(tok, texts: list[str], length: int) -> tuple[np.ndarray, np.ndarray]:
     """(ids int32 (N, length) padded with 0, true lengths ≥ 1) of `texts`."""
-    encoded = tok.encode_batch(texts)
-    ids = np.zeros((len(texts), length), dtype=np.int32)
-    lengths = np.ones(len(texts), dtype=np.int64)
+    return pack(tok.encode_batch(texts), length)
+
+
+def pack(encoded: list, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, lengths) of texts the tokenizer encoded, cut or padded to `length`."""
+    ids = np.zeros((len(encoded), length), dtype=np.int32)
+    lengths = np.ones(len(encoded), dtype=np.int64)
     for i, e in enumerate(encoded):
         row = e.ids[:length]
         if row:
@@ -75,15 +79,15 @@ def tokenize(texts: np.ndarray, parts: tuple, *, kind: str, vocab: int | None,
              length: int | None) -> dict:
     """Train on the training part's texts, encode all: {"ids", "lengths", "tokenizer" (its
     JSON), "vocab_size", "length", "note"}."""
-    train = [str(t) for t in texts[parts[0]]]
-    tok = train_tokenizer(train, kind, vocab or MAX_VOCAB)
+    tok = train_tokenizer([str(t) for t in texts[parts[0]]], kind, vocab or MAX_VOCAB)
+    encoded = tok.encode_batch([str(t) for t in texts])  # once: the length is derived from it
     if length is None:
-        counts = [len(e.ids) for e in tok.encode_batch(train)]
+        counts = [len(encoded[i].ids) for i in parts[0]]
         length = int(np.clip(np.percentile(counts, LENGTH_QUANTILE), MIN_LENGTH, MAX_LENGTH))
         how = f"{LENGTH_QUANTILE}th percentile of the training texts' tokens"
     else:
         how = "[data] length"
-    ids, lengths = encode(tok, [str(t) for t in texts], length)
+    ids, lengths = pack(encoded, length)
     size = tok.get_vocab_size()
     cut = float((lengths >= length).mean())
     unit = {"word": "words", "bpe": "BPE pieces", "wordpiece": "WordPiece pieces"}[kind]

@@ -98,17 +98,16 @@ def read_source(weights, *, where: str = "[model] weights",
             and isinstance(factory, str)):
         raise UserError(f"{where}: {cfg}: lacks the factory, config, input_shape or classes "
                         f"`tuner train` writes; {again}")
-    if factory not in factories and factories != SOURCE_FACTORIES:
-        raise UserError(f"{where}: {cfg}: the model was built by factory {factory!r}; this "
-                        f"takes models of the {' or '.join(factories)} factory")
     if factory not in factories:
         raise UserError(
             f"{where}: {cfg}: the source model was built by factory {factory!r}, but finetune "
             f"takes models of the {' or '.join(SOURCE_FACTORIES)} factory; tune and train a "
-            f"cnn experiment and name its final/ folder"
-        )
-    blocks = config.get("conv_blocks") if factory in SOURCE_FACTORIES else 1
-    if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
+            f"cnn experiment and name its final/ folder" if factories == SOURCE_FACTORIES else
+            f"{where}: {cfg}: the model was built by factory {factory!r}; this takes models of "
+            f"the {' or '.join(factories)} factory")
+    blocks = config.get("conv_blocks")
+    if factory in SOURCE_FACTORIES and (isinstance(blocks, bool) or not isinstance(blocks, int)
+                                        or blocks < 1):  # finetune cuts at its conv blocks
         raise UserError(f"{where}: {cfg}: config.conv_blocks must be a positive integer, but got "
                         f"{blocks!r}; {again}")
     experiment = doc.get("experiment") if isinstance(doc.get("experiment"), str) else ""

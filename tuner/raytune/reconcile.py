@@ -106,7 +106,7 @@ def keep_unsaved_finished_trials(exp_dir: Path) -> list[str]:
     if saved is None:
         return []
     kept = _kept(exp_dir)
-    known = {t["relative_logdir"] for t in saved[2]} | set(kept)
+    known = saved_trials(exp_dir, saved)
     new = sorted(r.trial for r in load_records(exp_dir)
                  if r.status.ended and r.trial not in known and (exp_dir / r.trial).is_dir())
     if not new or not _lower_total(exp_dir, len(new)):
@@ -272,10 +272,9 @@ def free_ended_trials(exp_dir: Path) -> bool:
     return True
 
 
-def reconcile(exp_dir: Path, out) -> list[str]:
+def reconcile(exp_dir: Path, out) -> None:
     """Before `tuner resume` restores Ray Tune's saved state: make it whole, and make it and
-    tuner's records agree (each function above), saying what changed. Returns the trials
-    dropped (their folders go from the storage too)."""
+    tuner's records agree (each function above), saying what changed."""
     if restore_damaged_state(exp_dir):
         print("  Ray Tune's saved state was cut short when the driver stopped: resuming from "
               "tuner's copy of its last complete state", file=out)
@@ -283,8 +282,7 @@ def reconcile(exp_dir: Path, out) -> list[str]:
     if kept:
         print(f"  {', '.join(kept)} started and finished after Ray Tune last saved the "
               f"experiment: kept as they ended, and as many fewer new trials run", file=out)
-    dropped = drop_unsaved_trials(exp_dir)
-    for name in dropped:
+    for name in drop_unsaved_trials(exp_dir):
         print(f"  {name} started after Ray Tune last saved the experiment: it runs again "
               f"as a new trial", file=out)
     finished = mark_finished_trials(exp_dir)
@@ -295,4 +293,3 @@ def reconcile(exp_dir: Path, out) -> list[str]:
     for name, named, used in repoint_deleted_checkpoints(exp_dir):
         print(f"  {name}: Ray Tune's saved state names {named}, deleted since; it continues "
               f"from {used}", file=out)
-    return dropped

@@ -19,26 +19,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from tuner.errors import UserError
+from tuner.store.storage import cache_root
 
 SYNC_FILE = ".tuner-sync.json"  # in a mirror: what was last uploaded or downloaded, per file
 CHECKPOINT_PREFIX = "checkpoint_"  # Ray Tune's checkpoint folders: read by trials, not pulled
 UPLOAD_EVERY_S = 5.0  # while a search runs, changed files are uploaded this often
 CHECK_TIMEOUT_S = float(os.environ.get("TUNER_STORAGE_TIMEOUT_S", 20))
-
-
-def cache_root() -> Path:
-    """tuner's cache: $TUNER_CACHE, else $XDG_CACHE_HOME/tuner, else ~/.cache/tuner (like pip
-    and torch, one folder per user)."""
-    root = os.environ.get("TUNER_CACHE")
-    if root:
-        return Path(root).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "tuner"
+COPY_CHUNK = 1 << 20  # bytes a copy to or from the storage moves at a time
 
 
 FIX = ("give a cloud URI every node reaches (s3://bucket/path, gs://bucket/path) with "
@@ -181,8 +174,7 @@ class Remote:
             before = state.stat(rel)  # a change while it uploads goes with the next push
             self.fs.create_dir(self.path(name, *rel.split("/")[:-1]))
             with open(path, "rb") as src, self.fs.open_output_stream(self.path(name, rel)) as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
+                shutil.copyfileobj(src, dst, COPY_CHUNK)
             state.files[rel] = {"local": before, "remote": None}
             sent += 1
         if sent:
@@ -202,7 +194,6 @@ class Remote:
                 self.fs.delete_dir(info.path)
             else:
                 self.fs.delete_file(info.path)
-
 
     def delete_trials(self, name: str, *, keep: set[str]) -> list[str]:
         """Delete the experiment's trial_* folders in the storage but those in `keep`."""
@@ -307,16 +298,14 @@ class _SyncState:
 
 
 def _remote(info) -> list:
-    mtime = info.mtime_ns if info.mtime_ns is not None else None
-    return [info.size, mtime]
+    return [info.size, info.mtime_ns]
 
 
 def _download(fs, path: str, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     with fs.open_input_stream(path) as src, open(tmp, "wb") as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
+        shutil.copyfileobj(src, dst, COPY_CHUNK)
     os.replace(tmp, dest)
 
 
@@ -326,7 +315,7 @@ def _from_uri(uri: str, label: str):
 
     try:
         return pafs.FileSystem.from_uri(uri)
-    except Exception as first:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 (not one of pyarrow's: fsspec's, or none)
         scheme = uri.split("://", 1)[0]
         try:
             import fsspec
@@ -337,7 +326,6 @@ def _from_uri(uri: str, label: str):
                             f"knows ({first_line(e)}); {FIX}") from None
         except Exception as e:  # noqa: BLE001 (a known scheme whose package is missing)
             raise UserError(f"{label} {uri}: {first_line(e)}; {FIX}") from None
-        del first
         return _as_pyarrow(fs, label), root
 
 

@@ -9,6 +9,16 @@ from pathlib import Path
 from tuner.errors import UserError, did_you_mean
 
 
+def cache_root() -> Path:
+    """tuner's cache (decoded image folders, a URI storage's local copies): $TUNER_CACHE, else
+    $XDG_CACHE_HOME/tuner, else ~/.cache/tuner (like pip and torch, one folder per user)."""
+    root = os.environ.get("TUNER_CACHE")
+    if root:
+        return Path(root).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "tuner"
+
+
 def storage_root(storage=None) -> Path:
     """--storage, else $TUNER_STORAGE, else ./results: a folder (or one that can be made); for
     a URI or filesystem object, its local mirror (tuner.store.remote)."""
@@ -30,7 +40,9 @@ def storage_root(storage=None) -> Path:
 
 
 URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_REMOTES: dict = {}  # URI -> Remote, checked once per process
+# URI, or the id of a filesystem object -> (what was given, its Remote): checked once per
+# process (the object is kept, so its id is not reused while the entry lives)
+_REMOTES: dict = {}
 
 
 def remote_storage(storage=None):
@@ -39,15 +51,17 @@ def remote_storage(storage=None):
     from tuner.store.remote import Remote
 
     if storage is not None and not isinstance(storage, (str, os.PathLike)):
-        return Remote.of(storage, "storage")
-    env = os.environ.get("TUNER_STORAGE")
-    raw = str(storage or env or "")
-    m = URI.match(raw)
-    if not m or m.group(1).lower() == "file":
-        return None
-    if raw not in _REMOTES:
-        _REMOTES[raw] = Remote.of(raw, "--storage" if storage else "$TUNER_STORAGE")
-    return _REMOTES[raw]
+        key, raw, label = id(storage), storage, "storage"
+    else:
+        env = os.environ.get("TUNER_STORAGE")
+        raw = str(storage or env or "")
+        m = URI.match(raw)
+        if not m or m.group(1).lower() == "file":
+            return None
+        key, label = raw, "--storage" if storage else "$TUNER_STORAGE"
+    if key not in _REMOTES:
+        _REMOTES[key] = (raw, Remote.of(raw, label))
+    return _REMOTES[key][1]
 
 
 def storage_name(storage=None) -> str:
