@@ -62,7 +62,7 @@ class Profile:
     def of(cls, data) -> Profile:
         shape = data.input_shape
         kind = {1: "tabular", 2: "sequence", 3: "image"}.get(len(shape), "other")
-        if data.vocab_size:
+        if getattr(data, "vocab_size", 0):  # data-like objects without text have none
             kind = "text"
         classes = smallest = smallest_valid = 0
         if data.task == "classification":
@@ -81,7 +81,7 @@ class Profile:
                    data.task == "forecasting",
                    int(data.n_outputs) if data.task == "forecasting" else 1,
                    trend_share(data) if data.task == "forecasting" else 0.0, len(data.x_train),
-                   height, width, int(data.vocab_size))
+                   height, width, int(getattr(data, "vocab_size", 0)))
 
     @property
     def examples(self) -> int:
