@@ -15,6 +15,7 @@ def test_a_review_table_is_tuned_trained_and_predicts_new_texts(tmp_path, ray_se
     code, out, err = tuner_cli("run", tmp_path / "reviews.toml", "--storage", storage)
     assert code == 0, out + err
     assert '  auto   factory = "text": 102 labelled texts of up to ' in out
+    assert '  auto   arch = "bag": 84 training texts: below 100,000' in out
     assert "text column 'review'" in out and "tokenized on the training texts only" in out
     code, out, err = tuner_cli("train", "--from", "reviews", "--storage", storage)
     assert code == 0, out + err

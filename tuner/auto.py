@@ -57,6 +57,7 @@ class Profile:
     height: int = 0  # images: pixels (0 otherwise)
     width: int = 0
     vocab: int = 0  # text: the tokenizer's vocabulary (0 otherwise); steps: tokens a text
+    typical_tokens: int = 0  # text: the training texts' 95th percentile of tokens
 
     @classmethod
     def of(cls, data) -> Profile:
@@ -81,7 +82,8 @@ class Profile:
                    data.task == "forecasting",
                    int(data.n_outputs) if data.task == "forecasting" else 1,
                    trend_share(data) if data.task == "forecasting" else 0.0, len(data.x_train),
-                   height, width, int(getattr(data, "vocab_size", 0)))
+                   height, width, int(getattr(data, "vocab_size", 0)),
+                   _typical_tokens(data) if kind == "text" else 0)
 
     @property
     def examples(self) -> int:
@@ -147,6 +149,13 @@ RESIDUAL_SIDE = 64
 PRETRAINED_SIDE = 32  # a backbone needs some detail to upsample
 
 
+def _typical_tokens(data) -> int:
+    lengths = data.lengths_train
+    if lengths is None or not len(lengths):
+        return int(data.input_shape[0])
+    return int(np.ceil(np.percentile(lengths, 95)))
+
+
 def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str]:
     """The model family for data of this shape, and why."""
     if p.kind == "image":
@@ -154,8 +163,8 @@ def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str
     if p.kind == "tabular":
         return "mlp", "a table of features: a dense network"
     if p.kind == "text":
-        return "text", (f"{p.describe()}: token embeddings; the architecture (a bag of "
-                        f"n-grams, a recurrent net or attention) tuned with the rest")
+        return "text", (f"{p.describe()}: a bag of n-grams, a recurrent net or attention over "
+                        f"the tokens, the architecture chosen from the number of texts")
     if p.kind == "sequence" and p.forecasting_window:
         return "forecast", (f"forecasting from windows of {p.steps} past values: a linear "
                             f"model, a dense or a recurrent network over the window, the "

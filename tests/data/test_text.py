@@ -47,9 +47,10 @@ def test_a_text_column_is_detected_tokenized_on_train_and_kept_with_its_lengths(
     assert ("text column 'review' (a median of 17 words a value), target 'label'; left out "
             "column(s) 'stars': the text alone is read; tokenized on the training texts only: "
             ) in s.notes
-    # lengths: the tokens of each text, padding after them
+    # lengths: the tokens of each text, padding after them; the longest training text whole
     assert ((s.x_train != 0).sum(axis=1) == s.lengths_train).all()
-    assert s.input_shape == (s.x_train.shape[1],)
+    assert s.input_shape == (s.x_train.shape[1],) == (s.lengths_train.max(),)
+    assert f"texts padded to {s.input_shape[0]} tokens (the longest training text)" in s.notes
     # a word only the test texts hold is unknown ([UNK], id 1): nothing leaks from test
     from tokenizers import Tokenizer
 
@@ -149,3 +150,108 @@ def test_every_architecture_reads_padded_ids_to_their_lengths(arch):
     if arch != "bag":  # the bag reads ids, not lengths: padding is id 0 by construction
         assert torch.allclose(model(noisy, lengths)[[1, 3]], out[[1, 3]], atol=1e-5)
     out.sum().backward()
+
+
+def test_the_bag_is_a_linear_model_on_scikit_learns_tf_idf_of_its_training_rows():
+    import torch
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from tuner.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("text", {"arch": "bag", "vocab_size": 30, "bigrams": True,
+                                 "dropout": 0.5}, (6,), 3)
+    train = torch.randint(2, 20, (40, 6), dtype=torch.int32)
+    train[::3, 4:] = 0  # shorter texts, padded
+    test = torch.randint(2, 30, (10, 6), dtype=torch.int32)  # ids 20..29: never in training
+    test[::4, 2:] = 0
+    model.fit_rows(train, None)
+
+    def grams(x):  # the n-gram ids a text holds, padding left out
+        return [[str(i) for i in row.tolist() if i] for row in model.ngrams(x)]
+
+    vec = TfidfVectorizer(analyzer=lambda g: g)  # smooth IDF, L2 rows: scikit-learn's defaults
+    vec.fit(grams(train))
+    with torch.no_grad():
+        model.embed.weight.normal_()
+        model.bias.normal_()
+    weight = model.embed.weight.detach().numpy()
+    columns = [int(g) for g in vec.get_feature_names_out()]
+    expected = vec.transform(grams(test)) @ weight[columns] + model.bias.detach().numpy()
+    got = model.eval()(test).detach().numpy()
+    assert np.allclose(got, expected, atol=1e-5)
+    assert (model.idf[20:30] == 0).all()  # never seen in training: weighs nothing
+    # dropout drops whole n-grams in training only: scores change, the scale stays
+    assert not torch.allclose(model.train()(test), model.eval()(test))
+
+
+@pytest.mark.parametrize("folds", [1, 3])
+def test_a_trial_fits_the_bags_weights_on_its_own_training_rows_only(folds):
+    import torch
+
+    from tuner.models import build_model
+    from tuner.spaces import load_space
+    from tuner.training.trial import Trial, TrialSetup
+
+    reviews(200).to_csv("r.csv", index=False)
+    data = load("r.csv", target="label", text="review").for_tuning()
+    config = {"arch": "bag", "vocab_size": data.vocab_size, "bigrams": True, "dropout": 0.0,
+              "optimizer": "adam", "lr": 0.01, "weight_decay": 0.0, "batch_size": 32,
+              "lr_schedule": "none"}
+    trial = Trial(config, data, TrialSetup("text", load_space("text"), 3, 0, folds=folds))
+    x = torch.as_tensor(np.concatenate([data.x_train, data.x_valid]))
+    for parts in trial.folds:
+        rows = parts.batches.x  # what this model trains on
+        assert len(rows) < len(x)
+        fresh = build_model("text", config, data.input_shape, data.n_outputs)
+        fresh.fit_rows(rows, None)
+        assert torch.equal(parts.model.idf, fresh.idf)
+    if folds == 1:
+        assert torch.equal(trial.folds[0].batches.x, torch.as_tensor(data.x_train))
+    assert trial.train_one_epoch()["accuracy"] > 0.9  # "warm", "dull": one word tells
+
+
+def test_few_texts_fix_the_bag_and_many_tune_sequence_models_on_their_typical_length(in_tmp):
+    from searchspaces.text import derive
+    from tuner.auto import Profile
+    from tuner.spaces import load_space
+
+    reviews(200).to_csv("r.csv", index=False)
+    p = Profile.of(load("r.csv", target="label"))
+    space = load_space("text")
+    assert p.kind == "text" and 10 <= p.typical_tokens <= p.steps
+    found = {k: (v, why) for k, v, why in derive(p, space, "x")}
+    assert found["arch"] == ("bag", "140 training texts: below 100,000, TF-IDF n-grams match or "
+                             "beat recurrent and attention nets trained from scratch at a "
+                             "fraction of the cost; to tune them anyway set [space] arch")
+    assert "tokens" not in found  # inactive with the bag
+    import dataclasses
+
+    many = dataclasses.replace(p, n_fit=250_000, typical_tokens=700)
+    found = {k: (v, why) for k, v, why in derive(many, space, "x")}
+    assert "arch" not in found
+    assert found["tokens"] == (400, "95 % of the training texts hold at most 700 tokens: "
+                               "recurrent and attention models read the first 400 (at most "
+                               "400: attention costs their square), the bag all")
+    # a space whose arch the file set to the sequence models alone is left to tune them
+    rnn = space.override({"arch": {"choice": ["rnn", "attention"]}})
+    assert "arch" not in {k for k, _, _ in derive(p, rnn, "x")}
+
+
+@pytest.mark.parametrize("arch", ["rnn", "attention"])
+def test_sequence_models_read_only_their_first_tokens(arch):
+    import torch
+
+    from tuner.models import build_model
+
+    config = {"arch": arch, "vocab_size": 50, "embed_dim": 16, "dropout": 0.0, "tokens": 5,
+              "cell": "gru", "hidden_size": 32, "bidirectional": False, "pooling": "mean",
+              "heads": 2, "encoder_layers": 1}
+    torch.manual_seed(0)
+    model = build_model("text", config, (12,), 3).eval()
+    ids = torch.randint(2, 50, (3, 12), dtype=torch.int32)
+    lengths = torch.tensor([12, 9, 4])
+    ids[1, 9:] = ids[2, 4:] = 0
+    later = ids.clone()
+    later[:2, 5:9] = 7  # words past the fifth change nothing
+    assert torch.allclose(model(ids, lengths), model(later, lengths), atol=1e-6)

@@ -358,6 +358,16 @@ def test_a_condition_on_a_value_the_parent_never_takes_is_never_active():
     assert list(s.priors) == ["b"]
 
 
+def test_a_condition_on_several_values_holds_for_each_of_them():
+    s = SearchSpace({"arch": Choice(["bag", "rnn", "attention"]),
+                     "width": When(Choice([32, 64]), "arch", ("rnn", "attention"))})
+    assert str(s.priors["width"].when) == "arch in {'rnn', 'attention'}"
+    assert s.resolve({"arch": "bag", "width": 64}) == {"arch": "bag"}
+    assert s.resolve({"arch": "attention", "width": 64}) == {"arch": "attention", "width": 64}
+    assert "width" not in s.override({"arch": "bag"}).priors
+    assert "width" in s.override({"arch": {"choice": ["bag", "rnn"]}}).priors
+
+
 # -- sample ---------------------------------------------------------------------------------------
 
 

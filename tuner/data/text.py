@@ -2,11 +2,13 @@
 tokenized on the training split only.
 
 A tokenizer (Hugging Face `tokenizers`: a word vocabulary, or BPE / WordPiece subwords) is
-trained on the training texts alone; every text becomes token ids cut or padded to a length
-derived from the training texts (their 95th percentile), with its true length kept, so a
-recurrent model packs and attention masks the padding. The ids are int32 (N, L): one copy in
-Ray's object store serves every trial. The trained tokenizer travels with the data (its JSON),
-so final training saves it beside the model.
+trained on the training texts alone; every text becomes token ids padded to the longest
+training text (at most 1 024 tokens), with its true length kept, so a recurrent model packs and
+attention masks the padding. The bag of n-grams reads every token; recurrent and attention
+models read the first `tokens` (a prior derived from the training texts' 95th percentile): a
+rare class of long texts (plot summaries among review snippets) keeps its words for the bag.
+The ids are int32 (N, L): one copy in Ray's object store serves every trial. The trained
+tokenizer travels with the data (its JSON), so final training saves it beside the model.
 
     [data]
     path = "reviews.csv"        # a table: its text column is detected, or named:
@@ -14,6 +16,7 @@ so final training saves it beside the model.
     target = "label"
     tokenizer = "word"          # word (default) | bpe | wordpiece
     vocab = 20000               # the most frequent tokens kept (default: derived, ≤ 20 000)
+    length = 300                # tokens kept of a text (default: the longest training text)
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from tuner.errors import UserError
 
 TOKENIZERS = ("word", "bpe", "wordpiece")
 MAX_VOCAB = 20000  # a word vocabulary larger than this rarely helps a model trained from scratch
-MIN_COUNT = 2  # a word seen once in the training texts is unknown ([UNK])
-LENGTH_QUANTILE = 95  # texts are cut to this percentile of the training texts' token counts
-MIN_LENGTH, MAX_LENGTH = 8, 400
+# the times a word must occur in the training texts to enter the vocabulary (else [UNK]): every
+# word, as scikit-learn's vectorizers keep them (the vocabulary cap drops the rarest first); a
+# subword merge seen once is noise, so pieces need two
+MIN_COUNT = {"word": 1, "bpe": 2, "wordpiece": 2}
+MAX_LENGTH = 1024  # tokens kept of a text: the ids stay (N, ≤ 1024) int32
 PAD, UNK = "[PAD]", "[UNK]"  # ids 0 and 1
 
 
@@ -37,19 +42,12 @@ def train_tokenizer(texts: list[str], kind: str, vocab: int):
     punctuation, then words (kind "word") or subword pieces ("bpe", "wordpiece")."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-    special = [PAD, UNK]
-    if kind == "word":
-        tok = Tokenizer(models.WordLevel(unk_token=UNK))
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab, min_frequency=MIN_COUNT,
-                                            special_tokens=special)
-    elif kind == "bpe":
-        tok = Tokenizer(models.BPE(unk_token=UNK))
-        trainer = trainers.BpeTrainer(vocab_size=vocab, min_frequency=MIN_COUNT,
-                                      special_tokens=special)
-    else:
-        tok = Tokenizer(models.WordPiece(unk_token=UNK))
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab, min_frequency=MIN_COUNT,
-                                            special_tokens=special)
+    model, trainer = {"word": (models.WordLevel, trainers.WordLevelTrainer),
+                      "bpe": (models.BPE, trainers.BpeTrainer),
+                      "wordpiece": (models.WordPiece, trainers.WordPieceTrainer)}[kind]
+    tok = Tokenizer(model(unk_token=UNK))
+    trainer = trainer(vocab_size=vocab, min_frequency=MIN_COUNT[kind], show_progress=False,
+                      special_tokens=[PAD, UNK])
     tok.normalizer = normalizers.BertNormalizer(lowercase=True, clean_text=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.train_from_iterator(texts, trainer=trainer)
@@ -82,18 +80,20 @@ def tokenize(texts: np.ndarray, parts: tuple, *, kind: str, vocab: int | None,
     tok = train_tokenizer([str(t) for t in texts[parts[0]]], kind, vocab or MAX_VOCAB)
     encoded = tok.encode_batch([str(t) for t in texts])  # once: the length is derived from it
     if length is None:
-        counts = [len(encoded[i].ids) for i in parts[0]]
-        length = int(np.clip(np.percentile(counts, LENGTH_QUANTILE), MIN_LENGTH, MAX_LENGTH))
-        how = f"{LENGTH_QUANTILE}th percentile of the training texts' tokens"
+        longest = max(len(encoded[i].ids) for i in parts[0])
+        length = max(1, min(longest, MAX_LENGTH))
+        how = "the longest training text" + (f" is {longest}" if longest > MAX_LENGTH else "")
     else:
         how = "[data] length"
     ids, lengths = pack(encoded, length)
     size = tok.get_vocab_size()
-    cut = float((lengths >= length).mean())
+    cut = float(np.mean([len(e.ids) > length for e in encoded]))
     unit = {"word": "words", "bpe": "BPE pieces", "wordpiece": "WordPiece pieces"}[kind]
-    note = (f"tokenized on the training texts only: {size} {unit} (seen ≥ {MIN_COUNT} times"
+    least = MIN_COUNT[kind]
+    note = (f"tokenized on the training texts only: {size} {unit} (seen ≥ {least} "
+            f"time{'s' * (least > 1)}"
             f"{f', at most {vocab or MAX_VOCAB}' if size >= (vocab or MAX_VOCAB) else ''}), "
-            f"texts cut or padded to {length} tokens ({how}; {cut:.0%} cut)")
+            f"texts padded to {length} tokens ({how}{f'; {cut:.0%} cut' if cut else ''})")
     return {"ids": ids, "lengths": lengths, "tokenizer": tok.to_str(), "vocab_size": size,
             "length": length, "note": note}
 

@@ -177,6 +177,20 @@ class FixedFront(nn.Module):
         self.learned.prepare(features, targets)
 
 
+class FitsTrainingRows:
+    """A model that takes something from its training rows before the first step, without
+    gradients (a bag of n-grams' inverse document frequencies).
+
+    The contract training relies on: `fit_rows(x, lengths)` is called with exactly the rows the
+    model trains on (each fold's own, train + valid in final training) before any step, and
+    what it fits is kept in the model's buffers, so the saved state_dict carries it to
+    prediction.
+    """
+
+    def fit_rows(self, x: torch.Tensor, lengths: torch.Tensor | None) -> None:
+        raise NotImplementedError
+
+
 def anchor_last(model: nn.Module, config: dict, task: str) -> nn.Module:
     """A forecaster trained on the change from the window's last value when its config says
     `anchor = "last"`. A fixed front feeds a head fitted to the targets as they are (a

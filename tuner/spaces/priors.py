@@ -28,7 +28,8 @@ def _number(name: str, value: Any, what: str) -> float:
 
 @dataclass(frozen=True)
 class Condition:
-    """Activates a prior only when `parent <op> value` holds (op is '==' or '>=')."""
+    """Activates a prior only when `parent <op> value` holds (op is '==', '>=' or 'in': one
+    of a tuple of values)."""
 
     parent: str
     op: str
@@ -38,9 +39,20 @@ class Condition:
         got = config.get(self.parent)
         if got is None:
             return False
+        if self.op == "in":
+            return got in self.value
         return got == self.value if self.op == "==" else got >= self.value
 
+    def can_hold(self, values) -> bool:
+        """Whether the parent taking one of `values` can make it hold (a parent fixed to
+        another value leaves the child inactive)."""
+        if self.op == "in":
+            return any(v in self.value for v in values)
+        return self.op != "==" or self.value in values
+
     def __str__(self) -> str:
+        if self.op == "in":
+            return f"{self.parent} in {{{', '.join(map(repr, self.value))}}}"
         return f"{self.parent} {self.op} {self.value!r}"
 
 

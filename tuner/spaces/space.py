@@ -32,7 +32,8 @@ class PerLayer:
 
 @dataclass(frozen=True)
 class When:
-    """A prior that is only active when `parent == value` (e.g. momentum only for SGD)."""
+    """A prior that is only active when `parent == value` (e.g. momentum only for SGD), or,
+    with a tuple of values, when the parent takes one of them."""
 
     prior: Prior
     parent: str
@@ -109,7 +110,9 @@ class SearchSpace:
             if isinstance(e, Prior):
                 out[name] = e.named(name)
             elif isinstance(e, When):
-                out[name] = e.prior.named(name, Condition(e.parent, "==", e.value))
+                several = isinstance(e.value, tuple)
+                out[name] = e.prior.named(name, Condition(e.parent, "in" if several else "==",
+                                                          e.value))
         for name, e in self.entries.items():
             if isinstance(e, PerLayer):
                 parent = out.get(e.count)
@@ -151,7 +154,7 @@ class SearchSpace:
         return {
             n: p
             for n, p in out.items()
-            if p.when is None or p.when.op != "==" or p.when.value in out[p.when.parent].values()
+            if p.when is None or p.when.can_hold(out[p.when.parent].values())
         }
 
     def override(self, overrides: Mapping[str, Any], *, where: str = "[space]") -> SearchSpace:

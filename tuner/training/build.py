@@ -14,7 +14,9 @@ class TrainingParts:
 
     A model with a fixed front (`tuner.models.layers.FixedFront`, e.g. ROCKET's random
     kernels) trains only its head (`model.learned`): the front's features are computed once,
-    here, not every epoch.
+    here, not every epoch. A model that fits something to its training rows first
+    (`tuner.models.layers.FitsTrainingRows`, e.g. a bag of n-grams' IDF weights) is given
+    them here.
     """
 
     batches: object  # DataStreamer
@@ -54,7 +56,7 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     from tuner.data.streamer import DataStreamer
     from tuner.models import build_model, wrap_for_training
     from tuner.models.images import with_input_layer
-    from tuner.models.layers import FixedFront
+    from tuner.models.layers import FitsTrainingRows, FixedFront
     from tuner.training.loop import LRSchedule, make_optimizer
     from tuner.training.tasks import loss_function
 
@@ -69,6 +71,8 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
         if not featurized:
             x, lengths = front_features(fixed, x, lengths), None
         model.prepare_head(x, y)
+    if isinstance(model, FitsTrainingRows):
+        model.fit_rows(x, lengths)
     batches = DataStreamer(x, y, lengths, batch_size=config["batch_size"], seed=seed)
     optimizer = make_optimizer(fit, config)
     return TrainingParts(batches, model, optimizer, LRSchedule(optimizer, config, epochs),

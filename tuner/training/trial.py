@@ -88,6 +88,7 @@ class Trial:
 
         self.folds, self.valid = [], []
         featurized = False
+        from tuner.models.layers import FitsTrainingRows
         from tuner.training.folds import fold_splits
 
         for kept, held in fold_splits(y.cpu().numpy(), self.setup.folds, self.seed,
@@ -112,6 +113,8 @@ class Trial:
                                              seed=self.seed)
                 if featurized:
                     parts.model.prepare_head(x[keep], y[keep])  # the fold's own training rows
+                if isinstance(parts.model, FitsTrainingRows):
+                    parts.model.fit_rows(x[keep], rows(lengths, keep))  # not the held-out ones
             self.folds.append(parts)
             inputs = (x[held], None) if featurized else parts.inputs(x[held],
                                                                      rows(lengths, held))
