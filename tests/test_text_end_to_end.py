@@ -17,6 +17,10 @@ def test_a_review_table_is_tuned_trained_and_predicts_new_texts(tmp_path, ray_se
     assert '  auto   factory = "text": 102 labelled texts of up to ' in out
     assert '  auto   arch = "bag": 84 training texts: below 100,000' in out
     assert "text column 'review'" in out and "tokenized on the training texts only" in out
+    code, _, err = tuner_cli("predict", storage / "reviews", tmp_path / "reviews.csv")
+    assert code == 2 and err.strip().endswith(
+        "the experiment 'reviews' has no final model yet; run `tuner train --from reviews` (in "
+        "Python: tuner.train_final('reviews')) first")
     code, out, err = tuner_cli("train", "--from", "reviews", "--storage", storage)
     assert code == 0, out + err
     final = storage / "reviews" / "final"

@@ -31,6 +31,10 @@ def predict(folder, texts: list[str]) -> list[dict]:
     folder = Path(folder)
     if not (folder / "config.toml").exists() and (folder / "final" / "config.toml").exists():
         folder = folder / "final"
+    elif not (folder / "config.toml").exists() and (folder / "trials.json").exists():
+        raise UserError(f"predict: {folder}: the experiment {folder.name!r} has no final model "
+                        f"yet; run `tuner train --from {folder.name}` (in Python: "
+                        f"tuner.train_final({folder.name!r})) first")
     source = read_source(str(folder), where="predict", factories=("text",))
     if not (folder / TOKENIZER_FILE).exists():
         raise UserError(f"predict: {folder / TOKENIZER_FILE}: not found; `tuner train` writes "
