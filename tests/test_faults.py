@@ -1,6 +1,8 @@
 """A tuning job survives its driver: SIGKILL or Ctrl-C halfway, then `tuner resume` finishes it.
 
-Each test runs `tuner run` as a real process with its own local Ray, as a user would.
+Each test runs `tuner run` as a real process with its own local Ray, as a user would, and
+stops it; `tuner resume` then runs in the test's process, on the session's Ray (the same code,
+without a second Ray start).
 """
 
 import json
@@ -96,7 +98,7 @@ def check_complete(exp: Path) -> None:
         assert steps == list(range(1, last + 1)), r.trial  # no epoch written twice
 
 
-def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
+def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path, ray_session, tuner_cli):
     (tmp_path / "killed.toml").write_text(EXPERIMENT.format(name="killed", samples=SAMPLES, max_epochs=4, seed=3))
     exp = tmp_path / "results" / "killed"
     before = set(psutil.pids())
@@ -107,23 +109,21 @@ def test_a_killed_driver_loses_nothing_and_resume_finishes(tmp_path):
     proc.wait(timeout=30)
     _kill_orphans(before)
 
-    done = subprocess.run(_tuner("resume", "killed", "--storage", tmp_path / "results"),
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "done in" in done.stdout and f"{SAMPLES} trials" in done.stdout
+    code, out, err = tuner_cli("resume", "killed", "--storage", tmp_path / "results")
+    assert code == 0, out + err
+    assert "done in" in out and f"{SAMPLES} trials" in out
     check_complete(exp)
     after = {r.trial: r for r in load_records(exp)}
     for name, r in finished.items():  # what had finished before the kill is kept as it was
         assert after[name].epochs == r.epochs and after[name].best == r.best
 
-    best = subprocess.run(_tuner("best", "killed", "--storage", tmp_path / "results"),
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
-    assert best.returncode == 0
+    code, shown, _ = tuner_cli("best", "killed", "--storage", tmp_path / "results")
+    assert code == 0
     top = best_record(list(after.values()), "val_loss", "min")  # the file's metric: the default
-    assert f'trial = "{top.trial}"' in best.stdout
+    assert f'trial = "{top.trial}"' in shown
 
 
-def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):
+def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path, ray_session, tuner_cli):
     (tmp_path / "stopped.toml").write_text(EXPERIMENT.format(name="stopped", samples=SAMPLES, max_epochs=4, seed=3))
     exp = tmp_path / "results" / "stopped"
     proc = _start_and_wait(_tuner("run", tmp_path / "stopped.toml", "--storage",
@@ -137,9 +137,8 @@ def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path):
     state = json.loads((exp / "trials.json").read_text())
     assert 3 <= sum(r["status"] != "running" for r in state) < SAMPLES
 
-    done = subprocess.run(_tuner("resume", exp), cwd=ROOT, env=_env(), capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
+    code, out, err = tuner_cli("resume", exp)
+    assert code == 0, out + err
     check_complete(exp)
 
 

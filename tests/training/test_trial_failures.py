@@ -1,17 +1,12 @@
 """A trial that raises, runs out of memory or diverges ends with its status and reason; the
 others go on; exit 0 when some trial produced a result, 1 when every trial failed."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tuner.store import load_records
 
-ROOT = Path(__file__).resolve().parents[2]
-
-# Trials take turns (in the order they build their model, counted in $TURNS): train, raise,
-# run out of memory, produce NaN outputs.
+# Trials take turns (in the order they build their model, counted in files in TURNS): train,
+# raise, run out of memory, produce NaN outputs.
 MODELS = '''
 import os
 
@@ -19,12 +14,14 @@ from torch import nn
 
 from tuner.models.mlp import build as mlp
 
+TURNS = {turns!r}
+
 
 def _turn():
     n = 0
     while True:
         try:
-            os.close(os.open(os.path.join(os.environ["TURNS"], str(n)), os.O_CREAT | os.O_EXCL))
+            os.close(os.open(os.path.join(TURNS, str(n)), os.O_CREAT | os.O_EXCL))
             return n
         except FileExistsError:
             n += 1
@@ -54,7 +51,7 @@ name = "{name}"
 [data]
 source = "digits"
 [model]
-factory = "failing_models:build"
+factory = "failing_{name}:build"
 [space]
 module = "mlp"
 [search]
@@ -68,26 +65,29 @@ cpu = 1
 """
 
 
-def _run(tmp_path, name, samples, first_turn=0):
-    (tmp_path / "failing_models.py").write_text(MODELS)
-    (tmp_path / f"{name}.toml").write_text(EXPERIMENT.format(name=name, samples=samples))
+class Ran:
+    def __init__(self, code: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = code, stdout, stderr
+
+
+def _run(tmp_path, user_modules, tuner_cli, name, samples, first_turn=0):
+    """`tuner run` (in this process, on the session's Ray: its workers import the module from
+    `user_modules`), then `tuner status`."""
     turns = tmp_path / "turns"
     turns.mkdir()
     for n in range(first_turn):
         (turns / str(n)).touch()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-           "TURNS": str(turns)}
+    (user_modules / f"failing_{name}.py").write_text(MODELS.format(turns=str(turns)))
+    (tmp_path / f"{name}.toml").write_text(EXPERIMENT.format(name=name, samples=samples))
     storage = tmp_path / "results"
-    p = subprocess.run([sys.executable, "-m", "tuner", "run", tmp_path / f"{name}.toml",
-                        "--storage", storage], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=300)
-    status = subprocess.run([sys.executable, "-m", "tuner", "status", name, "--storage",
-                             storage], cwd=ROOT, env=env, capture_output=True, text=True)
+    p = Ran(*tuner_cli("run", tmp_path / f"{name}.toml", "--storage", storage))
+    status = Ran(*tuner_cli("status", name, "--storage", storage))
     return p, status, load_records(storage / name)
 
 
-def test_failing_trials_end_with_reasons_and_the_others_go_on(tmp_path):
-    p, status, records = _run(tmp_path, "mixed", 12)
+def test_failing_trials_end_with_reasons_and_the_others_go_on(tmp_path, ray_session,
+                                                             user_modules, tuner_cli):
+    p, status, records = _run(tmp_path, user_modules, tuner_cli, "mixed", 12)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Traceback" not in p.stdout + p.stderr
     assert len(records) == 12
@@ -109,15 +109,15 @@ def test_failing_trials_end_with_reasons_and_the_others_go_on(tmp_path):
     assert "RuntimeError: this layer stack is broken on purpose" in p.stdout
     shown = p.stdout.split("full tracebacks: error.txt in each errored trial's folder, e.g. ")
     trace = Path(shown[1].splitlines()[0]).read_text()  # the whole traceback is there
-    assert "failing_models.py" in trace and "in build" in trace
+    assert "failing_mixed.py" in trace and "in build" in trace
     failed = len(raised) + len(oom) + len(nan)
     assert f"{failed} failed" in status.stdout
     for r in raised + oom + nan:
         assert f"{r.trial}  {r.status}" in status.stdout and r.reason in status.stdout
 
 
-def test_every_trial_failing_exits_1(tmp_path):
-    p, _, records = _run(tmp_path, "broken", 1, first_turn=1)
+def test_every_trial_failing_exits_1(tmp_path, ray_session, user_modules, tuner_cli):
+    p, _, records = _run(tmp_path, user_modules, tuner_cli, "broken", 1, first_turn=1)
     assert p.returncode == 1, p.stdout + p.stderr
     assert [r.status for r in records] == ["errored"]
     assert "no trial produced a result: every trial diverged or errored" in p.stdout
