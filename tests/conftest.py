@@ -20,6 +20,9 @@ _CACHES = Path(tempfile.mkdtemp(prefix="tuner-tests-"))
 os.environ["TUNER_CACHE"] = str(_CACHES / "tuner")
 os.environ["TORCH_HOME"] = str(_CACHES / "torch")
 os.environ["TUNER_WEIGHTS_URL"] = "http://127.0.0.1:9/none"
+# `tuner train` fits no off-the-shelf reference beside the model (seconds a training) except
+# in the tests of the reference, which turn it on
+os.environ["TUNER_REFERENCE"] = "off"
 
 # A folder on the path of this process and of the session Ray's workers (which inherit the
 # variable): a test writes a user module there (`user_modules` fixture) and runs it in-process,

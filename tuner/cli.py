@@ -153,6 +153,10 @@ def _reading_verbs(sub) -> None:
     t.add_argument("--seeds", type=positive, default=1, metavar="N",
                    help="train N seeds of the config: mean ± sd of each test metric and the "
                         "ensemble's (averaged probabilities or forecasts); default 1")
+    t.add_argument("--no-reference", dest="reference", action="store_false", default=None,
+                   help="skip the off-the-shelf model (gradient boosting, MiniRocket, TF-IDF "
+                        "+ logistic regression) fitted beside the tuned one on the same rows "
+                        "(TUNER_REFERENCE=off does the same)")
     t.add_argument("--storage")
     t.add_argument("--out", type=_out_folder,
                    help="output folder, replaced (default: <experiment folder>/final)")

@@ -142,11 +142,12 @@ def cmd_train(args) -> int:
     if args.config:
         final = api.train_final(args.experiment, config=args.config, epochs=args.epochs,
                                 seeds=args.seeds, seed=args.seed, storage=args.storage,
-                                out_dir=args.out)
+                                out_dir=args.out, reference=args.reference)
     else:
         final = api.train_final(args.from_name, experiment=args.experiment,
                                 epochs=args.epochs, seeds=args.seeds, seed=args.seed,
-                                storage=args.storage, out_dir=args.out)
+                                storage=args.storage, out_dir=args.out,
+                                reference=args.reference)
     return 1 if final.diverged else 0
 
 

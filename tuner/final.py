@@ -3,12 +3,15 @@
 The test split is used exactly once, after training; nothing is selected on it. Writes
 <experiment folder>/final/: model.pt (state_dict), config.toml, metrics.json, a TensorBoard run;
 with `--seeds N`, seed_1 .. seed_N/ hold each seed's model and run, and metrics.json the mean,
-sd and ensemble of their test metrics.
+sd and ensemble of their test metrics. Beside the model, on the same rows, the reference a user
+would otherwise reach for (tuner/reference.py; `--no-reference` skips it): metrics.json keeps
+its figures under "reference".
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -28,7 +31,9 @@ class Final:
     """What final training made: the trained model(s), the test metrics, the folder.
 
     `metrics`: each test metric (the seeds' mean when there are several); `sd` and `ensemble`
-    with several seeds; `diverged`: why training stopped, when it did (no model then)."""
+    with several seeds; `reference`: the off-the-shelf model's test metrics on the same rows
+    (with "model", "seconds", or "absent": why there is none); `diverged`: why training
+    stopped, when it did (no model then)."""
 
     folder: Path
     epochs: int
@@ -38,6 +43,7 @@ class Final:
     ensemble: dict = field(default_factory=dict)
     models: list = field(default_factory=list)
     diverged: str = ""
+    reference: dict = field(default_factory=dict)
 
     @property
     def model(self):
@@ -47,7 +53,7 @@ class Final:
 
 def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                 storage: str | None = None, out_dir: str | None = None, out=None,
-                seeds: int = 1) -> Final:
+                seeds: int = 1, reference: bool | None = None) -> Final:
     """Train `seeds` models, test once, write final/ (`tuner train`; tuner.train_final).
 
     With seeds > 1 each model has its own seed (its own initialization, batch order and, for
@@ -81,6 +87,10 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     results = {"train_examples": len(fit_rows[0]),
                "train_seconds": round(time.perf_counter() - start, 2)}
     done = _test_results(runs, data, test, results, out)
+    if reference is None:
+        reference = os.environ.get("TUNER_REFERENCE", "on").lower() not in ("off", "0", "no")
+    if reference:
+        _reference(spec, data, test, done[0], results, out)
     _save(target, spec, {"epochs": epochs, "seed": runs[0].seed, "seeds": seeds, "where": where,
                          "config": active}, data, results)
     saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
@@ -89,7 +99,8 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     if remote is not None:
         remote.push(target.parent, spec.name, only=target.name)
         print(f"       and to {remote.uri(spec.name, target.name)}/", file=out)
-    return Final(target, epochs, active, *done, models=[r.model for r in runs])
+    return Final(target, epochs, active, *done, models=[r.model for r in runs],
+                 reference=results.get("reference", {}))
 
 
 class SeedRun(NamedTuple):
@@ -191,6 +202,43 @@ def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
               + " (the bar to clear: MASE's scale is the naive error on the training part)",
               file=out)
     return done
+
+
+def _reference(spec, data, test: tuple, tuned: dict, results: dict, out) -> None:
+    """Fit the reference on train + valid, test it on the same rows, print its line and how
+    the tuned model compares on the search's metric, and add it to `results`."""
+    from tuner.reference import fit_reference
+
+    ref = fit_reference(data, spec.search.seed)
+    if ref.outputs is None:
+        results["reference"] = {"model": None, "absent": ref.absent}
+        print(f"ref    {ref.absent}", file=out)
+        return
+    m = _test_metrics(ref.outputs, test[1].cpu(), data)
+    if data.task == "classification":
+        m.pop("loss")  # a ridge head gives classes, not probabilities: no comparable loss
+    results["reference"] = {"model": ref.name, "seconds": round(ref.seconds, 2),
+                            **{f"test_{k}": v for k, v in m.items()}}
+    print(f"ref    {ref.name}, same rows, {ref.seconds:.1f} s: " + _line(m), file=out)
+    metric = {"val_loss": "loss"}.get(spec.search.metric, spec.search.metric)
+    if metric in m and metric in tuned:
+        gap = tuned[metric] - m[metric]
+        better = gap > 0 if spec.search.mode == "max" else gap < 0
+        se = _standard_error(data, metric, tuned, len(test[1]))
+        verdict = ("a tie within the test split's noise" if se and abs(gap) <= se else
+                   "the tuned model is ahead" if better else "the reference is ahead")
+        print(f"       tuned − reference: {gap:+.4f} {metric}"
+              f"{f' (test standard error {se:.4f})' if se else ''}: {verdict}", file=out)
+        results["reference"]["verdict"] = verdict
+
+
+def _standard_error(data, metric: str, tuned: dict, n: int) -> float:
+    """How far apart two figures on these test rows may be by chance: an accuracy's binomial
+    standard error; 0 for other metrics (no verdict of a tie)."""
+    if metric == "accuracy" and n:
+        p = tuned[metric]
+        return float(np.sqrt(max(p * (1 - p), 1.0 / n) / n))
+    return 0.0
 
 
 def _task(data):

@@ -11,14 +11,17 @@ from tuner.errors import UserError
 
 def train_final(source, *, experiment=None, config: dict | str | Path | None = None,
                 epochs: int | None = None, seeds: int = 1, seed: int | None = None,
-                storage: str | None = None, out_dir: str | None = None, out=None):
+                storage: str | None = None, out_dir: str | None = None, out=None,
+                reference: bool | None = None):
     """Final training on train+valid and one test evaluation; `tuner train`.
 
     `source`: the search (name, folder or Result) whose best config and epoch to train, or
     with `config=` (a dict of hyperparameters with `epochs=`, or a best.toml / .json file) an
     experiment to train that config on. Returns a Final: `.model` (the trained nn.Module),
     `.metrics` (test), `.folder`; with seeds > 1 `.models`, `.sd` and `.ensemble`;
-    `.diverged` says why training stopped, when it did."""
+    `.diverged` says why training stopped, when it did; `.reference` the test figures of the
+    off-the-shelf model fitted on the same rows (`reference=False` skips it; the default is
+    $TUNER_REFERENCE, on unless "off")."""
     from tuner.final import train_final as train
 
     if seeds < 1:
@@ -39,7 +42,7 @@ def train_final(source, *, experiment=None, config: dict | str | Path | None = N
     if seed is not None:
         spec = spec.with_overrides(seed=seed)
     return train(spec, config, int(epochs), where=where, storage=storage, out_dir=out_dir,
-                 out=out, seeds=seeds)
+                 out=out, seeds=seeds, reference=reference)
 
 
 def _best_of_search(source, experiment, epochs: int | None, storage) -> tuple:

@@ -47,8 +47,9 @@ def write_report(exp_dir: Path, out_dir: Path | None = None) -> Path:
     note = heatmap_note(exp, pairs)
     if pairs and len(exp.full) >= _figures.MIN_HEATMAP_TRIALS:
         images["heatmaps"] = _figures.heatmaps(exp, pairs, out / "heatmaps.png")
+    final = final_figures(exp.dir)
     page = out / "report.html"
-    page.write_text(_html.render(exp, imp, advice, images, note), encoding="utf-8")
+    page.write_text(_html.render(exp, imp, advice, images, note, final), encoding="utf-8")
     (out / "report.json").write_text(json.dumps({
         "experiment": exp.name,
         "metric": exp.metric,
@@ -62,8 +63,19 @@ def write_report(exp_dir: Path, out_dir: Path | None = None) -> Path:
         "heatmap_pairs": pairs,
         "advice": [vars(a) for a in advice],
         "images": sorted(p.name for p in images.values()),
+        "final": final,
     }, indent=1) + "\n")
     return page
+
+
+def final_figures(exp_dir: Path) -> dict | None:
+    """What `tuner train` wrote to final/metrics.json: the tuned model's test figures and,
+    beside them, the reference's and the naive forecast's; None before final training."""
+    path = Path(exp_dir) / "final" / "metrics.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def heatmap_note(exp, pairs: list[tuple[str, str]]) -> str:

@@ -27,7 +27,7 @@ li { margin: .35em 0; }
 
 
 def render(exp: Experiment, imp: Importance, advice: list[Item], images: dict[str, Path],
-           heatmap_note: str) -> str:
+           heatmap_note: str, final: dict | None = None) -> str:
     e = html.escape
     s = exp.spec.search
     best = exp.ranked[0]
@@ -42,6 +42,7 @@ def render(exp: Experiment, imp: Importance, advice: list[Item], images: dict[st
         f"{e(exp.spec.factory)}, space {e(exp.spec.space_module)}<br>best: <b>{e(best.trial)}"
         f"</b>, {e(exp.metric)} {best.value(exp.metric):.4g} at epoch "
         f"{best.best_epoch.get(exp.metric, best.epochs)} ({e(best.status)})</p>",
+        *_final(final),
         "<h2>Advice on the space</h2>",
         _advice(advice),
         "<h2>Best trials</h2>",
@@ -64,6 +65,33 @@ def render(exp: Experiment, imp: Importance, advice: list[Item], images: dict[st
         "</body></html>",
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _final(final: dict | None) -> list[str]:
+    """The test split once: the tuned model beside the reference (and the naive forecast)."""
+    if not final:
+        return []
+    e = html.escape
+    names = [k for k, v in final.items() if k.startswith("test_") and isinstance(v, float)]
+    rows = [("tuned model", f"{final.get('epochs', '?')} epochs on "
+                            f"{final.get('train_examples', '?')} examples", final)]
+    ref = final.get("reference") or {}
+    if ref.get("model"):
+        rows.append(("reference", f"{ref['model']}, {ref.get('seconds', 0):.1f} s", ref))
+    if final.get("naive"):
+        rows.append(("naive forecast", "the last value repeated", final["naive"]))
+    head = "".join(f"<th>{e(n.removeprefix('test_'))}</th>" for n in names)
+    body = "".join(
+        f"<tr><td>{e(who)}</td><td>{e(what)}</td>" + "".join(
+            f"<td class='num'>{m[n]:.4f}</td>" if isinstance(m.get(n), float) else "<td></td>"
+            for n in names) + "</tr>" for who, what, m in rows)
+    said = ref.get("verdict") or ref.get("absent") or ""
+    said = f"<p>{e(said[:1].upper() + said[1:])}.</p>" if said else ""
+    return ["<h2>Final model on the test split</h2>",
+            f"<p>Trained on train + valid, tested once on {final.get('test_examples', '?')} "
+            f"held-out examples; the reference is the off-the-shelf model fitted on the same "
+            f"rows.</p>",
+            f"<table><tr><th></th><th></th>{head}</tr>{body}</table>", said]
 
 
 def _img(path: Path, alt: str) -> str:

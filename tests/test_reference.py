@@ -1,0 +1,127 @@
+"""The reference beside every final result: the off-the-shelf model a user would reach for,
+fitted on the same train + valid rows and tested on the same test rows; printed, saved in
+metrics.json and shown by `tuner report`; a reason when there is none."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tuner
+from tests.data.test_text import reviews
+from tuner.data import load_data
+from tuner.reference import fit_reference
+from tuner.training.tasks import TASKS
+
+ROOT = Path(__file__).resolve().parents[1]
+SPLIT = (0.7, 0.15, 0.15)
+
+
+def _table(path: Path, n: int = 300) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 4))
+    y = x @ np.array([1.5, -2.0, 0.5, 0.0]) + np.sin(3 * x[:, 3]) + 0.1 * rng.normal(size=n)
+    lines = ["a,b,c,d,y", *(",".join(f"{v:.5f}" for v in (*r, t)) for r, t in zip(x, y, strict=True))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _metrics(data, ref) -> dict:
+    import torch
+
+    return TASKS[data.task].evaluate(ref.outputs, torch.as_tensor(data.y_test), data)
+
+
+def test_a_table_gets_gradient_boosting_fitted_on_train_and_valid(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    data = load_data("file", split=SPLIT, seed=0, where="x", path=str(_table(tmp_path / "t.csv")),
+                     target="y")
+    ref = fit_reference(data, 3)
+    assert ref.name == "scikit-learn HistGradientBoostingRegressor" and ref.seconds > 0
+    alone = HistGradientBoostingRegressor(random_state=3).fit(
+        np.concatenate([data.x_train, data.x_valid]),
+        np.concatenate([data.y_train, data.y_valid]).ravel())
+    assert np.allclose(ref.outputs.numpy().ravel(), alone.predict(data.x_test), atol=1e-5)
+
+
+@pytest.mark.parametrize(("source", "options", "name", "at_least"), [
+    ("digits", {}, "scikit-learn HistGradientBoostingClassifier on the pixels", 0.9),
+    ("aeon", {"dataset": "GunPoint"}, "aeon MiniRocketClassifier", 0.9),
+])
+def test_images_and_series_get_theirs(source, options, name, at_least):
+    data = load_data(source, split=None if source == "aeon" else SPLIT, seed=0, where="x",
+                     **options)
+    ref = fit_reference(data, 0)
+    assert ref.name == name
+    assert ref.outputs.shape == (len(data.y_test), data.n_outputs)
+    assert _metrics(data, ref)["accuracy"] >= at_least
+
+
+def test_texts_get_tf_idf_and_logistic_regression(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    reviews(200).to_csv("r.csv", index=False)
+    data = load_data("file", split=SPLIT, seed=0, where="x", path="r.csv", target="label")
+    ref = fit_reference(data, 0)
+    assert ref.name == "TF-IDF 1-2 grams + logistic regression"
+    assert _metrics(data, ref)["accuracy"] >= 0.9
+
+
+def test_without_a_reference_the_line_says_why(tmp_path, monkeypatch):
+    sun = load_data("sunspots", split=SPLIT, seed=0, where="x", window=8)
+    assert fit_reference(sun, 0).absent == ("no reference for forecasts yet: the naive forecast "
+                                            "stands beside the model")
+    few = load_data("file", split=SPLIT, seed=0, where="x",
+                    path=str(_table(tmp_path / "t.csv", n=10)), target="y")
+    rows = len(few.y_train) + len(few.y_valid)
+    assert rows < 10 and fit_reference(few, 0).absent == (
+        f"{rows} training rows are too few to fit scikit-learn HistGradientBoostingRegressor")
+    gun = load_data("aeon", split=None, seed=0, where="x", dataset="GunPoint")
+    monkeypatch.setitem(sys.modules, "aeon.classification.convolution_based", None)
+    assert fit_reference(gun, 0).absent == ("no reference: aeon MiniRocketClassifier needs "
+                                            "aeon (pip install aeon)")
+
+
+CONFIG = {"layers": 1, "units_1": 32, "activation": "relu", "dropout": 0.0, "optimizer": "adam",
+          "lr": 0.01, "weight_decay": 1e-5, "batch_size": 64, "lr_schedule": "none"}
+
+
+def test_tuner_train_prints_and_saves_the_reference_and_the_report_shows_it(
+        tmp_path, monkeypatch, tuner_cli):
+    from tuner.reporting import final_figures
+    from tuner.reporting._html import _final
+
+    monkeypatch.setenv("TUNER_REFERENCE", "on")  # the suite turns it off elsewhere
+    (tmp_path / "best.toml").write_text(
+        "[config]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in CONFIG.items()) + "\n")
+    code, out, err = tuner_cli("train", ROOT / "experiments" / "digits_mlp.toml", "--config",
+                               tmp_path / "best.toml", "--epochs", "3", "--out",
+                               tmp_path / "final")
+    assert code == 0, err
+    saved = json.loads((tmp_path / "final" / "metrics.json").read_text())
+    ref = saved["reference"]
+    assert ref["model"] == "scikit-learn HistGradientBoostingClassifier on the pixels"
+    assert {"test_accuracy", "test_f1", "seconds", "verdict"} <= set(ref)
+    assert "test_loss" not in ref  # a ridge head has no probabilities: no comparable loss
+    assert (f"ref    scikit-learn HistGradientBoostingClassifier on the pixels, same rows, "
+            f"{ref['seconds']:.1f} s: accuracy {ref['test_accuracy']:.4f}") in out
+    gap = saved["test_accuracy"] - ref["test_accuracy"]
+    assert f"       tuned − reference: {gap:+.4f} accuracy (test standard error " in out
+    assert ref["verdict"] in ("a tie within the test split's noise", "the tuned model is ahead",
+                              "the reference is ahead") and out.rstrip().count(ref["verdict"])
+    section = "\n".join(_final(final_figures(tmp_path)))
+    assert "<h2>Final model on the test split</h2>" in section
+    assert f"{ref['test_accuracy']:.4f}" in section and f"{saved['test_accuracy']:.4f}" in section
+    assert ref["verdict"][1:] in section
+
+    code, out, err = tuner_cli("train", ROOT / "experiments" / "digits_mlp.toml", "--config",
+                               tmp_path / "best.toml", "--epochs", "1", "--no-reference",
+                               "--out", tmp_path / "again")
+    assert code == 0, err
+    assert "ref    " not in out
+    assert "reference" not in json.loads((tmp_path / "again" / "metrics.json").read_text())
+    final = tuner.train_final(ROOT / "experiments" / "digits_mlp.toml", config=CONFIG,
+                              epochs=1, out_dir=str(tmp_path / "py"))
+    assert final.reference["model"].startswith("scikit-learn HistGradientBoosting")
