@@ -126,6 +126,8 @@ def one(name: str, tmp: Path, seeds: int) -> dict:
         "trials": len(json.loads((exp_dir / "trials.json").read_text())),
         # the naive forecast on the same test windows, as `tuner train` measured it
         "naive": metrics.get("naive", {}).get(key),
+        # the off-the-shelf reference on the same rows (tuner/reference.py)
+        "reference": metrics.get("reference", {}),
     }
 
 

@@ -6,8 +6,11 @@ the same test rows, so the tuned model's figure always stands beside the one it 
     small images     the same on the pixels (at most 3 072 values: 32×32 colour, 55×55 grey)
     labelled series  aeon's MiniRocket classifier / regressor (10 000 kernels, ridge head)
     texts            TF-IDF of the tokens and token pairs + logistic regression (C = 10)
-    photos, and      none yet: the line says so (forecasts keep the naive forecast beside
-    forecasts        the model)
+    forecasts        the best on the validation part of statsmodels' exponential smoothing
+                     (level; damped trend; with the series' cycle when one stands out) and
+                     ARIMA(1,1,1), refitted on train + valid; from each test window's origin
+                     it forecasts the horizon from the values before it (as the model does)
+    photos           none yet: the line says so
 
 Each reads the arrays the model reads (standardized on the training rows, which neither a
 tree nor a ridge head minds) and its random parts take the experiment's seed. What it needs
@@ -50,6 +53,8 @@ def fit_reference(data, seed: int) -> Reference:
     start = time.perf_counter()
     try:
         outputs = make(x, y, data.x_test, data, seed)
+        if isinstance(outputs, tuple):  # the forecasters name the one validation chose
+            kind, outputs = outputs
     except ImportError as e:
         package = (e.name or "").split(".")[0] or "a package"
         return Reference(kind, absent=f"no reference: {kind} needs {package} (pip install "
@@ -63,8 +68,10 @@ _PACKAGES = {"sklearn": "scikit-learn", "aeon": "aeon"}
 def _chosen(data) -> tuple[str, object]:
     """(the reference's name, the function fitting it), or (why there is none, None)."""
     if data.task == "forecasting":
-        return ("no reference for forecasts yet: the naive forecast stands beside the model",
-                None)
+        if data.x_train.shape[-1] != 1:
+            return "no reference: the statistical forecasters read one series, not several", \
+                None
+        return "statsmodels", _forecast
     if getattr(data, "vocab_size", 0):
         return "TF-IDF 1-2 grams + logistic regression", _text
     shape = tuple(data.input_shape)
@@ -156,3 +163,85 @@ def _text(x, y, x_test, data, seed):
     model = LogisticRegression(C=10.0, max_iter=2000, random_state=seed)
     model.fit(vec.fit_transform(list(x)), y)
     return _as_outputs(data, model.predict_proba(vec.transform(list(x_test))), model.classes_)
+
+
+# ----------------------------------------------------------------------------- forecasts
+
+MAX_SEASON = 24  # longer cycles: a seasonal state per step makes the filter slow and fragile
+
+
+def series_of(data) -> tuple[np.ndarray, int, int]:
+    """(the scaled series the windows were cut from, end of train, end of valid): windows are
+    consecutive, each target block starting where the one before did plus one."""
+    parts = [np.concatenate([y[:, 0], y[-1, 1:]])
+             for y in (data.y_train, data.y_valid, data.y_test)]
+    first = data.x_train[0, :, 0]
+    s = np.concatenate([first, *parts]).astype(np.float64)
+    end_train = len(first) + len(parts[0])
+    return s, end_train, end_train + len(parts[1])
+
+
+def _forecaster(name: str, period: int | None):
+    """A statsmodels state-space model maker for one candidate."""
+    from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    if name == "ARIMA(1,1,1)":
+        return lambda v: SARIMAX(v, order=(1, 1, 1))
+    if name == "ETS level":
+        return lambda v: ExponentialSmoothing(v)
+    if name == "ETS damped trend":
+        return lambda v: ExponentialSmoothing(v, trend=True, damped_trend=True)
+    return lambda v: ExponentialSmoothing(v, trend=True, damped_trend=True, seasonal=period)
+
+
+def _rolled(fitted, series: np.ndarray, first: int, stop: int, h: int) -> np.ndarray:
+    """From each origin t in [first, stop - h], the h values after t - 1 forecast with the
+    fitted parameters from the values before t: (origins, h)."""
+    res = fitted.apply(series[:stop]) if len(series[:stop]) != fitted.nobs else fitted
+    if h == 1:
+        pred = res.get_prediction(start=first, end=stop - 1).predicted_mean
+        return np.asarray(pred).reshape(-1, 1)
+    rows = [np.asarray(res.get_prediction(start=t, end=t + h - 1, dynamic=True).predicted_mean)
+            for t in range(first, stop - h + 1)]
+    return np.stack(rows)
+
+
+def _forecast(x, y, x_test, data, seed):
+    """The candidate with the lowest validation MAE, refitted on train + valid, rolled over
+    the test windows: ('statsmodels NAME (chosen on valid)', outputs (N, horizon))."""
+    import warnings
+
+    import statsmodels.tsa.statespace.exponential_smoothing  # noqa: F401 - imported before the
+    import torch  # filter below: statsmodels adds an "always" filter for its warnings on import
+
+    from tuner.data.forecast import dominant_period, longest_period
+
+    s, end_train, end_valid = series_of(data)
+    h = data.y_train.shape[1]
+    period = dominant_period(s[:end_train], longest_period(end_train, h))
+    names = ["ETS level", "ETS damped trend", "ARIMA(1,1,1)"]
+    if period and 2 <= period <= MAX_SEASON and end_train >= 3 * period:
+        names.append(f"ETS damped trend, cycle of {period}")
+    scores = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter on short series
+        for name in names:
+            make = _forecaster(name, period)
+            try:
+                fitted = make(s[:end_train]).fit(disp=False)
+                pred = _rolled(fitted, s, end_train, end_valid, h)
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            truth = np.stack([s[t:t + h] for t in range(end_train, end_valid - h + 1)])
+            err = float(np.abs(pred - truth).mean())
+            if np.isfinite(err):
+                scores[name] = err
+        if not scores:
+            raise ValueError("no statistical forecaster could be fitted")
+        best = min(scores, key=scores.get)
+        make = _forecaster(best, period)
+        fitted = make(s[:end_valid]).fit(disp=False)
+        pred = _rolled(fitted, s, end_valid, len(s), h)
+    return (f"statsmodels {best} (lowest validation MAE of {len(scores)})",
+            torch.as_tensor(pred, dtype=torch.float32))

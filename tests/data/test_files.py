@@ -447,8 +447,8 @@ def test_table_target_problems():
 def test_table_missing_values(in_tmp):
     (in_tmp / "t.csv").write_text("a,b,y\n1,2,x\n3,,y\n5,6,\n,inf,x\n")
     assert message("t.csv", target="y") == (
-        f"{T}: 3 missing or infinite value(s) in feature columns (first: column 'b', data row "
-        f"2); fill or drop them")
+        f"{T}: 1 infinite value(s) in feature columns (first: column 'b', data row 4); "
+        f"replace them (a missing value may stay empty: it is filled)")
     (in_tmp / "t.csv").write_text("a,y\n1,x\n3,y\n5,\n6,\n")
     assert message("t.csv", target="y") == (
         f"{T}: 2 missing or infinite value(s) in the target column 'y' (first: data row 3); "
@@ -533,12 +533,48 @@ def test_string_feature_columns_are_one_hot_encoded_from_the_training_rows_only(
     assert ("one-hot encoded 'colour' (3 categories), from the training rows only; a category "
             "they lack is all zeros") in s.notes
     assert s.x_train.shape[1] == 4  # size + red, green, blue
-    # unseen in training → zeros (missing too); beyond the cap, the rare ones share "other"
+    # unseen in training → zeros; beyond the cap, the rare ones share "other"; missing in
+    # training rows → its own category
     monkeypatch.setattr(tables, "MAX_CATEGORIES", 2)
-    enc = tables.OneHot(pd.DataFrame({"c": ["a", "a", "b", "b", "c", None, "z"]}),
-                       np.zeros((7, 0)))
-    x, notes = enc.fit_transform(np.arange(6))
-    assert x.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0],
-                          [0, 0, 0]]
+    enc = tables.TableEncoder(np.zeros((7, 0)),
+                              pd.DataFrame({"c": ["a", "a", "b", "b", "c", None, "z"]}), [])
+    x, notes = enc.fit_transform(np.arange(6))  # columns a, b, other, missing
+    assert x.tolist() == [[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0],
+                          [0, 0, 0, 1], [0, 0, 0, 0]]
     assert notes.startswith("one-hot encoded 'c' (3 categories, the 2 most frequent and other)")
+
+
+def test_missing_table_values_are_filled_from_the_training_rows_and_said(in_tmp):
+    """Numeric gaps: the training rows' median, with an indicator column; a missing category:
+    its own; a column empty in every training row: dropped; the target's gaps: an error."""
+    from tuner.data import tables
+
+    numbers = np.array([[1.0, np.nan, np.nan], [3.0, 10.0, np.nan], [np.nan, 20.0, np.nan],
+                        [5.0, 30.0, np.nan], [np.nan, 40.0, 7.0], [9.0, np.nan, 1.0]])
+    cats = pd.DataFrame({"c": ["a", None, "b", "a", "b", None],
+                         "gone": [None, None, None, None, "x", "y"]})
+    enc = tables.TableEncoder(numbers, cats, ["n", "m", "empty"])
+    x, notes = enc.fit_transform(np.arange(4))  # rows 4, 5: validation and test
+    # n's training median is 3 (of 1, 3, 5), m's 20 (of 10, 20, 30); indicators for n and m
+    assert x[:, :4].tolist() == [[1, 20, 0, 1], [3, 10, 0, 0], [3, 20, 1, 0], [5, 30, 0, 0],
+                                 [3, 40, 1, 0], [9, 20, 0, 1]]
+    # c: a, b and 'missing' (training rows have one)
+    assert x[:, 4:].tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 1, 0],
+                                 [0, 0, 1]]
+    assert notes == (
+        "4 missing numeric value(s) filled with the training rows' median, a missing-indicator "
+        "column beside 'n', 'm'; one-hot encoded 'c' (2 categories), from the training rows "
+        "only; a category they lack is all zeros; 2 missing categories read as 'missing'; "
+        "dropped 'empty', 'gone': empty in every training row")
+    # through a file: the data line says it, the model trains on it
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(size=60), "kind": rng.choice(["p", "q"], 60),
+                          "label": rng.choice(["x", "y"], 60)})
+    frame.loc[[3, 8, 20], "size"] = np.nan
+    frame.loc[[5], "kind"] = None
+    frame.to_csv("t.csv", index=False)
+    s = load_data("file", split=(0.7, 0.15, 0.15), seed=0, where=WHERE, path="t.csv",
+                  target="label")
+    assert "missing numeric value(s) filled with the training rows' median" in s.notes
+    assert np.isfinite(s.x_train).all() and np.isfinite(s.x_test).all()
 

@@ -318,10 +318,13 @@ def _supervised(at: str, name: str, x: np.ndarray, y: np.ndarray, lengths, task:
         targets = ((targets - mean) / std).astype(np.float32)[:, None]
         classes, scale = [], (mean, std)
     tr, va, te = parts
-    from tuner.data.tables import OneHot
+    from tuner.data.tables import TableEncoder
 
-    if isinstance(x, OneHot):
-        x, encoded = x.fit_transform(tr)
+    if isinstance(x, TableEncoder):
+        try:
+            x, encoded = x.fit_transform(tr)
+        except UserError as e:
+            raise UserError(f"{at}: {e}") from None
         notes = "; ".join(t for t in (notes, encoded) if t)
     pixels = None
     if x.ndim in (2, 3):

@@ -32,39 +32,78 @@ def read_table(at: str, path: Path):
 MAX_CATEGORIES = 30  # one-hot columns per categorical feature; rarer categories share "other"
 
 
-class OneHot:
-    """Categorical (string) feature columns, one-hot encoded beside the numeric ones.
+class TableEncoder:
+    """The feature columns as the model reads them, fitted on the training rows only.
 
-    The categories are those of the training rows only (the most frequent MAX_CATEGORIES, the
-    rest as "other"); a category seen only in validation or test rows, or a missing value, is
-    all zeros, so nothing about those rows leaks into the encoding.
+    Numeric columns: a missing value is replaced by the training rows' median of its column,
+    and each column missing some training values gets a 0/1 missing-indicator column beside
+    it (that a value is missing can itself tell). String columns: one-hot encoded, the most
+    frequent MAX_CATEGORIES categories of the training rows (the rest as "other"; a missing
+    value is its own "missing" category when training rows have some); a category seen only
+    in validation or test rows is all zeros. A column empty in every training row is dropped.
+    Nothing about the validation or test rows enters the encoding.
     """
 
-    def __init__(self, columns, numbers: np.ndarray):
-        self.columns, self.numbers = columns, numbers
+    def __init__(self, numbers, columns, names: list[str]):
+        self.numbers, self.columns, self.names = numbers, columns, names
 
     def fit_transform(self, train: np.ndarray) -> tuple[np.ndarray, str]:
-        blocks, described = [self.numbers], []
-        for name in self.columns.columns:
+        blocks, said, dropped = [], [], []
+        x = self.numbers
+        if x.shape[1]:
+            missing = np.isnan(x)
+            empty = missing[train].all(axis=0)
+            dropped += [n for n, e in zip(self.names, empty, strict=True) if e]
+            keep = ~empty
+            x, missing = x[:, keep], missing[:, keep]
+            if missing.any():
+                median = np.nanmedian(x[train], axis=0)
+                x = np.where(missing, median, x)
+                flagged = missing[train].any(axis=0)
+                names = [n for n, k in zip(self.names, keep, strict=True) if k]
+                cols = [n for n, f in zip(names, flagged, strict=True) if f]
+                said.append(f"{int(missing.sum())} missing numeric value(s) filled with the "
+                            f"training rows' median"
+                            + (f", a missing-indicator column beside {', '.join(map(repr, cols))}"
+                               if cols else ""))
+                x = np.concatenate([x, missing[:, flagged].astype(np.float64)], axis=1)
+            blocks.append(x)
+        described, missed = [], 0
+        for name in (self.columns.columns if self.columns is not None else []):
             values = self.columns[name].astype("string").to_numpy(dtype=object, na_value=None)
-            seen, counts = np.unique([v for v in values[train] if v is not None],
-                                     return_counts=True)
+            present = [v for v in values[train] if v is not None]
+            if not present:
+                dropped.append(name)
+                continue
+            seen, counts = np.unique(present, return_counts=True)
             keep = list(seen[np.argsort(-counts, kind="stable")][:MAX_CATEGORIES])
             index = {v: i for i, v in enumerate(keep)}
             other = len(seen) > len(keep)
+            absent = len(present) < len(train)  # training rows missing it: its own category
             rare = set(seen) - set(keep)
-            block = np.zeros((len(values), len(keep) + other))
+            block = np.zeros((len(values), len(keep) + other + absent))
             for row, v in enumerate(values):
                 if v in index:
                     block[row, index[v]] = 1.0
                 elif v in rare:
+                    block[row, len(keep)] = 1.0
+                elif v is None and absent:
                     block[row, -1] = 1.0
+            missed += sum(v is None for v in values)
             blocks.append(block)
             capped = f", the {MAX_CATEGORIES} most frequent and other" if other else ""
             described.append(f"{name!r} ({len(seen)} categories{capped})")
-        return np.concatenate(blocks, axis=1), (
-            f"one-hot encoded {', '.join(described)}, from the training rows only; a category "
-            f"they lack is all zeros")
+        if described:
+            said.append(f"one-hot encoded {', '.join(described)}, from the training rows only; "
+                        f"a category they lack is all zeros"
+                        + (f"; {missed} missing categor{'y' if missed == 1 else 'ies'} read as "
+                           f"'missing'" if missed else ""))
+        if dropped:
+            said.append(f"dropped {', '.join(map(repr, dropped))}: empty in every training row")
+        if not blocks:
+            raise UserError(f"every feature column is empty in the training rows "
+                            f"({', '.join(map(repr, dropped))}); fill them or add columns")
+        return np.concatenate(blocks, axis=1), "; ".join(said)
 
 
 # a string column is free text (reviews, descriptions), not categories, when its values are
@@ -100,14 +139,15 @@ def check_column(where: str, key: str, name: str, raw: str, table) -> None:
                         f"{', '.join(table.columns)}")
 
 
-def _missing_rows(at: str, what: str, mask: np.ndarray, columns: list[str] | None = None) -> None:
+def _missing_rows(at: str, what: str, mask: np.ndarray, columns: list[str] | None = None,
+                  kind: str = "missing or infinite", fix: str = "fill or drop them") -> None:
     """Reject missing or infinite values: how many, and the first (column and data row)."""
     if not mask.any():
         return
     first = np.argwhere(mask)[0]
     col = f"column {columns[first[1]]!r}, " if columns is not None else ""
-    raise UserError(f"{at}: {int(mask.sum())} missing or infinite value(s) in {what} (first: "
-                    f"{col}data row {first[0] + 1}); fill or drop them")
+    raise UserError(f"{at}: {int(mask.sum())} {kind} value(s) in {what} (first: "
+                    f"{col}data row {first[0] + 1}); {fix}")
 
 
 def from_table(where, at, raw, name, table, options, task, split, seed) -> Splits:
@@ -146,9 +186,10 @@ def from_table(where, at, raw, name, table, options, task, split, seed) -> Split
         return _text_table(where, at, name, table, column, why, target, task, split, seed,
                            options)
     x = table[numbers].to_numpy(dtype=np.float64, na_value=np.nan)
-    _missing_rows(at, "feature columns", ~np.isfinite(x), numbers)
-    if categories:
-        x = OneHot(table[categories], x)  # fit on the training rows, once the split is known
+    _missing_rows(at, "feature columns", np.isinf(x), numbers, "infinite",
+                  "replace them (a missing value may stay empty: it is filled)")
+    if categories or np.isnan(x).any():  # fitted on the training rows, once the split is known
+        x = TableEncoder(x, table[categories] if categories else None, numbers)
     col = table[target]
     numeric = numeric_column(col) and not pd.api.types.is_bool_dtype(col)
     missing = col.isna().to_numpy()

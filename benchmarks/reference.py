@@ -1,0 +1,66 @@
+"""The zero-edit path beside the off-the-shelf reference, on every development set.
+
+For each set an experiment file naming only its data is tuned with the default budget and its
+best config trained (`tuner train`, one seed unless --seeds), which also fits the reference on
+the same train + valid rows and tests it on the same test rows (tuner/reference.py: gradient
+boosting for tables and small images, MiniRocket for labelled series, TF-IDF + logistic
+regression for texts; forecasts have the naive forecast). The table: the tuned model's test
+figure, the reference's, the verdict `tuner train` printed, and the wall of each.
+
+    python benchmarks/reference.py                         # every development set (~1 h)
+    python benchmarks/reference.py GunPoint digits-features
+    python benchmarks/reference.py ArrowHead OSULeaf       # an honest check: sets no rule saw
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from datasets import SERIES, SETS, digits_csv, one, series_csv
+from harness import machine
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="*", default=list(SETS), help=f"of {', '.join(SETS)}")
+    ap.add_argument("--seeds", type=int, default=1)
+    args = ap.parse_args()
+    print(machine())
+    print(f"command: python benchmarks/reference.py {' '.join(sys.argv[1:])}".rstrip())
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        digits_csv(tmp / "digits.csv")
+        for name in set(args.sets) & set(SERIES):
+            series_csv(name, tmp / f"{name}.csv")
+        for name in args.sets:
+            r = one(name, tmp, args.seeds)
+            rows.append(r)
+            ref = r["reference"]
+            shown = (f"{ref.get('model')} {ref.get('test_' + r['metric'], float('nan')):.4f} "
+                     f"in {ref.get('seconds', 0):.1f} s" if ref.get("model")
+                     else ref.get("absent", "no reference"))
+            print(f"  {name}: tuner {r['metric']} {r['mean']:.4f} in {r['wall_s']:.0f} s · "
+                  f"reference {shown} · {ref.get('verdict', '')}", flush=True)
+    print()
+    print("| set | tuner, zero-edit (family) | tune + train | reference (same rows) | its fit "
+          "| verdict |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        ref = r["reference"]
+        figure = ref.get(f"test_{r['metric']}")
+        if figure is None and r["naive"] is not None:
+            who, figure, took = "naive forecast", r["naive"], "–"
+        else:
+            who, took = ref.get("model") or ref.get("absent", "–"), f"{ref.get('seconds', 0):.1f} s"
+        shown = "–" if figure is None else f"{r['metric']} {figure:.3f}"
+        print(f"| {r['set']} | {r['metric']} {r['mean']:.3f} ({r['factory']}) | "
+              f"{r['tune_s']:.0f} + {r['train_s']:.0f} s | {who}: {shown} | {took} | "
+              f"{ref.get('verdict', '–')} |")
+
+
+if __name__ == "__main__":
+    main()
