@@ -146,7 +146,7 @@ def test_tuner_train_prints_and_saves_the_reference_and_the_report_shows_it(
     assert re.search(r"\nref    scikit-learn HistGradientBoostingClassifier on the pixels, same "
                      rf"rows, \d+\.\d s: accuracy {ref['test_accuracy']:.4f} · precision ", out)
     gap = saved["test_accuracy"] - ref["test_accuracy"]
-    assert f"       tuned − reference: {gap:+.4f} accuracy (test standard error " in out
+    assert f"       tuned − reference: {gap:+.4f} accuracy (paired standard error " in out
     assert ref["verdict"] in ("a tie within the test split's noise", "the tuned model is ahead",
                               "the reference is ahead") and out.rstrip().count(ref["verdict"])
     section = "\n".join(_final(final_figures(tmp_path)))
@@ -163,3 +163,25 @@ def test_tuner_train_prints_and_saves_the_reference_and_the_report_shows_it(
     final = tuner.train_final(ROOT / "experiments" / "digits_mlp.toml", config=CONFIG,
                               epochs=1, out_dir=str(tmp_path / "py"))
     assert final.reference["model"].startswith("scikit-learn HistGradientBoosting")
+
+
+def test_the_verdict_weighs_the_gap_against_the_paired_standard_error():
+    import torch
+
+    from tuner.final import _paired_se
+
+    data = load_data("digits", split=SPLIT, seed=0, where="x")
+    y = torch.tensor([0, 1, 2, 3])
+    right = torch.eye(10)[[0, 1, 2, 3]]
+    one_wrong = torch.eye(10)[[0, 1, 2, 5]]
+    assert _paired_se(data, "accuracy", right, right, y) == 0.0  # the same answers: a tie
+    # differences 0, 0, 0, 1: their mean's standard error
+    assert _paired_se(data, "accuracy", right, one_wrong, y) == pytest.approx(0.5 / 2)
+    assert _paired_se(data, "f1", right, one_wrong, y) is None  # not a mean over examples
+    sun = load_data("sunspots", split=SPLIT, seed=0, where="x", window=8)
+    t = torch.as_tensor(sun.y_test)
+    assert _paired_se(sun, "mase", t, t, t) == 0.0
+    noisy = t + 0.3 * torch.randn(t.shape, generator=torch.Generator().manual_seed(0))
+    se = _paired_se(sun, "mase", noisy, t, t)
+    # the per-window absolute errors in original units over the naive MAE, their spread
+    assert 0 < se < _paired_se(sun, "mae", noisy, t, t)

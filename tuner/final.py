@@ -90,7 +90,7 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     if reference is None:
         reference = os.environ.get("TUNER_REFERENCE", "on").lower() not in ("off", "0", "no")
     if reference:
-        _reference(spec, data, test, done[0], results, out)
+        _reference(spec, data, test, done[0], runs[0].outputs, results, out)
     _save(target, spec, {"epochs": epochs, "seed": runs[0].seed, "seeds": seeds, "where": where,
                          "config": active}, data, results)
     saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
@@ -204,9 +204,10 @@ def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
     return done
 
 
-def _reference(spec, data, test: tuple, tuned: dict, results: dict, out) -> None:
+def _reference(spec, data, test: tuple, tuned: dict, outputs, results: dict, out) -> None:
     """Fit the reference on train + valid, test it on the same rows, print its line and how
-    the tuned model compares on the search's metric, and add it to `results`."""
+    the tuned model (`outputs`: its first seed's) compares on the search's metric, and add it
+    to `results`."""
     from tuner.reference import fit_reference
 
     ref = fit_reference(data, spec.search.seed)
@@ -224,21 +225,35 @@ def _reference(spec, data, test: tuple, tuned: dict, results: dict, out) -> None
     if metric in m and metric in tuned:
         gap = tuned[metric] - m[metric]
         better = gap > 0 if spec.search.mode == "max" else gap < 0
-        se = _standard_error(data, metric, tuned, len(test[1]))
-        verdict = ("a tie within the test split's noise" if se and abs(gap) <= se else
-                   "the tuned model is ahead" if better else "the reference is ahead")
+        se = _paired_se(data, metric, outputs.cpu(), ref.outputs, test[1].cpu())
+        verdict = ("a tie within the test split's noise" if se is not None and abs(gap) <= se
+                   else "the tuned model is ahead" if better else "the reference is ahead")
         print(f"       tuned − reference: {gap:+.4f} {metric}"
-              f"{f' (test standard error {se:.4f})' if se else ''}: {verdict}", file=out)
+              f"{f' (paired standard error {se:.4f})' if se is not None else ''}: {verdict}",
+              file=out)
         results["reference"]["verdict"] = verdict
 
 
-def _standard_error(data, metric: str, tuned: dict, n: int) -> float:
-    """How far apart two figures on these test rows may be by chance: an accuracy's binomial
-    standard error; 0 for other metrics (no verdict of a tie)."""
-    if metric == "accuracy" and n:
-        p = tuned[metric]
-        return float(np.sqrt(max(p * (1 - p), 1.0 / n) / n))
-    return 0.0
+def _paired_se(data, metric: str, tuned, ref, y) -> float | None:
+    """How far apart the two models' figures on these test rows may be by chance: the
+    standard error of the mean per-example difference (right or wrong for accuracy, absolute
+    error for MAE and MASE); None for metrics that are not a mean over examples."""
+    from tuner.training.tasks import original_units
+
+    if metric == "accuracy":
+        d = ((tuned.argmax(dim=1) == y).double() - (ref.argmax(dim=1) == y).double())
+    elif metric in ("mae", "mase") and data.task != "classification":
+        truth = original_units(y.float().reshape(len(y), -1), data)
+
+        def errors(o):
+            return (original_units(o.float().reshape(truth.shape), data) - truth).abs().mean(1)
+
+        d = (errors(tuned) - errors(ref)).double()
+        if metric == "mase":
+            d = d / (data.naive_mae or 1.0)
+    else:
+        return None
+    return float(d.std() / np.sqrt(len(d))) if len(d) > 1 else 0.0
 
 
 def _task(data):
