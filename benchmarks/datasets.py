@@ -145,35 +145,40 @@ def target(r: dict) -> str:
             f"{'met' if met(r) else '**missed**'}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sets", nargs="*", default=list(SETS), help=f"of {', '.join(SETS)}")
-    ap.add_argument("--seeds", type=int, default=5)
-    args = ap.parse_args()
+def run_sets(names: list[str], seeds: int, script: str):
+    """Check the set names, print the machine and the command, then tune and train each set
+    zero-edit (`one`), yielding its row as it finishes."""
     from tuner.data.aeon_sets import bundled_sets
 
-    unknown = [s for s in args.sets if s not in SETS and s not in SERIES
+    unknown = [s for s in names if s not in SETS and s not in SERIES
                and s not in bundled_sets()]
     if unknown:
         sys.exit(f"unknown set(s) {unknown}; choose from {', '.join(SETS)}, a series no rule "
                  f"was developed on ({', '.join(SERIES)}) or another set aeon bundles "
                  f"({', '.join(sorted(set(bundled_sets()) - set(SETS)))})")
     print(machine())
-    print(f"command: python benchmarks/datasets.py {' '.join(sys.argv[1:])}".rstrip())
-    published = anchors()
-    rows = []
+    print(f"command: python benchmarks/{script} {' '.join(sys.argv[1:])}".rstrip())
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         digits_csv(tmp / "digits.csv")
-        for name in set(args.sets) & set(SERIES):
+        for name in set(names) & set(SERIES):
             series_csv(name, tmp / f"{name}.csv")
-        for name in args.sets:
-            r = one(name, tmp, args.seeds)
-            rows.append(r)
-            naive = "" if r["naive"] is None else f", naive forecast {r['naive']:.4f}"
-            print(f"  {name}: {r['metric']} {r['mean']:.4f} ± {r['sd']:.4f} (ensemble "
-                  f"{r['ensemble']:.4f}{naive}), {r['factory']}, {r['wall_s']:.0f} s",
-                  flush=True)
+        for name in names:
+            yield one(name, tmp, seeds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="*", default=list(SETS), help=f"of {', '.join(SETS)}")
+    ap.add_argument("--seeds", type=int, default=5)
+    args = ap.parse_args()
+    published = anchors()
+    rows = []
+    for r in run_sets(args.sets, args.seeds, "datasets.py"):
+        rows.append(r)
+        naive = "" if r["naive"] is None else f", naive forecast {r['naive']:.4f}"
+        print(f"  {r['set']}: {r['metric']} {r['mean']:.4f} ± {r['sd']:.4f} (ensemble "
+              f"{r['ensemble']:.4f}{naive}), {r['factory']}, {r['wall_s']:.0f} s", flush=True)
     head = ("| set | family (folds) | test, mean ± sd of seeds | ensemble | target | "
             + " | ".join(PUBLISHED) + " | naive forecast | tune + train |")
     print()

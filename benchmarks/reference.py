@@ -15,12 +15,8 @@ figure, the reference's, the verdict `tuner train` printed, and the wall of each
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
-from pathlib import Path
 
-from datasets import SERIES, SETS, digits_csv, one, series_csv
-from harness import machine
+from datasets import SETS, run_sets
 
 
 def main() -> None:
@@ -28,23 +24,15 @@ def main() -> None:
     ap.add_argument("sets", nargs="*", default=list(SETS), help=f"of {', '.join(SETS)}")
     ap.add_argument("--seeds", type=int, default=1)
     args = ap.parse_args()
-    print(machine())
-    print(f"command: python benchmarks/reference.py {' '.join(sys.argv[1:])}".rstrip())
     rows = []
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        digits_csv(tmp / "digits.csv")
-        for name in set(args.sets) & set(SERIES):
-            series_csv(name, tmp / f"{name}.csv")
-        for name in args.sets:
-            r = one(name, tmp, args.seeds)
-            rows.append(r)
-            ref = r["reference"]
-            shown = (f"{ref.get('model')} {ref.get('test_' + r['metric'], float('nan')):.4f} "
-                     f"in {ref.get('seconds', 0):.1f} s" if ref.get("model")
-                     else ref.get("absent", "no reference"))
-            print(f"  {name}: tuner {r['metric']} {r['mean']:.4f} in {r['wall_s']:.0f} s · "
-                  f"reference {shown} · {ref.get('verdict', '')}", flush=True)
+    for r in run_sets(args.sets, args.seeds, "reference.py"):
+        rows.append(r)
+        ref = r["reference"]
+        shown = (f"{ref.get('model')} {ref.get('test_' + r['metric'], float('nan')):.4f} "
+                 f"in {ref.get('seconds', 0):.1f} s" if ref.get("model")
+                 else ref.get("absent", "no reference"))
+        print(f"  {r['set']}: tuner {r['metric']} {r['mean']:.4f} in {r['wall_s']:.0f} s · "
+              f"reference {shown} · {ref.get('verdict', '')}", flush=True)
     print()
     print("| set | tuner, zero-edit (family) | tune + train | reference (same rows) | its fit "
           "| verdict |")
