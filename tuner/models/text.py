@@ -49,15 +49,21 @@ def bigram_buckets(vocab: int) -> int:
     return min(MAX_BUCKETS, max(MIN_BUCKETS, 1 << (8 * vocab - 1).bit_length()))
 
 
-def _run_sums(ids: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row, (the sorted ids' run index, the summed weight of each run): one entry per
-    distinct n-gram of a text, the weights of its repeats added."""
+def _sorted_runs(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row: the ids sorted, the order that sorts them, and where each run of equal ids
+    (one distinct n-gram of a text and its repeats) starts."""
     ids, order = torch.sort(ids, dim=1)
-    new = torch.ones_like(ids, dtype=torch.long)
-    new[:, 1:] = (ids[:, 1:] != ids[:, :-1]).long()
-    runs = torch.cumsum(new, dim=1) - 1
+    starts = torch.ones_like(ids, dtype=torch.bool)
+    starts[:, 1:] = ids[:, 1:] != ids[:, :-1]
+    return ids, order, starts
+
+
+def _unit_norms(ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Each row's L2 norm of its distinct n-grams' weights (the weights of repeats added)."""
+    _, order, starts = _sorted_runs(ids)
+    runs = torch.cumsum(starts.long(), dim=1) - 1
     sums = torch.zeros_like(w).scatter_add_(1, runs, torch.gather(w, 1, order))
-    return ids, sums
+    return sums.pow(2).sum(dim=1, keepdim=True).sqrt().clamp(min=1e-12)
 
 
 class BagOfNgrams(FitsTrainingRows, nn.Module):
@@ -98,10 +104,8 @@ class BagOfNgrams(FitsTrainingRows, nn.Module):
     def fit_rows(self, x: torch.Tensor, lengths: torch.Tensor | None) -> None:
         df = torch.zeros(len(self.idf), device=self.idf.device)
         for i in range(0, len(x), CHUNK):
-            ids = torch.sort(self.ngrams(x[i:i + CHUNK].to(self.idf.device)), dim=1).values
-            first = torch.ones_like(ids, dtype=torch.bool)
-            first[:, 1:] = ids[:, 1:] != ids[:, :-1]
-            df += torch.bincount(ids[first], minlength=len(df)).float()
+            ids, _, starts = _sorted_runs(self.ngrams(x[i:i + CHUNK].to(self.idf.device)))
+            df += torch.bincount(ids[starts], minlength=len(df)).float()
         idf = torch.log((1.0 + len(x)) / (1.0 + df)) + 1.0
         idf[df == 0] = 0.0  # never seen in training: left out, as a fitted vocabulary leaves it
         idf[0] = 0.0
@@ -112,9 +116,7 @@ class BagOfNgrams(FitsTrainingRows, nn.Module):
         w = self.idf[ids]
         if self.training and self.dropout:
             w = nn.functional.dropout(w, self.dropout)
-        _, sums = _run_sums(ids, w)
-        norm = sums.pow(2).sum(dim=1, keepdim=True).sqrt().clamp(min=1e-12)
-        return self.embed(ids, per_sample_weights=w / norm) + self.bias
+        return self.embed(ids, per_sample_weights=w / _unit_norms(ids, w)) + self.bias
 
 
 class RecurrentText(nn.Module):
