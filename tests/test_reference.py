@@ -79,6 +79,16 @@ def test_without_a_reference_the_line_says_why(tmp_path, monkeypatch):
     rows = len(few.y_train) + len(few.y_valid)
     assert rows < 10 and fit_reference(few, 0).absent == (
         f"{rows} training rows are too few to fit scikit-learn HistGradientBoostingRegressor")
+    import tuner.reference as reference
+
+    def broken(v):
+        raise ValueError("singular")
+
+    sun = load_data("sunspots", split=SPLIT, seed=0, where="x")
+    with monkeypatch.context() as m:
+        m.setattr(reference, "_candidates", lambda train, period: [("ETS level", broken)])
+        assert fit_reference(sun, 0).absent == ("no reference: none of ETS level could be "
+                                                "fitted to the training part")
     gun = load_data("aeon", split=None, seed=0, where="x", dataset="GunPoint")
     monkeypatch.setitem(sys.modules, "aeon.classification.convolution_based", None)
     assert fit_reference(gun, 0).absent == ("no reference: aeon MiniRocketClassifier needs "

@@ -31,6 +31,10 @@ MIN_STEPS = 9  # MiniRocket's kernels span 9 steps
 MAX_PIXELS = 3072  # larger images: trees on raw pixels are slow and weak (no reference yet)
 
 
+class NoReference(Exception):
+    """A reference that could not be fitted on this data: its message says why."""
+
+
 @dataclass
 class Reference:
     """A fitted reference's test outputs (read by the task's metrics like a model's), its
@@ -60,6 +64,8 @@ def fit_reference(data, seed: int) -> Reference:
         package = (e.name or "").split(".")[0] or "a package"
         return Reference(kind, absent=f"no reference: {kind} needs {package} (pip install "
                                       f"{_PACKAGES.get(package, package)})")
+    except NoReference as e:
+        return Reference(kind, absent=f"no reference: {e}")
     return Reference(kind, outputs, time.perf_counter() - start)
 
 
@@ -76,26 +82,23 @@ def _chosen(data) -> tuple[str, object]:
     if getattr(data, "vocab_size", 0):
         return "TF-IDF 1-2 grams + logistic regression", _text
     shape = tuple(data.input_shape)
-    if len(shape) == 1:
-        name = ("HistGradientBoostingClassifier" if data.task == "classification" else
-                "HistGradientBoostingRegressor")
-        if data.task != "classification" and data.n_outputs > 1:
-            return f"no reference: {name} predicts one target, this data has several", None
-        return f"scikit-learn {name}", _table
+    end = "Classifier" if data.task == "classification" else "Regressor"
+    several = data.task != "classification" and data.n_outputs > 1
     if len(shape) == 2:
-        name = "MiniRocketClassifier" if data.task == "classification" else \
-            "MiniRocketRegressor"
+        name = f"MiniRocket{end}"
         if shape[0] < MIN_STEPS:
             return (f"no reference: aeon's {name} needs series of at least {MIN_STEPS} steps, "
                     f"these have {shape[0]}"), None
-        if data.task != "classification" and data.n_outputs > 1:
+        if several:
             return f"no reference: aeon's {name} predicts one target, this data has several", \
                 None
         return f"aeon {name}", _series
-    name = ("HistGradientBoostingClassifier" if data.task == "classification" else
-            "HistGradientBoostingRegressor")
-    if int(np.prod(shape)) <= MAX_PIXELS and (data.task == "classification"
-                                             or data.n_outputs == 1):
+    name = f"HistGradientBoosting{end}"
+    if len(shape) == 1:
+        if several:
+            return f"no reference: {name} predicts one target, this data has several", None
+        return f"scikit-learn {name}", _table
+    if int(np.prod(shape)) <= MAX_PIXELS and not several:
         return f"scikit-learn {name} on the pixels", _table
     return (f"no reference for images of {'×'.join(map(str, shape))} yet (trees on more than "
             f"{MAX_PIXELS} raw pixels are slow and weak)"), None
@@ -186,43 +189,47 @@ ARIMA_ORDERS = [(p, d, q) for d in (0, 1) for p in (0, 1, 2, 3) for q in (0, 1)
                 if p or q]
 
 
-def _arima_by_aic(train: np.ndarray) -> str:
-    """The ARIMA(p,d,q) of the small grid with the lowest AIC on the training part (the
+def _arima_by_aic(train: np.ndarray) -> tuple[int, int, int]:
+    """The order (p, d, q) of the small grid with the lowest AIC on the training part (the
     order search auto-ARIMA runs, on fewer orders)."""
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
-
     best, order = np.inf, (1, 1, 1)
     for o in ARIMA_ORDERS:
         try:
-            aic = SARIMAX(train, order=o, trend="c" if o[1] == 0 else "n").fit(disp=False).aic
+            aic = _arima(o)(train).fit(disp=False).aic
         except (ValueError, np.linalg.LinAlgError):
             continue
         if np.isfinite(aic) and aic < best:
             best, order = aic, o
-    return f"ARIMA{order}".replace(" ", "")
+    return order
 
 
-def _forecaster(name: str, period: int | None):
-    """A statsmodels state-space model maker for one candidate."""
-    from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
+def _arima(order: tuple[int, int, int]):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    if name.startswith("ARIMA("):
-        order = tuple(int(v) for v in name[6:-1].split(","))
-        return lambda v: SARIMAX(v, order=order, trend="c" if order[1] == 0 else "n")
-    if name.startswith("AR("):
-        return lambda v: SARIMAX(v, order=(period, 0, 0), trend="c")
-    if name == "ETS level":
-        return lambda v: ExponentialSmoothing(v)
-    if name == "ETS damped trend":
-        return lambda v: ExponentialSmoothing(v, trend=True, damped_trend=True)
-    return lambda v: ExponentialSmoothing(v, trend=True, damped_trend=True, seasonal=period)
+    return lambda v: SARIMAX(v, order=order, trend="c" if order[1] == 0 else "n")
+
+
+def _candidates(train: np.ndarray, period: int | None) -> list[tuple[str, object]]:
+    """(name, model maker) of each statsmodels state-space candidate for this series."""
+    from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
+
+    order = _arima_by_aic(train)
+    found = [("ETS level", lambda v: ExponentialSmoothing(v)),
+             ("ETS damped trend", lambda v: ExponentialSmoothing(v, trend=True,
+                                                                  damped_trend=True)),
+             (f"ARIMA{order}".replace(" ", ""), _arima(order))]
+    if period and 2 <= period <= MAX_SEASON and len(train) >= 3 * period:
+        found += [(f"ETS damped trend, cycle of {period}",
+                   lambda v: ExponentialSmoothing(v, trend=True, damped_trend=True,
+                                                  seasonal=period)),
+                  (f"AR({period})", _arima((period, 0, 0)))]
+    return found
 
 
 def _rolled(fitted, series: np.ndarray, first: int, stop: int, h: int) -> np.ndarray:
     """From each origin t in [first, stop - h], the h values after t - 1 forecast with the
     fitted parameters from the values before t: (origins, h)."""
-    res = fitted.apply(series[:stop]) if len(series[:stop]) != fitted.nobs else fitted
+    res = fitted.apply(series[:stop]) if stop != fitted.nobs else fitted
     if h == 1:
         pred = res.get_prediction(start=first, end=stop - 1).predicted_mean
         return np.asarray(pred).reshape(-1, 1)
@@ -244,14 +251,11 @@ def _forecast(x, y, x_test, data, seed):
     s, end_train, end_valid = series_of(data)
     h = data.y_train.shape[1]
     period = dominant_period(s[:end_train], longest_period(end_train, h))
-    scores = {}
+    scores, makers = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short series
-        names = ["ETS level", "ETS damped trend", _arima_by_aic(s[:end_train])]
-        if period and 2 <= period <= MAX_SEASON and end_train >= 3 * period:
-            names += [f"ETS damped trend, cycle of {period}", f"AR({period})"]
-        for name in names:
-            make = _forecaster(name, period)
+        candidates = _candidates(s[:end_train], period)
+        for name, make in candidates:
             try:
                 fitted = make(s[:end_train]).fit(disp=False)
                 pred = _rolled(fitted, s, end_train, end_valid, h)
@@ -260,12 +264,12 @@ def _forecast(x, y, x_test, data, seed):
             truth = np.stack([s[t:t + h] for t in range(end_train, end_valid - h + 1)])
             err = float(np.abs(pred - truth).mean())
             if np.isfinite(err):
-                scores[name] = err
+                scores[name], makers[name] = err, make
         if not scores:
-            raise ValueError("no statistical forecaster could be fitted")
+            raise NoReference(f"none of {', '.join(n for n, _ in candidates)} could be fitted "
+                              f"to the training part")
         best = min(scores, key=scores.get)
-        make = _forecaster(best, period)
-        fitted = make(s[:end_valid]).fit(disp=False)
+        fitted = makers[best](s[:end_valid]).fit(disp=False)
         pred = _rolled(fitted, s, end_valid, len(s), h)
     return (f"statsmodels {best} (lowest validation MAE of {len(scores)})",
             torch.as_tensor(pred, dtype=torch.float32))
