@@ -566,6 +566,15 @@ def test_missing_table_values_are_filled_from_the_training_rows_and_said(in_tmp)
         "column beside 'n', 'm'; one-hot encoded 'c' (2 categories), from the training rows "
         "only; a category they lack is all zeros; 2 missing categories read as 'missing'; "
         "dropped 'empty', 'gone': empty in every training row")
+    # a category missing only outside the training rows is all zeros, not counted as 'missing'
+    x, notes = tables.TableEncoder(np.zeros((4, 0)), pd.DataFrame({"c": ["a", "b", "a", None]}),
+                                   []).fit_transform(np.arange(3))
+    assert x.tolist()[-1] == [0, 0] and "missing" not in notes
+    # numeric columns all empty in the training rows: nothing left to learn from
+    with pytest.raises(UserError, match=r"^every feature column is empty in the training rows "
+                                        r"\('n'\); fill them or add columns$"):
+        tables.TableEncoder(np.array([[np.nan], [np.nan], [1.0]]), None, ["n"]).fit_transform(
+            np.arange(2))
     # through a file: the data line says it, the model trains on it
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"size": rng.normal(size=60), "kind": rng.choice(["p", "q"], 60),

@@ -89,7 +89,8 @@ class TableEncoder:
                     block[row, len(keep)] = 1.0
                 elif v is None and absent:
                     block[row, -1] = 1.0
-            missed += sum(v is None for v in values)
+            if absent:
+                missed += sum(v is None for v in values)
             blocks.append(block)
             capped = f", the {MAX_CATEGORIES} most frequent and other" if other else ""
             described.append(f"{name!r} ({len(seen)} categories{capped})")
@@ -100,10 +101,11 @@ class TableEncoder:
                            f"'missing'" if missed else ""))
         if dropped:
             said.append(f"dropped {', '.join(map(repr, dropped))}: empty in every training row")
-        if not blocks:
+        x = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(self.numbers), 0))
+        if not x.shape[1]:
             raise UserError(f"every feature column is empty in the training rows "
                             f"({', '.join(map(repr, dropped))}); fill them or add columns")
-        return np.concatenate(blocks, axis=1), "; ".join(said)
+        return x, "; ".join(said)
 
 
 # a string column is free text (reviews, descriptions), not categories, when its values are
