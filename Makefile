@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PIN)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bohb,mlflow,bench]'
+	$(BIN)/python -m tuner.models.aeon_fronts
 	touch $@
 
 demo: setup

@@ -154,7 +154,7 @@ def test_space_of_an_experiment_shows_its_derived_priors():
                            metric="accuracy")
     shown = tuner.space(exp)
     assert any(d.key == "factory" for d in shown.derived)
-    assert "kernels" in shown.priors and "rocket" in str(shown)
+    assert "transform" in shown.priors and "rocket" in str(shown)
 
 
 def test_resume_from_python_keeps_the_finished_trials(searched):

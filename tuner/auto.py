@@ -170,9 +170,9 @@ def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str
                             f"model, a dense or a recurrent network over the window, the "
                             f"family tuned on the validation part with the rest")
     if p.kind == "sequence":
-        return "rocket", (f"{p.describe()}: random convolution kernels with a linear head "
-                          f"(ROCKET) match deep nets on small sets, train in seconds and need "
-                          f"no architecture search")
+        return "rocket", (f"{p.describe()}: convolution transforms (MiniRocket, MultiRocket, "
+                          f"Hydra) with a linear head match deep nets on small sets, train in "
+                          f"seconds and need no architecture search")
     raise UserError(f"[model] factory: tuner cannot choose a model for inputs shaped "
                     f"{p.kind}; name a factory")
 

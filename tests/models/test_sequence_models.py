@@ -11,7 +11,9 @@ import random
 import pytest
 import torch
 
-from tuner.models import FACTORIES, INPUTS, build_model
+from tuner.models import FACTORIES, INPUTS, InfeasibleConfig, build_model
+from tuner.models.layers import fit_to_rows
+from tuner.models.statistical import KINDS as STATISTICAL
 from tuner.spaces import load_space
 
 SEQUENCE = [f for f in FACTORIES if "sequence" in INPUTS[f]]
@@ -28,7 +30,8 @@ VARIANTS = {
         "downsample": [1, 3],
     },
     "conv1d": {"global_pool": ["avg", "max"], "causal": [False, True], "batch_norm": [True]},
-    "rocket": {"kernels": [50, 300], "head": ["linear", "ridge"]},
+    "rocket": {"transform": ["minirocket", "multirocket", "hydra", "multirocket_hydra", "rocket"],
+               "kernels": [100], "head": ["linear", "ridge"]},
     "attention": {
         "pooling": ["mean", "max"],
         "bidirectional": [False, True],
@@ -74,6 +77,14 @@ def padded(shape: tuple, lengths: list[int], *, seed: int, fill: str = "zeros") 
     return x
 
 
+def series_windows(shape: tuple) -> torch.Tensor:
+    """(B, T, C) consecutive windows of random walks, as a forecast's training windows are
+    (the statistical forecasters rebuild the series from them)."""
+    b, t, c = shape
+    walk = torch.randn(b + t - 1, c).cumsum(0)
+    return torch.stack([walk[i:i + t] for i in range(b)])
+
+
 def test_every_factory_declares_its_inputs_and_has_a_space():
     import tuner.models
 
@@ -97,13 +108,16 @@ def test_module_docstring_examples_run():
 
 
 def check_runs(model, x, lengths, n_outputs, config):
+    fit_to_rows(model, x, lengths)
     model.train()
     out = model(x) if lengths is None else model(x, lengths)
     assert out.shape == (len(x), n_outputs), config
     assert torch.isfinite(out).all(), config
     if not any(p.requires_grad for p in model.parameters()):
-        # solved in closed form, not trained: ROCKET's ridge head, the linear forecaster
-        assert config.get("head") == "ridge" or config.get("family") == "linear", config
+        # solved in closed form or by maximum likelihood, not trained: ROCKET's ridge head,
+        # the linear and the statistical forecasters
+        assert config.get("head") == "ridge" or \
+            config.get("family") in ("linear", *STATISTICAL), config
         return
     model.zero_grad()
     out.square().mean().backward()
@@ -119,8 +133,13 @@ def test_sampled_configs_build_run_and_backpropagate(factory, seed):
     torch.manual_seed(seed)
     for n_outputs in (1, 9):
         for shape in FIXED_SHAPES:
+            if factory == "forecast" and config["family"] in STATISTICAL and shape[2] > 1:
+                with pytest.raises(InfeasibleConfig, match="reads one series"):
+                    build_model(factory, config, shape[1:], n_outputs)
+                continue
             model = build_model(factory, config, shape[1:], n_outputs)
-            check_runs(model, torch.randn(*shape), None, n_outputs, config)
+            check_runs(model, series_windows(shape) if factory == "forecast"
+                       else torch.randn(*shape), None, n_outputs, config)
         if factory in VARIABLE:
             model = build_model(factory, config, VAR_SHAPE[1:], n_outputs)
             x = padded(VAR_SHAPE, VAR_LENGTHS, seed=seed)
@@ -132,6 +151,7 @@ def test_lengths_of_any_integer_type_are_accepted(factory):
     config = load_space(factory).sample(random.Random(0))
     model = build_model(factory, config, VAR_SHAPE[1:], 3).eval()
     x = padded(VAR_SHAPE, VAR_LENGTHS, seed=0)
+    fit_to_rows(model, x, torch.tensor(VAR_LENGTHS))
     want = model(x, torch.tensor(VAR_LENGTHS))
     got = model(x, torch.tensor(VAR_LENGTHS, dtype=torch.int32))
     torch.testing.assert_close(got, want)
@@ -165,6 +185,7 @@ def test_padding_never_leaks(factory, variant, seed):
     model = build_model(factory, config, VAR_SHAPE[1:], 5).eval()
     lengths = torch.tensor(VAR_LENGTHS)
     clean = padded(VAR_SHAPE, VAR_LENGTHS, seed=seed)
+    fit_to_rows(model, clean, lengths)
     with torch.no_grad():
         want = model(clean, lengths)
         for fill in ("garbage", "nan"):
@@ -193,6 +214,7 @@ def test_padding_never_leaks_in_training_either(factory, variant):
     longer = (VAR_SHAPE[0], 60, VAR_SHAPE[2])
     model = build_model(factory, config, longer[1:], 5).train()
     lengths = torch.tensor(VAR_LENGTHS)
+    fit_to_rows(model, padded(VAR_SHAPE, VAR_LENGTHS, seed=1), lengths)
     want = model(padded(VAR_SHAPE, VAR_LENGTHS, seed=1), lengths)
     x = torch.cat([padded(VAR_SHAPE, VAR_LENGTHS, seed=1), torch.zeros(4, 20, 2)], dim=1)
     x = torch.where(torch.arange(60)[None, :, None] < lengths[:, None, None], x, 1e3)

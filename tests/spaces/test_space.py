@@ -277,9 +277,9 @@ def test_size_of_the_builtin_spaces_by_hand():
     mlp_layers = 1 + 16 + 16 * 16  # units_2 when >= 2, units_3 when >= 3 (16 widths each)
     mlp = mlp_layers * 16 * 4 * training  # units_1, activation
     assert load_space("mlp").size()["discrete_combinations"] == mlp == 1_257_984
-    # family (linear; mlp: activation; rnn: cell), layers, units
-    forecast = (1 + 4 + 2) * 3 * 8 * training
-    assert load_space("forecast").size()["discrete_combinations"] == forecast == 12_096
+    # family (linear, ets, arima; mlp: activation; rnn: cell), layers, units
+    forecast = (3 + 4 + 2) * 3 * 8 * training
+    assert load_space("forecast").size()["discrete_combinations"] == forecast == 15_552
     assert load_space("cnn").size()["continuous"] == ["dropout", "lr", "momentum", "weight_decay"]
 
 

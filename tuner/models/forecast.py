@@ -5,10 +5,13 @@ closed form by ridge regression with its penalty picked by leave-one-out error (
 head over the window itself, so the trial is one epoch and its seeds agree); `family = "mlp"`
 is a dense network over the flattened window (`layers` hidden layers of `units` each);
 `family = "rnn"` a GRU or LSTM (`cell`) of `layers` stacked layers of `units` read up to the
-window's latest step, whose final state carries the forecast. Which one wins depends on the
-series: the linear model is hard to beat on short or nearly random-walk series, a dense net
-over the window is the strong simple nonlinear baseline, and a recurrent net learns a cycle's
-phase from its shape. The search tries all three on the validation part instead of tuner
+window's latest step, whose final state carries the forecast; `family = "ets"` and `"arima"`
+are the statistical forecasters (`tuner.models.statistical`: exponential smoothing and ARIMA
+fitted by maximum likelihood to the training series, filtered over each window). Which one
+wins depends on the series: the linear model is hard to beat on short or nearly random-walk
+series, a dense net over the window is the strong simple nonlinear baseline, a recurrent net
+learns a cycle's phase from its shape, and a short seasonal series with a clean cycle is
+exponential smoothing's. The search tries them all on the validation part instead of tuner
 guessing.
 
 Config keys: family, layers, units, dropout (mlp and rnn), activation (mlp), cell (rnn),
@@ -22,13 +25,20 @@ import math
 import torch
 from torch import nn
 
-from tuner.models import mlp, rnn
-from tuner.models.layers import FixedFront, anchor_last, choose
+from tuner.models import InfeasibleConfig, mlp, rnn
+from tuner.models.layers import FixedFront, anchor_last, choose, sequence_shape
 from tuner.models.rocket import Head
+from tuner.models.statistical import KINDS, StateSpaceForecaster
 
-FAMILIES = ("linear", "mlp", "rnn")
-# trained on the change from the window's last value when the config says anchor = "last"
-wrap = anchor_last
+FAMILIES = ("linear", "mlp", "rnn", *KINDS)
+
+
+def wrap(model: nn.Module, config: dict, task: str) -> nn.Module:
+    """A trained net reads the window relative to its last value when the config says anchor =
+    "last"; a statistical forecaster reads levels, as it was fitted."""
+    if isinstance(model, StateSpaceForecaster):
+        return model
+    return anchor_last(model, config, task)
 
 
 class LinearAR(FixedFront):
@@ -51,6 +61,12 @@ def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
     family = choose(config, "family", FAMILIES)
     if family == "linear":
         return LinearAR(math.prod(input_shape), n_outputs)
+    if family in KINDS:
+        steps, channels = sequence_shape("forecast", input_shape)
+        if channels != 1:
+            raise InfeasibleConfig(f"the {family} forecaster reads one series, but the windows "
+                                   f"have {channels} channels; use family linear, mlp or rnn")
+        return StateSpaceForecaster(family, steps, n_outputs)
     layers, units = int(config["layers"]), int(config["units"])
     dropout = float(config.get("dropout", 0.0))
     if family == "mlp":

@@ -191,6 +191,15 @@ class FitsTrainingRows:
         raise NotImplementedError
 
 
+def fit_to_rows(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None = None) -> None:
+    """Fit what `model` takes from its training rows before any step, as training does: its
+    own `fit_rows`, or its fixed front's (MiniRocket's biases). For a model built by hand."""
+    front = model.fixed if isinstance(model, FixedFront) else None
+    for part in (front, model):
+        if isinstance(part, FitsTrainingRows):
+            part.fit_rows(x, lengths)
+
+
 def anchor_last(model: nn.Module, config: dict, task: str) -> nn.Module:
     """A forecaster trained on the change from the window's last value when its config says
     `anchor = "last"`. A fixed front feeds a head fitted to the targets as they are (a

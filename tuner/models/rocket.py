@@ -22,6 +22,8 @@ import math
 import torch
 from torch import nn
 
+from tuner.models.aeon_fronts import TRANSFORMS as AEON_TRANSFORMS
+from tuner.models.aeon_fronts import AeonFront
 from tuner.models.layers import (
     FixedFront,
     sequence_shape,
@@ -202,14 +204,14 @@ def _temperature(scores: torch.Tensor, y: torch.Tensor) -> float:
 
 
 class Rocket(FixedFront):
-    """`fixed` (the kernels) then `learned` (the head): training computes the kernels'
+    """`fixed` (the transform) then `learned` (the head): training computes the transform's
     features once and fits the head alone."""
 
-    def __init__(self, transform: RandomKernels, n_outputs: int, dropout: float,
+    def __init__(self, transform: nn.Module, features: int, n_outputs: int, dropout: float,
                  ridge: bool = False):
         super().__init__()
         self.fixed = transform
-        self.learned = Head(2 * transform.kernels, n_outputs, dropout, ridge=ridge)
+        self.learned = Head(features, n_outputs, dropout, ridge=ridge)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         with torch.no_grad():
@@ -218,17 +220,35 @@ class Rocket(FixedFront):
 
 
 HEADS = ("ridge", "linear")
+TRANSFORMS = (*AEON_TRANSFORMS, "rocket")
 
 
 def build(config: dict, input_shape: tuple, n_outputs: int) -> nn.Module:
-    """ROCKET for (T, C) sequences; config e.g. {'kernels': 2000, 'dropout': 0.1}, and
-    'head': "linear" (trained by gradient descent, the default) or "ridge" (closed form,
-    classification only)."""
+    """A convolution transform and a linear head for (T, C) sequences; config e.g.
+    {'transform': 'minirocket', 'head': 'ridge'}.
+
+    'transform': one of aeon's (minirocket, multirocket, hydra, multirocket_hydra; see
+    `tuner.models.aeon_fronts`), or "rocket", the original random kernels in torch (the
+    default, for configs saved before the transform was a choice). 'kernels': the transform's
+    size (aeon's n_kernels; ROCKET's kernel count), its published default when absent. 'head':
+    "linear" (trained by gradient descent, the default) or "ridge" (closed form)."""
     steps, channels = sequence_shape("rocket", input_shape)
     head = config.get("head", "linear")
     if head not in HEADS:
         raise ValueError(f"rocket head must be one of {', '.join(HEADS)}, but got {head!r}")
-    g = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ()).item()))
-    transform = RandomKernels(steps, channels, int(config["kernels"]), generator=g)
-    return Rocket(transform, n_outputs, float(config.get("dropout", 0.0)),
+    kind = config.get("transform", "rocket")
+    if kind not in TRANSFORMS:
+        raise ValueError(f"rocket transform must be one of {', '.join(TRANSFORMS)}, but got "
+                         f"{kind!r}")
+    seed = int(torch.randint(2**31 - 1, ()).item())  # the trial's torch seed draws the kernels
+    kernels = config.get("kernels")
+    if kind == "rocket":
+        transform = RandomKernels(steps, channels, int(kernels or 10_000),
+                                  generator=torch.Generator().manual_seed(seed))
+        features = 2 * transform.kernels
+    else:
+        transform = AeonFront(kind, steps, channels, seed=seed,
+                              kernels=None if kernels is None else int(kernels))
+        features = transform.features
+    return Rocket(transform, features, n_outputs, float(config.get("dropout", 0.0)),
                   ridge=head == "ridge")

@@ -231,7 +231,11 @@ class SearchSpace:
     def check(self, config: Mapping[str, Any], *, where: str) -> dict[str, Any]:
         """Validate a complete config (e.g. a best.toml); returns the active part, typed.
         Fixed values it leaves out are filled in."""
-        unknown = sorted(set(config) - set(self.priors))
+        # a choice today's prior no longer offers (a default for configs saved before it,
+        # or an override) may switch on a child this space holds inactive
+        dormant = {n: e for n, e in self.entries.items()
+                   if isinstance(e, When) and n not in self.priors and n in config}
+        unknown = sorted(set(config) - set(self.priors) - set(dormant))
         if unknown:
             raise UserError(
                 f"{where}: unknown hyperparameter {unknown[0]!r}"
@@ -245,7 +249,8 @@ class SearchSpace:
             if name not in config and isinstance(p, Fixed):
                 out[name] = p.value  # nothing to choose: a config may leave it out
                 continue
-            if name not in config and name in self.defaults and p.contains(self.defaults[name]):
+            if name not in config and name in self.defaults:
+                # what it meant then, even where today's prior no longer offers it
                 out[name] = self.defaults[name]
                 continue
             if name not in config:
@@ -256,7 +261,14 @@ class SearchSpace:
             if not p.contains(v):
                 raise UserError(f"{where}: {name} = {v!r} is outside the prior {p.describe()}")
             out[name] = v
-        return {n: out[n] for n in self.priors if n in out}
+        for name, e in dormant.items():
+            parent = config.get(e.parent, self.defaults.get(e.parent))
+            if parent in (e.value if isinstance(e.value, tuple) else (e.value,)):
+                if not e.prior.contains(config[name]):
+                    raise UserError(f"{where}: {name} = {config[name]!r} is outside the prior "
+                                    f"{e.prior.describe()}")
+                out[name] = config[name]
+        return {n: out[n] for n in [*self.priors, *dormant] if n in out}
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
         """One random active config (used by tests and `tuner space --samples`)."""

@@ -14,9 +14,9 @@ class TrainingParts:
 
     A model with a fixed front (`tuner.models.layers.FixedFront`, e.g. ROCKET's random
     kernels) trains only its head (`model.learned`): the front's features are computed once,
-    here, not every epoch. A model that fits something to its training rows first
-    (`tuner.models.layers.FitsTrainingRows`, e.g. a bag of n-grams' IDF weights) is given
-    them here.
+    here, not every epoch. A model, or a fixed front, that fits something to its training rows
+    first (`tuner.models.layers.FitsTrainingRows`: a bag of n-grams' IDF weights, MiniRocket's
+    biases) is given them here.
     """
 
     batches: object  # DataStreamer
@@ -69,6 +69,8 @@ def build_training(factory: str, config: dict, data: Splits, tensors: tuple, *, 
     x, y, lengths = tensors
     if fixed is not None:
         if not featurized:
+            if isinstance(fixed, FitsTrainingRows):  # MiniRocket's biases: these rows only
+                fixed.fit_rows(x, lengths)
             x, lengths = front_features(fixed, x, lengths), None
         model.prepare_head(x, y)
     if isinstance(model, FitsTrainingRows):

@@ -74,7 +74,8 @@ class Trial:
 
     def _build_folds(self, train: tuple, valid: tuple) -> None:
         """One model per fold of train + valid; a fixed front's features are computed once,
-        by the first fold's model (every fold's model is built from the same seed)."""
+        by the first fold's model (every fold's model is built from the same seed), unless the
+        front is fitted to its training rows."""
         import torch
 
         from tuner.data.streamer import DataStreamer
@@ -88,16 +89,23 @@ class Trial:
 
         self.folds, self.valid = [], []
         featurized = False
-        from tuner.models.layers import FitsTrainingRows
+        from tuner.models import build_model
+        from tuner.models.layers import FitsTrainingRows, FixedFront
         from tuner.training.folds import fold_splits
 
+        # a front fitted to its training rows (MiniRocket's biases) is fitted on each fold's
+        # own: its features cannot be shared, or the held-out rows would shape them
+        probe = build_model(self.setup.factory, self.config, self.data.input_shape,
+                            self.data.n_outputs)
+        per_fold = isinstance(probe, FixedFront) and isinstance(probe.fixed, FitsTrainingRows)
+        del probe
         for kept, held in fold_splits(y.cpu().numpy(), self.setup.folds, self.seed,
                                       self.data.task, len(valid[1])):
             held = torch.as_tensor(held, device=x.device)
             keep = torch.zeros(len(y), dtype=torch.bool, device=x.device)
             keep[torch.as_tensor(kept, device=x.device)] = True
             seed_everything(self.seed)  # every fold starts from the same model
-            if self.folds:
+            if self.folds or per_fold:
                 parts = build_training(self.setup.factory, self.config, self.data,
                                        (x[keep], y[keep], rows(lengths, keep)),
                                        epochs=self.setup.max_epochs, seed=self.seed,
