@@ -67,7 +67,7 @@ def derive(profile, space, where: str) -> list:
     enough steps."""
     found = []
     batch = space.priors.get("batch_size")
-    if batch is not None and batch.discrete:
+    if batch is not None and batch.discrete and not _fixed(space, "batch_size"):
         fitted = batch_sizes(profile.n_fit, [int(v) for v in batch.values()])
         if fitted:
             found.append(("batch_size", {"choice": fitted[0]}, fitted[1]))

@@ -30,7 +30,7 @@ def profile(**kw) -> Profile:
 
 @pytest.mark.parametrize("kw, factory", [
     ({"kind": "image", "steps": 0, "channels": 0}, "cnn"),
-    ({"kind": "tabular", "steps": 0, "channels": 0}, "mlp"),
+    ({"kind": "tabular", "steps": 0, "channels": 0}, "table"),
     ({}, "rocket"),
     ({"task": "regression", "classes": 0}, "rocket"),
     ({"task": "forecasting", "classes": 0, "forecasting_window": True}, "forecast"),
@@ -62,6 +62,47 @@ def test_more_folds_than_a_class_has_examples_is_a_user_error():
     assert str(e.value) == ("x.toml: [data] folds: 10 folds need at least 10 examples of every "
                             "class, but the rarest class has 4 in train + valid; set folds = 4 "
                             "or fewer")
+
+
+def test_the_transforms_a_trial_can_afford_follow_the_data_size():
+    from searchspaces import rocket
+    from tuner.spaces import load_space
+
+    space = load_space("rocket")
+    # 50 series of 150 steps: every transform takes seconds
+    assert [k for k, *_ in rocket.derive(profile(n_fit=40), space, "")] == ["head"]
+    # 312 series of 2 000 steps, cross-validated on 5 folds: MiniRocket alone
+    big = profile(n_train=218, n_valid=94, steps=2000, n_fit=250)
+    (key, value, why), _ = rocket.derive(big, space, "")
+    assert (key, value) == ("transform", "minirocket")
+    assert why == ("312 series × 2000 steps × 5 folds: multirocket, hydra, multirocket_hydra "
+                   "would take over 30 s of transform per trial on one core")
+    # the same on the plain split: one pass, MultiRocket fits, the pair does not
+    (key, value, why), _ = rocket.derive(profile(n_train=250, n_valid=62, steps=2000,
+                                                 n_fit=250), space, "")
+    assert value == {"choice": ["minirocket", "multirocket", "hydra"]}
+
+
+def test_the_statistical_forecasters_are_left_out_of_long_series_and_several_channels():
+    from searchspaces import forecast
+    from tuner.spaces import load_space
+
+    space = load_space("forecast")
+    short = profile(task="forecasting", classes=0, forecasting_window=True, n_train=100,
+                    n_valid=20)
+    assert forecast.derive(short, space, "") == []
+    long = profile(task="forecasting", classes=0, forecasting_window=True, n_train=2800,
+                   n_valid=600)
+    assert forecast.derive(long, space, "") == [(
+        "family", {"choice": ["linear", "mlp", "rnn", "ets"]},
+        "3400 windows: arima would take over 60 s a trial to filter each window")]
+    longer = profile(task="forecasting", classes=0, forecasting_window=True, n_train=7000,
+                     n_valid=1500)
+    assert forecast.derive(longer, space, "")[0][1] == {"choice": ["linear", "mlp", "rnn"]}
+    wide = profile(task="forecasting", classes=0, forecasting_window=True, channels=3)
+    assert forecast.derive(wide, space, "")[0][1:] == (
+        {"choice": ["linear", "mlp", "rnn"]},
+        "windows of 3 channels: exponential smoothing and ARIMA read one series")
 
 
 def test_batch_sizes_leave_several_steps_per_epoch():

@@ -98,7 +98,7 @@ def one_error(capsys, argv: list[str]) -> str:
         (["run", DIGITS, "--bogus"], "tuner: unrecognized arguments: --bogus (see tuner --help)"),
         (
             ["space", "cnnn"],
-            "tuner space: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer (or "
+            "tuner space: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, table, text, transformer, trees (or "
             "name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (

@@ -267,7 +267,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         ),
         (
             "[model]\nfactory = 'vgg'\n",
-            "[model] factory: unknown model factory 'vgg'; choose one of attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            "[model] factory: unknown model factory 'vgg'; choose one of attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, table, text, transformer, trees, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
         (
             "[data]\nsource = 'mnist'\n",
@@ -276,7 +276,7 @@ def test_bad_keys_types_and_values(tmp_path, text, message):
         (
             "[space]\nmodule = 'cnnn'\n",
             "[space] module: unknown search space 'cnnn' (did you mean 'cnn'?); built in: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, "
-            "text, transformer "
+            "table, text, transformer, trees "
             "(or name your own importable module, e.g. 'mypkg.myspace')",
         ),
         (

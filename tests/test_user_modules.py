@@ -200,7 +200,7 @@ def test_pythonpath_makes_a_module_importable_and_nothing_else_does(pkg, tmp_pat
         (
             f"{PKG}.models",
             f"unknown model factory '{PKG}.models'; choose one of attention, backbone, cnn, "
-            f"conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
+            f"conv1d, finetune, forecast, mlp, resnet, rnn, rocket, table, text, transformer, trees, \"auto\" (chosen from the data), or name your own as 'module:function' (e.g. 'mypkg.models:build')",
         ),
     ],
 )
@@ -241,7 +241,7 @@ def test_my_factory_needs_a_space_module(capsys, pkg, tmp_path):
         (
             "searchspaces/cnn.py",
             "'searchspaces/cnn.py' is not a module name; give a built-in space (attention, backbone, "
-            "cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer) or your own module's dotted name, e.g. 'mypkg.spaces' "
+            "cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, table, text, transformer, trees) or your own module's dotted name, e.g. 'mypkg.spaces' "
             "(not a file path)",
         ),
     ],

@@ -161,7 +161,9 @@ def choose_factory(p: Profile, pretrained: bool | None = None) -> tuple[str, str
     if p.kind == "image":
         return _image_factory(p, pretrained)
     if p.kind == "tabular":
-        return "mlp", "a table of features: a dense network"
+        return "table", (f"{p.describe()}: a dense network or gradient-boosted trees, the "
+                         f"family chosen on the validation part (trees are the model to beat "
+                         f"on tables of mixed columns, a dense net on many like ones)")
     if p.kind == "text":
         return "text", (f"{p.describe()}: a bag of n-grams, a recurrent net or attention over "
                         f"the tokens, the architecture chosen from the number of texts")

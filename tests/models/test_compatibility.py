@@ -59,13 +59,13 @@ def test_text_goes_to_the_text_family_only_and_says_so():
             "cnn",
             (64,),
             False,
-            "[model] factory: factory 'cnn' cannot take tabular inputs shaped 64 (features); use mlp",
+            "[model] factory: factory 'cnn' cannot take tabular inputs shaped 64 (features); use mlp, trees or table",
         ),
         (
             "rnn",
             (64,),
             False,
-            "[model] factory: factory 'rnn' cannot take tabular inputs shaped 64 (features); use mlp",
+            "[model] factory: factory 'rnn' cannot take tabular inputs shaped 64 (features); use mlp, trees or table",
         ),
         (
             "transformer",
@@ -83,7 +83,7 @@ def test_text_goes_to_the_text_family_only_and_says_so():
             "rnm",
             (30, 3),
             False,
-            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer",
+            "[model] factory: unknown model factory 'rnm' (did you mean 'rnn'?); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, table, text, transformer, trees",
         ),
     ],
 )

@@ -134,7 +134,7 @@ def test_optuna_tpe_proposes_valid_configs_for_every_builtin_space(name):
         assert params == tuned
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "trees"])  # trees: none
 def test_optuna_never_suggests_an_inactive_child(name):
     import optuna
 

@@ -404,7 +404,8 @@ def test_sample_is_reproducible_by_seed_and_varies_across_seeds():
 
 def test_builtin_space_names():
     assert SPACES.names() == ["attention", "backbone", "cnn", "conv1d", "finetune", "forecast",
-                              "mlp", "resnet", "rnn", "rocket", "text", "transformer"]
+                              "mlp", "resnet", "rnn", "rocket", "table", "text", "transformer",
+                              "trees"]
     assert "cnn" in SPACES and "common" not in SPACES
 
 

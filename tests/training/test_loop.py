@@ -235,7 +235,7 @@ def test_unknown_factory():
     with pytest.raises(
         UserError,
         match=r"\[model\] factory: unknown model factory 'mpl' \(did "
-        r"you mean 'mlp'\?\); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, text, transformer",
+        r"you mean 'mlp'\?\); available: attention, backbone, cnn, conv1d, finetune, forecast, mlp, resnet, rnn, rocket, table, text, transformer, trees",
     ):
         build_model("mpl", {}, (64,), 2)
 

@@ -43,6 +43,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("finetune", frozenset({IMAGE}), suggested=False),
     # token ids: a bag of n-grams, a recurrent net or attention over embeddings
     Family("text", frozenset({TEXT}), max_epochs=30),
+    # boosted trees: an epoch is 20 rounds, 50 make 1 000
+    Family("trees", frozenset({TABULAR}), max_epochs=50),
+    # a table: a dense net or boosted trees, the family tuned
+    Family("table", frozenset({TABULAR}), max_epochs=50),
 )}
 # views of FAMILIES as they stood at import: name -> "module:function", name -> inputs taken
 FACTORIES: dict[str, str] = {n: f"{f.model_module}:build" for n, f in FAMILIES.items()}

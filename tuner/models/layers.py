@@ -191,6 +191,18 @@ class FitsTrainingRows:
         raise NotImplementedError
 
 
+class TrainsByRounds:
+    """A model trained by its own procedure instead of gradient descent (boosted trees).
+
+    The contract training relies on: each epoch calls `boost(x, y)` once, with all the rows
+    the model trains on (the same rows every epoch), and the model adds that epoch's rounds;
+    it has no parameters for an optimizer, and what it learnt is kept in its state_dict.
+    """
+
+    def boost(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        raise NotImplementedError
+
+
 def fit_to_rows(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None = None) -> None:
     """Fit what `model` takes from its training rows before any step, as training does: its
     own `fit_rows`, or its fixed front's (MiniRocket's biases). For a model built by hand."""

@@ -133,7 +133,12 @@ def trains(model: nn.Module) -> bool:
 
 def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> float:
     """One pass over the training batches; the mean loss (nan/inf if training diverged).
-    A model with nothing to train (a closed-form head) only has its training loss measured."""
+    A model with nothing to train (a closed-form head) only has its training loss measured;
+    one trained by rounds (boosted trees) adds its rounds on all the training rows first."""
+    from tuner.models.layers import TrainsByRounds
+
+    if isinstance(model, TrainsByRounds):
+        model.boost(batches.tensors[0], batches.tensors[1])
     if not trains(model):
         return _mean_loss(model, batches, loss_fn)
     model.train()

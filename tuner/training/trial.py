@@ -216,10 +216,12 @@ def run_trial(config: dict, *, data: Splits, setup: TrialSetup) -> None:
         trial.load_state_dict(load_trial_state(checkpoint))
     # the Ray node this trial runs on: on a cluster, results show where each epoch ran
     node = ray.get_runtime_context().get_node_id()
+    from tuner.models.layers import TrainsByRounds
     from tuner.training.loop import trains
 
     # a closed-form model (ROCKET's ridge head) is whole after one epoch: it says so and ends
-    closed_form = not trains(trial.folds[0].fit)
+    fit = trial.folds[0].fit
+    closed_form = not trains(fit) and not isinstance(fit, TrainsByRounds)
     while trial.epoch < setup.max_epochs:
         metrics = trial.train_one_epoch()
         if closed_form:
