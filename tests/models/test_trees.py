@@ -31,13 +31,24 @@ def raw(model: BoostedTrees, x: torch.Tensor, j: int = 0) -> np.ndarray:
     return model.estimators[j]._raw_predict(x.double().numpy())
 
 
+def traversed(model: BoostedTrees, x: torch.Tensor) -> torch.Tensor:
+    """The scores of the model as saved: its nodes traversed in torch (no live estimator)."""
+    copy = BoostedTrees(model.features, model.n_outputs, {}, seed=0)
+    copy.load_state_dict(model.state_dict())
+    assert not copy.estimators
+    return copy(x)
+
+
 def test_each_epoch_adds_rounds_and_scores_as_scikit_learn_does(digits):
     x, y = digits
     model = BoostedTrees(64, 10, {"rounds": 5, "max_leaf_nodes": 15}, seed=0)
     for epoch in (1, 2):
         model.boost(x[:1200], y[:1200])
         assert model.done == 5 * epoch and model.estimators[0].n_iter_ == 5 * epoch
-        np.testing.assert_allclose(model(x[1200:]).numpy(), raw(model, x[1200:]), atol=1e-4)
+        np.testing.assert_allclose(traversed(model, x[1200:]).numpy(), raw(model, x[1200:]),
+                                   atol=1e-4)
+        torch.testing.assert_close(model(x[1200:]), traversed(model, x[1200:]), atol=1e-4,
+                                   rtol=1e-4)
     assert (model(x[1200:]).argmax(1) == y[1200:]).float().mean() > 0.85
 
 
@@ -45,8 +56,9 @@ def test_two_classes_score_the_second_against_a_fixed_zero(digits):
     x, y = digits
     model = BoostedTrees(64, 2, {"rounds": 5}, seed=0)
     model.boost(x[:1000], (y[:1000] > 4).long())
-    out = model(x[1000:])
+    out = traversed(model, x[1000:])
     assert out.shape == (len(x) - 1000, 2) and (out[:, 0] == 0).all()
+    torch.testing.assert_close(model(x[1000:]), out, atol=1e-4, rtol=1e-4)
     np.testing.assert_allclose(out[:, 1].numpy(), raw(model, x[1000:])[:, 0], atol=1e-4)
 
 
@@ -56,6 +68,7 @@ def test_a_class_the_training_rows_lack_is_never_predicted(digits):
     model = BoostedTrees(64, 10, {"rounds": 3}, seed=0)
     model.boost(x[:1000][keep], y[:1000][keep])
     assert (model(x[1000:]).argmax(1) != 7).all()
+    assert (traversed(model, x[1000:]).argmax(1) != 7).all()
 
 
 def test_one_regressor_per_output():
@@ -64,7 +77,7 @@ def test_one_regressor_per_output():
     y = torch.stack([x[:, 0] * 2, x[:, 1] - x[:, 2]], 1)
     model = BoostedTrees(4, 2, {"rounds": 10}, seed=0)
     model.boost(x[:200], y[:200])
-    out = model(x[200:])
+    out = traversed(model, x[200:])
     for j in range(2):
         np.testing.assert_allclose(out[:, j].numpy(), raw(model, x[200:], j)[:, 0], atol=1e-4)
     assert (out - y[200:]).abs().mean() < 0.5 * y[200:].abs().mean()

@@ -12,10 +12,11 @@ l2_regularization, max_features (the share of columns each split may use), round
 epoch). A classifier's scores are its raw log-odds (binary: the second class's against 0), a
 regressor's its predictions, one regressor per output.
 
-Prediction is the trees' own traversal in torch, from their nodes (split column, threshold,
-where a missing value goes, children, leaf values), kept as tensors in the state_dict: a saved
-model loads with `torch.load(weights_only=True)` and runs on any device, and the search's
-validation and the final test use the same code.
+The trees' nodes (split column, threshold, where a missing value goes, children, leaf values)
+are kept as tensors in the state_dict: a saved model loads with `torch.load(weights_only=True)`
+and is predicted by a traversal of them in torch, on any device. While a model trains, its
+live scikit-learn estimators score the rows instead (the same numbers, from compiled code:
+thousands of trees score every training row each epoch); the tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -78,10 +79,8 @@ class BoostedTrees(TrainsByRounds, nn.Module):
         rows, output, baseline = [], [], np.zeros(self.n_outputs)
         if classify:
             est = self.estimators[0]
-            classes = est.classes_.astype(np.int64)
-            self.classes = torch.as_tensor(classes)
-            # binary: one tree a round, the log-odds of classes_[1]; else one tree per class
-            columns = classes[1:] if len(classes) == 2 else classes
+            self.classes = torch.as_tensor(est.classes_.astype(np.int64))
+            columns = self._columns()
             baseline[columns] = est._baseline_prediction.ravel()
             for trees in est._predictors:
                 for k, tree in enumerate(trees):
@@ -107,12 +106,36 @@ class BoostedTrees(TrainsByRounds, nn.Module):
                             for k, v in self.trees.items()}
         return self._packed
 
+    def _columns(self) -> np.ndarray:
+        """The output column of each raw score: a binary classifier's one log-odds score is
+        the second class's, a multiclass one scores every class, a regressor each output."""
+        if not len(self.classes):
+            return np.arange(self.n_outputs)
+        classes = self.classes.numpy()
+        return classes[1:] if len(classes) == 2 else classes
+
+    def _live_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """The live estimators' own raw scores (scikit-learn's compiled traversal: the same
+        numbers as `_leaf_values`, faster while training, when thousands of trees score
+        every training row each epoch)."""
+        xs = x.detach().double().cpu().numpy()
+        raw = np.zeros((len(xs), self.n_outputs))
+        if len(self.classes):
+            raw[:, self._columns()] = self.estimators[0]._raw_predict(xs)
+        else:
+            for j, est in enumerate(self.estimators):
+                raw[:, j] = est._raw_predict(xs)[:, 0]
+        return torch.as_tensor(raw, dtype=torch.float32, device=x.device)
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         x = x.reshape(len(x), -1).float()
-        out = self.baseline.to(x.device).expand(len(x), -1).clone()
-        if self.trees:
-            t = self._on(x.device)
-            out.index_add_(1, t["output"], _leaf_values(t, x))
+        if self.estimators:
+            out = self._live_scores(x)
+        else:  # loaded from a saved state: the trees' nodes, traversed in torch
+            out = self.baseline.to(x.device).expand(len(x), -1).clone()
+            if self.trees:
+                t = self._on(x.device)
+                out.index_add_(1, t["output"], _leaf_values(t, x))
         if 0 < len(self.classes) < self.n_outputs:
             # classes the training rows lacked (a fold without them) are never predicted
             absent = torch.ones(self.n_outputs, dtype=torch.bool, device=x.device)
