@@ -138,7 +138,13 @@ def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> 
     from tuner.models.layers import TrainsByRounds
 
     if isinstance(model, TrainsByRounds):
-        model.boost(batches.tensors[0], batches.tensors[1])
+        x, y = batches.tensors[0], batches.tensors[1]
+        model.boost(x, y)
+        # its training loss in one pass: every call scores all its trees, whatever the rows
+        with torch.no_grad():
+            model.eval()
+            out = predict(model, x, batch_size=max(len(x), 1))
+            return float(loss_fn(out.reshape(y.shape) if y.is_floating_point() else out, y))
     if not trains(model):
         return _mean_loss(model, batches, loss_fn)
     model.train()
