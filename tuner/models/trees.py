@@ -46,8 +46,10 @@ class BoostedTrees(TrainsByRounds, nn.Module):
         }
         self.done = 0  # rounds boosted so far
         self.estimators: list = []  # the live scikit-learn models (not saved)
-        self.trees: dict = {}  # the nodes of all trees, field by field (see _pack)
-        self.register_buffer("baseline", torch.zeros(self.n_outputs))
+        # what a saved model carries, exported from the estimators when a state_dict is taken:
+        # the nodes of all trees, field by field (see _pack), and each output's starting score
+        self.trees: dict = {}
+        self.baseline = torch.zeros(self.n_outputs)
         self.classes = torch.zeros(0, dtype=torch.long)  # a classifier's, as fitted
         self._packed: dict = {}
 
@@ -72,14 +74,15 @@ class BoostedTrees(TrainsByRounds, nn.Module):
         for est, target in zip(self.estimators, targets, strict=True):
             est.set_params(max_iter=self.done + self.rounds)
             est.fit(xs, target)
-        self.done += self.rounds
-        self._export(classify)
-
-    def _export(self, classify: bool) -> None:
-        rows, output, baseline = [], [], np.zeros(self.n_outputs)
         if classify:
+            self.classes = torch.as_tensor(self.estimators[0].classes_.astype(np.int64))
+        self.done += self.rounds
+
+    def _export(self) -> None:
+        """The live estimators' trees as `trees` and `baseline` (a saved model's form)."""
+        rows, output, baseline = [], [], np.zeros(self.n_outputs)
+        if len(self.classes):
             est = self.estimators[0]
-            self.classes = torch.as_tensor(est.classes_.astype(np.int64))
             columns = self._columns()
             baseline[columns] = est._baseline_prediction.ravel()
             for trees in est._predictors:
@@ -92,8 +95,7 @@ class BoostedTrees(TrainsByRounds, nn.Module):
                 for trees in est._predictors:
                     rows.append(trees[0].nodes)
                     output.append(j)
-        self.baseline = torch.as_tensor(baseline, dtype=torch.float32,
-                                        device=self.baseline.device)
+        self.baseline = torch.as_tensor(baseline, dtype=torch.float32)
         self.trees = _pack(rows, output)
         self._packed = {}
 
@@ -146,12 +148,15 @@ class BoostedTrees(TrainsByRounds, nn.Module):
     # -- what a saved model carries ---------------------------------------------------------
 
     def get_extra_state(self) -> dict:
+        if self.estimators:
+            self._export()
         return {"done": self.done, "seed": self.seed, "classes": self.classes,
-                "trees": dict(self.trees)}
+                "baseline": self.baseline, "trees": dict(self.trees)}
 
     def set_extra_state(self, state: dict) -> None:
         self.done, self.seed = int(state["done"]), int(state["seed"])
         self.classes = state["classes"].long()
+        self.baseline = state["baseline"].float()
         self.trees = dict(state["trees"])
         self.estimators, self._packed = [], {}
 

@@ -140,11 +140,8 @@ def train_epoch(model: nn.Module, batches: DataStreamer, optimizer, loss_fn) -> 
     if isinstance(model, TrainsByRounds):
         x, y = batches.tensors[0], batches.tensors[1]
         model.boost(x, y)
-        # its training loss in one pass: every call scores all its trees, whatever the rows
-        with torch.no_grad():
-            model.eval()
-            out = predict(model, x, batch_size=max(len(x), 1))
-            return float(loss_fn(out.reshape(y.shape) if y.is_floating_point() else out, y))
+        # its training loss in one batch: every call scores all its trees, whatever the rows
+        batches = DataStreamer(x, y, batch_size=max(len(x), 1), shuffle=False)
     if not trains(model):
         return _mean_loss(model, batches, loss_fn)
     model.train()
