@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# the forecast family's statistical members use the same order grid, cycle cap and ARIMA
+from tuner.models.statistical import ARIMA_ORDERS, MAX_SEASON, arima
+
 MIN_ROWS = 10  # fewer training rows: no reference (nothing to fit a default to)
 MIN_STEPS = 9  # MiniRocket's kernels span 9 steps
 MAX_PIXELS = 3072  # larger images: trees on raw pixels are slow and weak (no reference yet)
@@ -171,9 +174,6 @@ def _text(x, y, x_test, data, seed):
 
 # ----------------------------------------------------------------------------- forecasts
 
-MAX_SEASON = 24  # longer cycles: a seasonal state per step makes the filter slow and fragile
-
-
 def series_of(data) -> tuple[np.ndarray, int, int]:
     """(the scaled series the windows were cut from, end of train, end of valid): windows are
     consecutive, each target block starting where the one before did plus one."""
@@ -183,10 +183,6 @@ def series_of(data) -> tuple[np.ndarray, int, int]:
     s = np.concatenate([first, *parts]).astype(np.float64)
     end_train = len(first) + len(parts[0])
     return s, end_train, end_train + len(parts[1])
-
-
-ARIMA_ORDERS = [(p, d, q) for d in (0, 1) for p in (0, 1, 2, 3) for q in (0, 1)
-                if p or q]
 
 
 def _arima_by_aic(train: np.ndarray) -> tuple[int, int, int]:
@@ -204,9 +200,7 @@ def _arima_by_aic(train: np.ndarray) -> tuple[int, int, int]:
 
 
 def _arima(order: tuple[int, int, int]):
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
-
-    return lambda v: SARIMAX(v, order=order, trend="c" if order[1] == 0 else "n")
+    return lambda v: arima(v, order)
 
 
 def _candidates(train: np.ndarray, period: int | None) -> list[tuple[str, object]]:

@@ -56,11 +56,16 @@ def _ets(values: np.ndarray, spec: dict):
                                 initialization_method="concentrated")
 
 
-def _arima(values: np.ndarray, spec: dict):
+def arima(values: np.ndarray, order) -> object:
+    """statsmodels' ARIMA(p, d, q) of `values`, with a constant unless it differences."""
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    order = tuple(spec["order"])
+    order = tuple(order)
     return SARIMAX(values, order=order, trend="c" if order[1] == 0 else "n")
+
+
+def _arima(values: np.ndarray, spec: dict):
+    return arima(values, spec["order"])
 
 
 def candidates(kind: str, period: int | None, steps: int, n: int) -> list[dict]:
