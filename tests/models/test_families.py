@@ -70,6 +70,9 @@ def test_the_forecasting_families_anchor_trained_nets_only():
     assert wrap_for_training("forecast", net, config, "regression") is net
     linear = build_model("forecast", {**config, "family": "linear"}, (8, 1), 1)
     assert wrap_for_training("forecast", linear, config, "forecasting") is linear
+    for family in ("ets", "arima"):  # fitted by maximum likelihood to the levels
+        fitted = build_model("forecast", {**config, "family": family}, (8, 1), 1)
+        assert wrap_for_training("forecast", fitted, config, "forecasting") is fitted
 
 
 def test_a_new_family_is_one_registry_line(monkeypatch, tmp_path, tuner_cli):

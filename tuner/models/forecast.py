@@ -31,14 +31,8 @@ from tuner.models.rocket import Head
 from tuner.models.statistical import KINDS, StateSpaceForecaster
 
 FAMILIES = ("linear", "mlp", "rnn", *KINDS)
-
-
-def wrap(model: nn.Module, config: dict, task: str) -> nn.Module:
-    """A trained net reads the window relative to its last value when the config says anchor =
-    "last"; a statistical forecaster reads levels, as it was fitted."""
-    if isinstance(model, StateSpaceForecaster):
-        return model
-    return anchor_last(model, config, task)
+# trained on the change from the window's last value when the config says anchor = "last"
+wrap = anchor_last
 
 
 class LinearAR(FixedFront):

@@ -214,10 +214,10 @@ def fit_to_rows(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None 
 
 def anchor_last(model: nn.Module, config: dict, task: str) -> nn.Module:
     """A forecaster trained on the change from the window's last value when its config says
-    `anchor = "last"`. A fixed front feeds a head fitted to the targets as they are (a
-    closed-form linear forecaster holds the anchored one exactly): only trained models are
-    anchored."""
+    `anchor = "last"`. Only models gradient descent trains are anchored: one fitted otherwise
+    is fitted to the targets as they are (a closed-form linear forecaster holds the anchored
+    one exactly; exponential smoothing and ARIMA model the levels themselves)."""
     if task == "forecasting" and config.get("anchor", "none") == "last" and \
-            not isinstance(model, FixedFront):
+            any(p.requires_grad for p in model.parameters()):
         return LastValueAnchor(model)
     return model
