@@ -106,12 +106,13 @@ def family(factory: str, config: Path) -> str:
     return f"{factory}: {chosen}" if chosen else factory
 
 
-def one(name: str, tmp: Path, seeds: int) -> dict:
+def one(name: str, tmp: Path, seeds: int | None) -> dict:
     data, metric, target = spec_of(name)
     exp = tmp / f"{name}.toml"
     exp.write_text(f"[data]\n{data.format(tmp=tmp)}\n\n[search]\nmetric = \"{metric}\"\n")
     storage = tmp / "results"
-    tune_s, train_s, wall = tune_and_train(exp, name, storage, "--seeds", str(seeds))
+    flags = ("--seeds", str(seeds)) if seeds else ()  # none: as many as `tuner train` affords
+    tune_s, train_s, wall = tune_and_train(exp, name, storage, *flags)
     exp_dir = storage / name
     saved = json.loads((exp_dir / "experiment.json").read_text())["experiment"]
     metrics = json.loads((exp_dir / "final" / "metrics.json").read_text())
@@ -120,7 +121,10 @@ def one(name: str, tmp: Path, seeds: int) -> dict:
         "set": name, "metric": metric, "target": target,
         "factory": family(saved["model"]["factory"], exp_dir / "final" / "config.toml"),
         "folds": saved["data"].get("folds", 1),
-        "mean": metrics[key], "sd": metrics.get("test_sd", {}).get(key, 0.0),
+        # the saved model's figure (the ensemble's, with several seeds), each seed's mean
+        "saved": metrics[key], "seeds": len(metrics.get("seeds", [])) or 1,
+        "mean": metrics.get("seed_mean", {}).get(key, metrics[key]),
+        "sd": metrics.get("test_sd", {}).get(key, 0.0),
         "ensemble": metrics.get("ensemble", {}).get(key, metrics[key]),
         "tune_s": tune_s, "train_s": train_s, "wall_s": wall,
         "trials": len(json.loads((exp_dir / "trials.json").read_text())),
@@ -145,7 +149,7 @@ def target(r: dict) -> str:
             f"{'met' if met(r) else '**missed**'}")
 
 
-def run_sets(names: list[str], seeds: int, script: str):
+def run_sets(names: list[str], seeds: int | None, script: str):
     """Check the set names, print the machine and the command, then tune and train each set
     zero-edit (`one`), yielding its row as it finishes."""
     from tuner.data.aeon_sets import bundled_sets

@@ -109,6 +109,10 @@ def test_the_command_line_reads_a_search_started_from_python(searched, tuner_cli
     code, out, err = tuner_cli("train", "--from", "from_python", "--storage", storage,
                                "--out", storage / "cli_final")
     assert code == 0, err
+    # unasked, the seeds are sized by the search: 3 trials of 2 epochs afford one
+    assert ("\nseeds  one seed: a second one's " in out
+            and "epochs would take the final training past 25% of the search's 6 trial epochs "
+                "(--seeds N for an ensemble of N)\n" in out)
     metrics = json.loads((storage / "cli_final" / "metrics.json").read_text())
     assert metrics["test_examples"] == 270 and 0.5 < metrics["test_accuracy"] <= 1.0
 
@@ -116,10 +120,12 @@ def test_the_command_line_reads_a_search_started_from_python(searched, tuner_cli
 def test_train_final_returns_the_trained_model_and_its_test_metrics(searched):
     storage, result, net = searched
     final = tuner.train_final(result, storage=str(storage), seeds=2)
-    assert type(final.model).__name__ == "Net" and not final.model.training
-    assert len(final.models) == 2 and final.epochs == result.best.epoch
+    assert type(final.model).__name__ == "Ensemble" and not final.model.training
+    assert [type(m).__name__ for m in final.models] == ["Net", "Net"]
+    assert final.epochs == result.best.epoch
     assert set(final.metrics) == {"accuracy", "precision", "recall", "f1", "loss"}
-    assert set(final.sd) == set(final.ensemble) == set(final.metrics)
+    assert set(final.sd) == set(final.mean) == set(final.metrics)
+    assert final.ensemble == final.metrics
     saved = json.loads((final.folder / "metrics.json").read_text())
     assert saved["test_accuracy"] == pytest.approx(final.metrics["accuracy"])
 

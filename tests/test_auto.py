@@ -349,7 +349,10 @@ def test_a_difference_smaller_than_the_standard_error_is_a_tie_broken_by_the_los
 # -- final training over seeds -----------------------------------------------------------------
 
 
-def test_train_with_seeds_prints_mean_sd_and_the_ensemble(tmp_path, tuner_cli):
+def test_train_with_seeds_saves_and_tests_their_ensemble(tmp_path, tuner_cli):
+    import torch
+
+    from tuner.models import build_model
     from tuner.store import to_toml
 
     path = tmp_path / "gunpoint.toml"
@@ -361,18 +364,44 @@ def test_train_with_seeds_prints_mean_sd_and_the_ensemble(tmp_path, tuner_cli):
                                "--out", str(out_dir))
     assert code == 0, err
     assert "20 epochs on train+valid (50 examples), 3 seeds" in out
-    assert "test   3 seeds, mean ± sd: accuracy " in out
-    assert "       ensemble of the 3: accuracy " in out
+    assert "test   the ensemble of the 3 seeds (model.pt): accuracy " in out
+    assert "       each seed, mean ± sd: accuracy " in out
+    assert "model.pt (the ensemble), seed_1..3/" in out
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert len(metrics["seeds"]) == 3
     accs = [s["test_accuracy"] for s in metrics["seeds"]]
-    assert metrics["test_accuracy"] == pytest.approx(np.mean(accs))
+    assert metrics["seed_mean"]["test_accuracy"] == pytest.approx(np.mean(accs))
     assert metrics["test_sd"]["test_accuracy"] == pytest.approx(np.std(accs, ddof=1))
-    assert 0.8 <= metrics["ensemble"]["test_accuracy"] <= 1.0
+    assert metrics["test_accuracy"] == metrics["ensemble"]["test_accuracy"]
+    assert 0.8 <= metrics["test_accuracy"] <= 1.0
     assert len({s["seed"] for s in metrics["seeds"]}) == 3
     for i in (1, 2, 3):
         assert (out_dir / f"seed_{i}" / "model.pt").is_file()
-    assert (out_dir / "model.pt").read_bytes() == (out_dir / "seed_1" / "model.pt").read_bytes()
+    # model.pt is the ensemble: three members, loaded weights-only, scoring what was printed
+    from tuner.models.ensemble import Ensemble
+
+    data = load_data("aeon", split=load(path).data.split, seed=0, dataset="GunPoint")
+    members = [build_model("rocket", rocket_config(kernels=1000), data.input_shape, 2)
+               for _ in range(3)]
+    model = Ensemble(members, probabilities=True)
+    model.load_state_dict(torch.load(out_dir / "model.pt", weights_only=True))
+    with torch.no_grad():
+        scores = model.eval()(torch.as_tensor(data.x_test))
+    acc = (scores.argmax(1).numpy() == data.y_test).mean()
+    assert acc == pytest.approx(metrics["test_accuracy"])
+
+
+def test_without_seeds_the_ensemble_costs_at_most_a_quarter_of_the_search():
+    from tuner.final import auto_seeds
+
+    assert auto_seeds(900, 8, 1.2) == (5, "an ensemble of 5 seeds, at most 25% of the "
+                                          "search's 900 trial epochs (--seeds N to choose)")
+    assert auto_seeds(100, 10, 1.2)[0] == 2  # 2 × 12 ≤ 25 < 3 × 12
+    assert auto_seeds(40, 10, 1.2) == (1, "one seed: a second one's 10 epochs would take the "
+                                          "final training past 25% of the search's 40 trial "
+                                          "epochs (--seeds N for an ensemble of N)")
+    assert auto_seeds(None, 10, 1.2) == (1, "one seed: no search to size an ensemble by "
+                                            "(--seeds N trains N)")
 
 
 def test_seeds_zero_is_one_line_and_exit_2(tmp_path, tuner_cli):

@@ -118,6 +118,23 @@ def snapshot(module) -> dict:
 # -- the model ------------------------------------------------------------------------------------
 
 
+def test_a_source_trained_with_seeds_fine_tunes_its_first_seeds_net(tmp_path):
+    # its model.pt is the ensemble of the seeds: a net to cut into blocks is one seed's
+    import io
+
+    from tuner.final import train_final
+
+    (tmp_path / "src04.toml").write_text(SOURCE_TOML)
+    folder = tmp_path / "final"
+    out = io.StringIO()
+    final = train_final(load(tmp_path / "src04.toml"), dict(SOURCE_CONFIG), 1, where="test",
+                        out_dir=str(folder), out=out, seeds=2, reference=False)
+    assert type(final.model).__name__ == "Ensemble", out.getvalue()
+    first = torch.load(folder / "seed_1" / "model.pt", weights_only=True)
+    model = build(folder, freeze_blocks=0)
+    torch.testing.assert_close(model.blocks[0][0].weight, first["features.0.weight"])
+
+
 def test_the_source_weights_are_loaded_into_the_blocks_and_the_head(source):
     state = torch.load(source / "model.pt", weights_only=True)
     model = build(source, freeze_blocks=0)

@@ -21,8 +21,10 @@ def test_a_review_table_is_tuned_trained_and_predicts_new_texts(tmp_path, ray_se
     assert code == 2 and err.strip().endswith(
         "the experiment 'reviews' has no final model yet; run `tuner train --from reviews` (in "
         "Python: tuner.train_final('reviews')) first")
-    code, out, err = tuner_cli("train", "--from", "reviews", "--storage", storage)
+    # two seeds: model.pt is their ensemble, and predict reads it as one
+    code, out, err = tuner_cli("train", "--from", "reviews", "--storage", storage, "--seeds", "2")
     assert code == 0, out + err
+    assert "the ensemble of the 2 seeds (model.pt)" in out
     final = storage / "reviews" / "final"
     assert (final / "tokenizer.json").is_file()
     (tmp_path / "new.txt").write_text("a warm and funny film with a great cast\n\n"

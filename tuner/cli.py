@@ -150,9 +150,11 @@ def _reading_verbs(sub) -> None:
         "--epochs", type=positive, help="epochs (default: where the best trial peaked)"
     )
     t.add_argument("--seed", type=count)
-    t.add_argument("--seeds", type=positive, default=1, metavar="N",
-                   help="train N seeds of the config: mean ± sd of each test metric and the "
-                        "ensemble's (averaged probabilities or forecasts); default 1")
+    t.add_argument("--seeds", type=positive, default=None, metavar="N",
+                   help="train N seeds of the config and save their ensemble (averaged "
+                        "probabilities or forecasts): its test metrics, and each seed's mean ± "
+                        "sd; default: as many as cost at most a quarter of the search's trial "
+                        "epochs, up to 5")
     t.add_argument("--no-reference", dest="reference", action="store_false", default=None,
                    help="skip the off-the-shelf model (gradient boosting, MiniRocket, TF-IDF "
                         "+ logistic regression) fitted beside the tuned one on the same rows "

@@ -2,10 +2,13 @@
 
 The test split is used exactly once, after training; nothing is selected on it. Writes
 <experiment folder>/final/: model.pt (state_dict), config.toml, metrics.json, a TensorBoard run;
-with `--seeds N`, seed_1 .. seed_N/ hold each seed's model and run, and metrics.json the mean,
-sd and ensemble of their test metrics. Beside the model, on the same rows, the reference a user
-would otherwise reach for (tuner/reference.py; `--no-reference` skips it): metrics.json keeps
-its figures under "reference".
+with several seeds, model.pt is their ensemble (tuner/models/ensemble.py: mean probabilities or
+mean forecasts), seed_1 .. seed_N/ hold each seed's model and run, and metrics.json the
+ensemble's test metrics, and the seeds' mean and sd. Unless told (`--seeds N`), the ensemble
+has as many seeds as cost at most a quarter of the search's trial epochs, up to 5
+(`auto_seeds`). Beside the model, on the same rows, the reference a user would otherwise reach
+for (tuner/reference.py; `--no-reference` skips it): metrics.json keeps its figures under
+"reference".
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from tuner.store.storage import remote_storage
 class Final:
     """What final training made: the trained model(s), the test metrics, the folder.
 
-    `metrics`: each test metric (the seeds' mean when there are several); `sd` and `ensemble`
-    with several seeds; `reference`: the off-the-shelf model's test metrics on the same rows
-    (with "model", "seconds", or "absent": why there is none); `diverged`: why training
-    stopped, when it did (no model then)."""
+    `metrics`: each test metric of the saved model (the ensemble's when there are several
+    seeds, then also in `ensemble`); `mean` and `sd` over the seeds with several;
+    `reference`: the off-the-shelf model's test metrics on the same rows (with "model",
+    "seconds", or "absent": why there is none); `diverged`: why training stopped, when it did
+    (no model then)."""
 
     folder: Path
     epochs: int
@@ -44,22 +48,48 @@ class Final:
     models: list = field(default_factory=list)
     diverged: str = ""
     reference: dict = field(default_factory=dict)
+    mean: dict = field(default_factory=dict)
+    saved: object = None  # the model model.pt holds: the one seed's, or the ensemble
 
     @property
     def model(self):
-        """The first seed's trained model (torch.nn.Module, in eval mode)."""
-        return self.models[0] if self.models else None
+        """The saved model (torch.nn.Module, in eval mode): the ensemble of the seeds when
+        there are several (`models` holds each)."""
+        return self.saved if self.saved is not None else (self.models[0] if self.models else None)
+
+
+MAX_SEEDS = 5  # an ensemble's gain flattens after a handful of members
+SEED_SHARE = 0.25  # of the search's trial epochs, what the final ensemble may cost
+
+
+def auto_seeds(search_epochs: int | None, epochs: int, rows: float) -> tuple[int, str]:
+    """(seeds, why) when the user does not say: as many as train in at most SEED_SHARE of the
+    epochs the search's trials ran (an epoch on train + valid costs `rows` times a trial's),
+    from 1 to MAX_SEEDS. Counted in epochs, not seconds: the same search gives the same count
+    on any machine."""
+    if not search_epochs:
+        return 1, "one seed: no search to size an ensemble by (--seeds N trains N)"
+    cost = epochs * max(rows, 1.0)
+    n = max(1, min(MAX_SEEDS, int(SEED_SHARE * search_epochs / cost)))
+    if n == 1:
+        return 1, (f"one seed: a second one's {epochs} epochs would take the final training "
+                   f"past {SEED_SHARE:.0%} of the search's {search_epochs} trial epochs "
+                   f"(--seeds N for an ensemble of N)")
+    return n, (f"an ensemble of {n} seeds, at most {SEED_SHARE:.0%} of the search's "
+               f"{search_epochs} trial epochs (--seeds N to choose)")
 
 
 def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
                 storage: str | None = None, out_dir: str | None = None, out=None,
-                seeds: int = 1, reference: bool | None = None) -> Final:
+                seeds: int | None = 1, reference: bool | None = None,
+                search_epochs: int | None = None) -> Final:
     """Train `seeds` models, test once, write final/ (`tuner train`; tuner.train_final).
 
     With seeds > 1 each model has its own seed (its own initialization, batch order and, for
-    ROCKET, kernels): the test metrics are printed as mean ± sd over the seeds, then the
-    ensemble's (averaged probabilities, or averaged forecasts). model.pt is the first seed's
-    model; seed_<i>/model.pt holds each. `Final.diverged` says why training stopped, if it did.
+    ROCKET, kernels): model.pt is their ensemble (averaged probabilities, or averaged
+    forecasts), whose test metrics are printed first, then the seeds' mean ± sd;
+    seed_<i>/model.pt holds each. seeds=None: `auto_seeds` of the search's `search_epochs`.
+    `Final.diverged` says why training stopped, if it did.
     """
     from tuner.plan import resolve
 
@@ -68,6 +98,10 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     spec, data = plan.spec, plan.data
     active = plan.space.check(config, where=where)
     target = Path(out_dir) if out_dir else storage_root(storage) / spec.name / "final"
+    why_seeds = ""
+    if seeds is None:
+        seeds, why_seeds = auto_seeds(search_epochs, epochs,
+                                      (len(data.x_train) + len(data.x_valid)) / len(data.x_train))
     device = _device(spec, out)
     fit_rows, test = _tensors(data, device)
     if target.exists():
@@ -77,6 +111,8 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
           f"train+valid ({len(fit_rows[0])} examples)"
           f"{f', {seeds} seeds' if seeds > 1 else ''}, then one evaluation on the "
           f"{len(data.x_test)} held-out test examples", file=out)
+    if why_seeds:
+        print(f"seeds  {why_seeds}", file=out)
     runs = []
     start = time.perf_counter()
     for i in range(seeds):
@@ -86,21 +122,30 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         runs.append(run)
     results = {"train_examples": len(fit_rows[0]),
                "train_seconds": round(time.perf_counter() - start, 2)}
-    done = _test_results(runs, data, test, results, out)
+    done, outputs = _test_results(runs, data, test, results, out)
+    saved = runs[0].model
+    if seeds > 1:
+        import torch
+
+        from tuner.models.ensemble import Ensemble
+
+        saved = Ensemble([r.model for r in runs], data.task == "classification").eval()
+        torch.save(saved.state_dict(), target / "model.pt")
     if reference is None:
         reference = os.environ.get("TUNER_REFERENCE", "on").lower() not in ("off", "0", "no")
     if reference:
-        _reference(spec, data, test, done[0], runs[0].outputs, results, out)
+        _reference(spec, data, test, done[0], outputs, results, out)
     _save(target, spec, {"epochs": epochs, "seed": runs[0].seed, "seeds": seeds, "where": where,
                          "config": active}, data, results)
-    saved = "model.pt" + (f", seed_1..{seeds}/" if seeds > 1 else "")
-    print(f"wrote  {target}/ ({saved}, config.toml, metrics.json, TensorBoard run)", file=out)
+    files = "model.pt" + (f" (the ensemble), seed_1..{seeds}/" if seeds > 1 else "")
+    print(f"wrote  {target}/ ({files}, config.toml, metrics.json, TensorBoard run)", file=out)
     remote = None if out_dir else remote_storage(storage)
     if remote is not None:
         remote.push(target.parent, spec.name, only=target.name)
         print(f"       and to {remote.uri(spec.name, target.name)}/", file=out)
-    return Final(target, epochs, active, *done, models=[r.model for r in runs],
-                 reference=results.get("reference", {}))
+    metrics, sd, ensemble, mean = done
+    return Final(target, epochs, active, metrics, sd, ensemble, models=[r.model for r in runs],
+                 reference=results.get("reference", {}), mean=mean, saved=saved)
 
 
 class SeedRun(NamedTuple):
@@ -165,34 +210,35 @@ def _train_seed(spec, active: dict, data, fit_rows: tuple, test: tuple, epochs: 
         writer.add_scalar(f"test/{k}", v, epochs)
     writer.close()
     torch.save(parts.model.state_dict(), folder / "model.pt")
-    if i == 0 and seeds > 1:
-        shutil.copyfile(folder / "model.pt", target / "model.pt")
     return SeedRun(seed, outputs, m, parts.model.eval())
 
 
 def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
-    """Print the test figures (each seed's mean ± sd and the ensemble's, with several) and add
-    them to `results`; (metrics, sd, ensemble) for the Final."""
-    results.update({f"test_{k}": v for k, v in runs[0].metrics.items()})
+    """Print the test figures (with several seeds, the ensemble's, then each seed's mean ±
+    sd) and add them to `results`; ((metrics, sd, ensemble, mean) for the Final, the saved
+    model's test outputs)."""
     if len(runs) == 1:
+        results.update({f"test_{k}": v for k, v in runs[0].metrics.items()})
         print("test   " + _line(runs[0].metrics), file=out)
-        done = (dict(runs[0].metrics), {}, {})
+        done, outputs = (dict(runs[0].metrics), {}, {}, {}), runs[0].outputs
     else:
         names = list(runs[0].metrics)
         values = {k: np.array([r.metrics[k] for r in runs]) for k in names}
         mean = {k: float(v.mean()) for k, v in values.items()}
         sd = {k: float(v.std(ddof=1)) for k, v in values.items()}
-        ensemble = _test_metrics(_task(data).ensemble([r.outputs for r in runs]), test[1],
-                                 data)
-        results.update({f"test_{k}": v for k, v in mean.items()})
+        outputs = _task(data).ensemble([r.outputs for r in runs])
+        ensemble = _test_metrics(outputs, test[1], data)
+        results.update({f"test_{k}": v for k, v in ensemble.items()})
         results.update(seeds=[{"seed": r.seed, **{f"test_{k}": v for k, v in r.metrics.items()}}
                               for r in runs],
+                       seed_mean={f"test_{k}": v for k, v in mean.items()},
                        test_sd={f"test_{k}": v for k, v in sd.items()},
                        ensemble={f"test_{k}": v for k, v in ensemble.items()})
-        print(f"test   {len(runs)} seeds, mean ± sd: " + " · ".join(
+        print(f"test   the ensemble of the {len(runs)} seeds (model.pt): " + _line(ensemble),
+              file=out)
+        print("       each seed, mean ± sd: " + " · ".join(
             f"{k} {mean[k]:.4f} ± {sd[k]:.4f}" for k in names), file=out)
-        print("       ensemble of the " + f"{len(runs)}: " + _line(ensemble), file=out)
-        done = (mean, sd, ensemble)
+        done = (ensemble, sd, ensemble, mean)
     baseline = _task(data).baseline(test[0], test[1])
     if baseline is not None:
         what, outputs = baseline
@@ -201,13 +247,13 @@ def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
         print(f"naive  {what}, on the same test windows: " + _line(naive)
               + " (the bar to clear: MASE's scale is the naive error on the training part)",
               file=out)
-    return done
+    return done, outputs
 
 
 def _reference(spec, data, test: tuple, tuned: dict, outputs, results: dict, out) -> None:
     """Fit the reference on train + valid, test it on the same rows, print its line and how
-    the tuned model (`outputs`: its first seed's) compares on the search's metric, and add it
-    to `results`."""
+    the tuned model (`outputs`: the saved model's, the ensemble with several seeds) compares
+    on the search's metric, and add it to `results`."""
     from tuner.reference import fit_reference
 
     ref = fit_reference(data, spec.search.seed)

@@ -44,7 +44,15 @@ def predict(folder, texts: list[str]) -> list[dict]:
         return []
     tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
     ids, lengths = encode(tokenizer, texts, int(source.input_shape[0]))
-    model = build_model(source.factory, source.config, source.input_shape, len(source.classes))
+    from tuner.models.ensemble import Ensemble
+
+    def one():
+        return build_model(source.factory, source.config, source.input_shape,
+                           len(source.classes))
+
+    # with several seeds, model.pt holds their ensemble
+    model = one() if source.seeds == 1 else Ensemble([one() for _ in range(source.seeds)],
+                                                     probabilities=True)
     model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
     model.eval()
     probs = []

@@ -31,7 +31,6 @@ from tuner.errors import UserError
 from tuner.models import InfeasibleConfig, build_model
 from tuner.models.source import (
     CONFIG_FILE,
-    MODEL_FILE,
     WEIGHTS_KEY,
     Source,
     read_source,
@@ -70,7 +69,7 @@ class FineTuned(nn.Module):
 def load_source(src: Source, *, where: str = "[model] weights") -> nn.Module:
     """The source model, rebuilt from its config.toml and loaded (weights_only) from model.pt."""
     again = train_hint(src.folder).replace(" first", " again")
-    cfg, pt = src.folder / CONFIG_FILE, src.folder / MODEL_FILE
+    cfg, pt = src.folder / CONFIG_FILE, src.one_model  # an ensemble's: its first seed
     try:
         model = build_model(src.factory, src.config, src.input_shape, len(src.classes))
     except (KeyError, ValueError, TypeError, InfeasibleConfig) as e:

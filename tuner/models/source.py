@@ -29,6 +29,12 @@ class Source:
     config: dict
     input_shape: tuple
     classes: list
+    seeds: int = 1  # several: model.pt holds their ensemble, seed_<i>/model.pt each
+
+    @property
+    def one_model(self) -> Path:
+        """The file of one trained net (the first seed's when model.pt is an ensemble)."""
+        return self.folder / ("seed_1" if self.seeds > 1 else "") / MODEL_FILE
 
     @property
     def blocks(self) -> int:
@@ -111,7 +117,13 @@ def read_source(weights, *, where: str = "[model] weights",
         raise UserError(f"{where}: {cfg}: config.conv_blocks must be a positive integer, but got "
                         f"{blocks!r}; {again}")
     experiment = doc.get("experiment") if isinstance(doc.get("experiment"), str) else ""
-    return Source(folder, experiment, factory, config, shape, classes)
+    seeds = doc.get("seeds", 1)
+    seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 0 else 1
+    if seeds > 1 and not (folder / "seed_1" / MODEL_FILE).is_file():
+        raise UserError(f"{where}: {folder / 'seed_1' / MODEL_FILE}: not found; {cfg} says "
+                        f"{seeds} seeds were trained, and `tuner train` writes each one's "
+                        f"model in seed_<i>/: {again}")
+    return Source(folder, experiment, factory, config, shape, classes, seeds)
 
 
 def check_data(weights: str, input_shape: tuple, *, where: str) -> Source:

@@ -73,8 +73,12 @@ def _final(final: dict | None) -> list[str]:
         return []
     e = html.escape
     names = [k for k, v in final.items() if k.startswith("test_") and isinstance(v, float)]
-    rows = [("tuned model", f"{final.get('epochs', '?')} epochs on "
-                            f"{final.get('train_examples', '?')} examples", final)]
+    trained = f"{final.get('epochs', '?')} epochs on {final.get('train_examples', '?')} examples"
+    seeds = final.get("seeds") if isinstance(final.get("seeds"), list) else []
+    rows = [("tuned model", trained if len(seeds) < 2 else
+             f"the ensemble of {len(seeds)} seeds, each {trained}", final)]
+    if len(seeds) > 1 and isinstance(final.get("seed_mean"), dict):
+        rows.append(("one seed", "the seeds' mean", final["seed_mean"]))
     ref = final.get("reference") or {}
     if ref.get("model"):
         rows.append(("reference", f"{ref['model']}, {ref.get('seconds', 0):.1f} s", ref))

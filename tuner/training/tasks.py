@@ -127,7 +127,9 @@ class Task:
 
     def ensemble(self, outputs: list) -> torch.Tensor:
         """Several models' outputs combined into one: their mean prediction."""
-        return torch.stack([o.float() for o in outputs]).mean(dim=0)
+        from tuner.models.ensemble import combine
+
+        return combine(outputs, probabilities=False)
 
     def baseline(self, x: torch.Tensor, y: torch.Tensor) -> tuple[str, torch.Tensor] | None:
         """(what it is, its outputs) of a baseline final training tests beside the model on
@@ -151,8 +153,9 @@ class Classification(Task):
 
     def ensemble(self, outputs: list) -> torch.Tensor:
         """The log of the models' mean class probabilities (read as logits by the metrics)."""
-        stacked = torch.stack([o.float() for o in outputs])
-        return torch.log(torch.softmax(stacked, dim=-1).mean(dim=0).clamp(min=1e-12))
+        from tuner.models.ensemble import combine
+
+        return combine(outputs, probabilities=True)
 
 
 class Forecasting(Task):
