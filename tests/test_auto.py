@@ -377,6 +377,14 @@ def test_train_with_seeds_saves_and_tests_their_ensemble(tmp_path, tuner_cli):
     assert len({s["seed"] for s in metrics["seeds"]}) == 3
     for i in (1, 2, 3):
         assert (out_dir / f"seed_{i}" / "model.pt").is_file()
+    # the report's test section: the ensemble, then what one seed gets
+    from tuner.reporting import final_figures
+    from tuner.reporting._html import _final
+
+    section = "\n".join(_final(final_figures(tmp_path)))
+    assert "<td>the ensemble of 3 seeds, each 20 epochs on 50 examples</td>" in section
+    assert (f"<td>one seed</td><td>the mean over the seeds</td><td class='num'>"
+            f"{metrics['seed_mean']['test_accuracy']:.4f}</td>") in section
     # model.pt is the ensemble: three members, loaded weights-only, scoring what was printed
     from tuner.models.ensemble import Ensemble
 

@@ -78,7 +78,7 @@ def _final(final: dict | None) -> list[str]:
     rows = [("tuned model", trained if len(seeds) < 2 else
              f"the ensemble of {len(seeds)} seeds, each {trained}", final)]
     if len(seeds) > 1 and isinstance(final.get("seed_mean"), dict):
-        rows.append(("one seed", "the seeds' mean", final["seed_mean"]))
+        rows.append(("one seed", "the mean over the seeds", final["seed_mean"]))
     ref = final.get("reference") or {}
     if ref.get("model"):
         rows.append(("reference", f"{ref['model']}, {ref.get('seconds', 0):.1f} s", ref))
