@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -397,6 +399,33 @@ def test_train_with_seeds_saves_and_tests_their_ensemble(tmp_path, tuner_cli):
         scores = model.eval()(torch.as_tensor(data.x_test))
     acc = (scores.argmax(1).numpy() == data.y_test).mean()
     assert acc == pytest.approx(metrics["test_accuracy"])
+
+
+def test_a_config_that_trains_the_same_model_whatever_its_seed_keeps_one(tmp_path):
+    # the linear forecaster is solved in closed form: a second seed would repeat the first
+    import io
+
+    from tuner.final import train_final
+
+    config = {"family": "linear", "layers": 1, "units": 32, "dropout": 0.0, "anchor": "none",
+              "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-5, "batch_size": 16,
+              "lr_schedule": "none"}
+    out = io.StringIO()
+    root = Path(__file__).resolve().parents[1]
+    final = train_final(load(root / "experiments" / "sunspots_forecast.toml"), config, 1,
+                        where="test", out_dir=str(tmp_path / "final"), out=out, seeds=None,
+                        reference=False, search_epochs=1000)
+    said = out.getvalue()
+    assert "seeds  an ensemble of 5 seeds, at most 25% of the search's 1000 trial epochs" in said
+    assert ("seeds  the second seed trained the same model as the first (nothing in this "
+            "config depends on the seed): one model kept\n") in said
+    assert "\ntest   mae " in said and "ensemble" not in said.split("\ntest   ")[1]
+    assert len(final.models) == 1 and final.model is final.models[0]
+    files = sorted(p.name for p in (tmp_path / "final").iterdir())
+    assert "model.pt" in files and not [f for f in files if f.startswith("seed_")]
+    saved = json.loads((tmp_path / "final" / "metrics.json").read_text())
+    assert "seeds" not in saved and saved["test_mase"] == pytest.approx(final.metrics["mase"])
+    assert tomllib.loads((tmp_path / "final" / "config.toml").read_text())["seeds"] == 1
 
 
 def test_without_seeds_the_ensemble_costs_at_most_a_quarter_of_the_search():

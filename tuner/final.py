@@ -120,6 +120,9 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         if isinstance(run, str):
             return Final(target, epochs, active, diverged=run)
         runs.append(run)
+        if why_seeds and i == 1 and _same_model(runs, target, out):
+            runs, seeds = runs[:1], 1
+            break
     results = {"train_examples": len(fit_rows[0]),
                "train_seconds": round(time.perf_counter() - start, 2)}
     done, outputs = _test_results(runs, data, test, results, out)
@@ -146,6 +149,22 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     metrics, sd, ensemble, mean = done
     return Final(target, epochs, active, metrics, sd, ensemble, models=[r.model for r in runs],
                  reference=results.get("reference", {}), mean=mean, saved=saved)
+
+
+def _same_model(runs: list, target: Path, out) -> bool:
+    """Whether the first two seeds made the same model (a closed-form or statistical one, no
+    random part): then the first is kept as the one model, its files moved up from seed_1/."""
+    import torch
+
+    if not torch.equal(runs[0].outputs, runs[1].outputs):
+        return False
+    shutil.rmtree(target / "seed_2")
+    for f in (target / "seed_1").iterdir():
+        f.rename(target / f.name)
+    (target / "seed_1").rmdir()
+    print("seeds  the second seed trained the same model as the first (nothing in this config "
+          "depends on the seed): one model kept", file=out)
+    return True
 
 
 class SeedRun(NamedTuple):
