@@ -195,3 +195,30 @@ def test_the_verdict_weighs_the_gap_against_the_paired_standard_error():
     se = _paired_se(sun, "mase", noisy, t, t)
     # the per-window absolute errors in original units over the naive MAE, their spread
     assert 0 < se < _paired_se(sun, "mae", noisy, t, t)
+
+
+def test_a_forecasts_verdict_pairs_the_tuned_models_errors_with_the_references(tmp_path):
+    # the paired standard error is of the saved model's test errors against the reference's
+    # (not the naive forecast's, which final training also tests on the same windows)
+    import io
+
+    import torch
+
+    from tuner.experiment import load
+    from tuner.final import _paired_se, train_final
+    from tuner.plan import resolve
+    from tuner.reference import fit_reference
+
+    spec = load(ROOT / "experiments" / "sunspots_forecast.toml")
+    config = {"family": "linear", "layers": 1, "units": 32, "dropout": 0.0, "anchor": "none",
+              "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-5, "batch_size": 16,
+              "lr_schedule": "none"}
+    out = io.StringIO()
+    final = train_final(spec, config, 1, where="test", out_dir=str(tmp_path / "final"), out=out,
+                        reference=True)
+    data = resolve(spec).data
+    with torch.no_grad():
+        tuned = final.model.eval()(torch.as_tensor(data.x_test))
+    ref = fit_reference(data, spec.search.seed)
+    se = _paired_se(data, "mase", tuned, ref.outputs, torch.as_tensor(data.y_test))
+    assert f" mase (paired standard error {se:.4f}): " in out.getvalue()

@@ -260,8 +260,8 @@ def _test_results(runs: list, data, test: tuple, results: dict, out) -> tuple:
         done = (ensemble, sd, ensemble, mean)
     baseline = _task(data).baseline(test[0], test[1])
     if baseline is not None:
-        what, outputs = baseline
-        naive = _test_metrics(outputs, test[1], data)
+        what, naive_outputs = baseline
+        naive = _test_metrics(naive_outputs, test[1], data)
         results["naive"] = {f"test_{k}": v for k, v in naive.items()}
         print(f"naive  {what}, on the same test windows: " + _line(naive)
               + " (the bar to clear: MASE's scale is the naive error on the training part)",
