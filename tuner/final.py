@@ -54,8 +54,8 @@ class Final:
     @property
     def model(self):
         """The saved model (torch.nn.Module, in eval mode): the ensemble of the seeds when
-        there are several (`models` holds each)."""
-        return self.saved if self.saved is not None else (self.models[0] if self.models else None)
+        there are several (`models` holds each); None when training diverged."""
+        return self.saved
 
 
 MAX_SEEDS = 5  # an ensemble's gain flattens after a handful of members
@@ -98,8 +98,8 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
     spec, data = plan.spec, plan.data
     active = plan.space.check(config, where=where)
     target = Path(out_dir) if out_dir else storage_root(storage) / spec.name / "final"
-    why_seeds = ""
-    if seeds is None:
+    auto, why_seeds = seeds is None, ""
+    if auto:
         seeds, why_seeds = auto_seeds(search_epochs, epochs,
                                       (len(data.x_train) + len(data.x_valid)) / len(data.x_train))
     device = _device(spec, out)
@@ -120,7 +120,7 @@ def train_final(spec: ExperimentSpec, config: dict, epochs: int, *, where: str,
         if isinstance(run, str):
             return Final(target, epochs, active, diverged=run)
         runs.append(run)
-        if why_seeds and i == 1 and _same_model(runs, target, out):
+        if auto and i == 1 and _same_model(runs, target, out):
             runs, seeds = runs[:1], 1
             break
     results = {"train_examples": len(fit_rows[0]),
