@@ -472,3 +472,18 @@ def test_tuner_run_train_status_of_a_finetune_experiment(source, tmp_path, ray_s
         assert code == 2 and "[model] weights" in err and "no such folder" in err
     finally:
         shutil.move(moved, source.parent.parent)
+
+
+def test_a_folder_whose_config_names_seeds_it_lacks_is_one_line(source, tmp_path):
+    from tuner.models.source import read_source
+
+    folder = tmp_path / "final"
+    shutil.copytree(source, folder)
+    cfg = folder / "config.toml"
+    cfg.write_text(cfg.read_text().replace("seeds = 1", "seeds = 3"))
+    with pytest.raises(UserError) as e:
+        read_source(str(folder))
+    assert str(e.value) == (
+        f"[model] weights: {folder / 'seed_1' / 'model.pt'}: not found; {cfg} says 3 seeds were "
+        f"trained, and `tuner train` writes each one's model in seed_<i>/: run `tuner train "
+        f"EXPERIMENT.toml --from {tmp_path.name}` again")
